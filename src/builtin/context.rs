@@ -1,0 +1,107 @@
+//! What the built-in probes share: the user's overrides (`--conf`,
+//! `--error-log`, `--since`), who we are, and what was already learned about
+//! nginx so later probes do not parse the configuration again.
+
+use std::path::PathBuf;
+
+use crate::cli::DiagnoseArgs;
+use crate::logs::Timestamp;
+
+/// The user's overrides, checked.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    pub conf: Option<PathBuf>,
+    pub error_logs: Vec<PathBuf>,
+    /// Log lines older than this are history, not current faults.
+    pub since: Timestamp,
+    /// How the window reads in messages: "15m", "2h", "since 2026-11-24 10:00".
+    pub window: String,
+    pub url: Option<String>,
+}
+
+impl HostOptions {
+    /// Checks the flags; the error says what was wrong and what to write.
+    pub fn from_args(args: &DiagnoseArgs) -> Result<HostOptions, String> {
+        let now = Timestamp::now();
+        let since = parse_since(&args.since, now).ok_or_else(|| {
+            format!("--since {:?} is not a duration (15m, 2h, 1d) nor a local time (\"2026-11-24 10:00\")", args.since)
+        })?;
+        let window = if args.since.contains(':') { format!("since {}", args.since) } else { args.since.clone() };
+        Ok(HostOptions { conf: args.conf.clone(), error_logs: args.error_logs.clone(), since, window, url: args.url.clone() })
+    }
+}
+
+/// `15m`, `2h`, `1d`, `90s` before `now`, or a local `YYYY-MM-DD HH:MM[:SS]`.
+pub fn parse_since(text: &str, now: Timestamp) -> Option<Timestamp> {
+    let text = text.trim();
+    if let Some(split) = text.find(|c: char| !c.is_ascii_digit()) {
+        let (num, unit) = text.split_at(split);
+        if let Ok(n) = num.parse::<u64>() {
+            let secs = match unit {
+                "s" => Some(n),
+                "m" => n.checked_mul(60),
+                "h" => n.checked_mul(3600),
+                "d" => n.checked_mul(86_400),
+                _ => None,
+            };
+            if let Some(secs) = secs {
+                return Some(now.minus_secs(secs));
+            }
+        }
+    }
+    parse_local(text)
+}
+
+/// `YYYY-MM-DD HH:MM[:SS]` (or with `/`) in the host's local time, read the
+/// way nginx's own timestamps are.
+fn parse_local(text: &str) -> Option<Timestamp> {
+    let (date, time) = text.split_once(' ')?;
+    let time = if time.len() == 5 { format!("{time}:00") } else { time.to_owned() };
+    let stamp = format!("{} {time}", date.replace('-', "/"));
+    crate::logs::nginx_line::line_time(stamp.as_bytes(), crate::logs::time::local_utc_offset())
+}
+
+/// The host as the built-ins see it.
+#[derive(Debug)]
+pub struct Host {
+    pub options: HostOptions,
+    pub root: bool,
+    pub systemd: bool,
+}
+
+impl Host {
+    pub fn new(options: HostOptions) -> Host {
+        Host {
+            options,
+            root: nix::unistd::geteuid().is_root(),
+            systemd: std::fs::read_to_string("/proc/1/comm").is_ok_and(|c| c.trim() == "systemd"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_count_back_from_now() {
+        let now = Timestamp::from_unix(100_000);
+        assert_eq!(parse_since("15m", now), Some(Timestamp::from_unix(100_000 - 900)));
+        assert_eq!(parse_since("2h", now), Some(Timestamp::from_unix(100_000 - 7200)));
+        assert_eq!(parse_since("1d", now), Some(Timestamp::from_unix(100_000 - 86_400)));
+    }
+
+    #[test]
+    fn local_times_are_accepted_with_or_without_seconds() {
+        let now = Timestamp::now();
+        let a = parse_since("2026-11-24 10:00", now).unwrap();
+        let b = parse_since("2026-11-24 10:00:30", now).unwrap();
+        assert_eq!(b.unix() - a.unix(), 30);
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        assert_eq!(parse_since("soon", Timestamp::now()), None);
+        assert_eq!(parse_since("5y", Timestamp::now()), None);
+    }
+}

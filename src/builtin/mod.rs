@@ -1,0 +1,131 @@
+//! Built-in probes: host facts read directly instead of parsing command text.
+//!
+//! Parsing `ss` or `ps` output is fragile across versions and locales, so the
+//! engine reads /proc, the logs and the configs itself. Each built-in
+//! declares its parameters and the facts it produces here, which is what
+//! `rules lint` checks a pack against; the implementations live beside.
+
+/// What a built-in takes and gives.
+#[derive(Debug)]
+pub struct BuiltinInfo {
+    pub name: &'static str,
+    pub doc: &'static str,
+    /// Parameter names a probe passes in `with:`; all are optional text.
+    pub params: &'static [&'static str],
+    /// Fact names it produces, without the probe-id prefix.
+    pub facts: &'static [&'static str],
+}
+
+const ADDRESS: &[&str] = &["transport", "host", "port", "path"];
+
+/// Every built-in probe.
+pub const BUILTINS: &[BuiltinInfo] = &[
+    BuiltinInfo {
+        name: "nginx",
+        doc: "Finds the running nginx master, its configuration and the logs it names.",
+        params: &[],
+        facts: &[
+            "found", "running", "pid", "conf", "prefix", "binary", "user", "error_logs", "source",
+            "passes", "parse_error",
+        ],
+    },
+    BuiltinInfo {
+        name: "error-log",
+        doc: "Reads the recent window of nginx's error logs and classifies upstream failures.",
+        params: &[],
+        facts: &[
+            "count", "signature", "http_status", "errno", "errno_text", "action", "upstream",
+            "scheme", "transport", "host", "port", "path", "line", "time", "request", "server",
+            "candidates", "summary", "signatures", "history", "history_last", "logs", "unreadable",
+            "window",
+        ],
+    },
+    BuiltinInfo {
+        name: "pass-target",
+        doc: "Finds the location and pass directive that sends requests to an upstream.",
+        params: &["upstream", "transport", "host", "port", "path"],
+        facts: &[
+            "found", "kind", "directive", "file", "line", "at", "location", "server",
+            "read_timeout", "read_timeout_at", "connect_timeout", "buffer_size",
+            "buffer_size_at", "upstream_block", "keepalive",
+        ],
+    },
+    BuiltinInfo {
+        name: "listeners",
+        doc: "Reads the listening-socket table (/proc/net) for an address.",
+        params: ADDRESS,
+        facts: &[
+            "listening", "on_port", "port_used", "path_exists", "path_is_socket", "queue",
+            "backlog", "queue_full", "owners",
+        ],
+    },
+    BuiltinInfo {
+        name: "backend",
+        doc: "Finds the backend service (php-fpm) and the pool meant to serve an address.",
+        params: ADDRESS,
+        facts: &[
+            "running", "kind", "pid", "conf", "pool", "pool_file", "pool_line", "pool_listen",
+            "nearby", "nearby_count", "pm", "max_children", "max_children_at",
+            "terminate_timeout", "terminate_timeout_at", "log", "unit", "binary", "owner",
+            "group", "mode",
+        ],
+    },
+    BuiltinInfo {
+        name: "fpm-log",
+        doc: "Reads the recent window of php-fpm's log for saturation, killed and crashed workers.",
+        params: &["path"],
+        facts: &[
+            "readable", "max_children", "max_children_line", "timed_out", "timed_out_line",
+            "crashed", "crash_signal", "crash_line", "lines",
+        ],
+    },
+    BuiltinInfo {
+        name: "connect",
+        doc: "Opens a TCP or unix-socket connection to an address, as nginx would.",
+        params: ADDRESS,
+        facts: &["result", "errno"],
+    },
+    BuiltinInfo {
+        name: "fastcgi-ping",
+        doc: "Asks an address for FastCGI values to learn which protocol it speaks.",
+        params: ADDRESS,
+        facts: &["reply"],
+    },
+    BuiltinInfo {
+        name: "http-get",
+        doc: "Sends one bounded HTTP GET to a loopback address.",
+        params: &["transport", "host", "port", "path", "uri"],
+        facts: &["result", "code", "first_line"],
+    },
+    BuiltinInfo {
+        name: "socket-file",
+        doc: "Checks that a user may connect to a unix socket (owner, group, mode, directories).",
+        params: &["path", "user"],
+        facts: &["exists", "is_socket", "owner", "group", "mode", "user_can_connect", "reason"],
+    },
+];
+
+/// The built-in called `name`.
+pub fn info(name: &str) -> Option<&'static BuiltinInfo> {
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
+/// Facts every probe has, whatever its kind.
+pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr"];
+
+/// Facts known before any probe runs.
+pub const CONTEXT_FACTS: &[&str] = &["host.root", "host.systemd", "opts.url", "opts.since"];
+
+mod context;
+
+pub use context::{Host, HostOptions};
+
+use std::collections::BTreeMap;
+
+use crate::probe::Observation;
+
+/// Runs the built-in `name` with its parameters.
+pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Observation {
+    let _ = (params, host);
+    Observation::not_run(crate::probe::ProbeStatus::Error, name, "not implemented yet")
+}

@@ -1,0 +1,102 @@
+//! The command line: flags and subcommands, parsed by clap.
+//!
+//! Only parsing lives here; [`crate::run`] decides what to do with it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+use crate::rules::graph::GraphFormat;
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0    no fault found
+  1    one or more faults diagnosed
+  2    usage error, or the rule pack is invalid
+  3    the diagnosis could not run (e.g. the report could not be written)
+  130  interrupted (Ctrl-C or Esc in guided mode)";
+
+/// Takes you from "502 Bad Gateway" to the root cause and a safe fix.
+///
+/// On a terminal it guides you step by step; with --auto (or without a
+/// terminal) it runs every check it can without asking and prints a report.
+/// It changes nothing on the host unless you confirm a fix in guided mode.
+#[derive(Debug, Parser)]
+#[command(name = "nginx-doctor", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub diagnose: DiagnoseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Never ask: answer every question from what the probes found
+    #[arg(long)]
+    pub auto: bool,
+    /// Report format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write the report to this file
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// nginx's main configuration file (default: the running master's -c)
+    #[arg(long, value_name = "PATH")]
+    pub conf: Option<PathBuf>,
+    /// An nginx error log to read (default: those the configuration names)
+    #[arg(long = "error-log", value_name = "PATH")]
+    pub error_logs: Vec<PathBuf>,
+    /// The URL that fails, to request it on loopback
+    #[arg(long)]
+    pub url: Option<String>,
+    /// How far back to read the logs: 15m, 2h, 1d or "2026-11-24 10:00"
+    #[arg(long, default_value = "15m", value_name = "WHEN")]
+    pub since: String,
+    /// Use the rule pack in DIR instead of the embedded one
+    #[arg(long, value_name = "DIR", global = true)]
+    pub rules: Option<PathBuf>,
+    /// When to colour the output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect a rule pack
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Prove a pack sound: syntax, references, reachability, cycles, facts
+    Lint {
+        /// The pack's directory (default: the embedded pack)
+        dir: Option<PathBuf>,
+    },
+    /// List the pack's nodes, probes and the causes it can conclude
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Draw the decision tree
+    Graph {
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}

@@ -1,0 +1,182 @@
+//! Guided mode on a terminal: inquire prompts, plain words, colour.
+//!
+//! Every prompt can go back one step and every prompt can be left with Esc
+//! or Ctrl-C (exit 130). Host text (command output, log lines) is already
+//! sanitised by the engine; this module only adds our own styling.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use colored::Colorize;
+use inquire::{Confirm, InquireError, Select, Text};
+
+use super::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
+use crate::engine::Finding;
+use crate::probe::command::{self, CommandSpec, Outcome};
+use crate::probe::{Observation, ProbeStatus};
+use crate::report::shell_words;
+use crate::rules::Input;
+use crate::sanitize;
+use crate::value::Value;
+
+const RUN: &str = "Run this check";
+const SKIP: &str = "Skip it";
+const BACK: &str = "Go back one step";
+const TEXT_BACK: &str = "..";
+
+/// Talks to a person on stderr; the report goes to stdout at the end.
+#[derive(Debug, Default)]
+pub struct Terminal {
+    step: usize,
+}
+
+fn quit(e: InquireError) -> Interrupted {
+    // Esc, Ctrl-C and a vanished terminal all end the walk the same way.
+    let _ = e;
+    Interrupted
+}
+
+fn say(text: &str) {
+    let _ = writeln!(io::stderr(), "{text}");
+}
+
+impl Guide for Terminal {
+    fn before_check(&mut self, intro: &CheckIntro) -> Result<Choice, Interrupted> {
+        self.step += 1;
+        say("");
+        say(&format!("{} {}", format!("Step {}:", self.step).bold(), intro.node.bold()));
+        if let Some(why) = &intro.why {
+            say(&format!("  {why}"));
+        }
+        say(&format!("  {} {}", "command:".dimmed(), intro.command.cyan()));
+        let mut options = vec![RUN, SKIP];
+        if intro.can_go_back {
+            options.push(BACK);
+        }
+        let picked = Select::new("What now?", options)
+            .with_help_message("↑↓ to move, Enter to choose, Esc to quit")
+            .prompt()
+            .map_err(quit)?;
+        Ok(match picked {
+            RUN => Choice::Run,
+            SKIP => Choice::Skip,
+            _ => Choice::Back,
+        })
+    }
+
+    fn after_check(&mut self, obs: &Observation, found: Option<&str>) -> Result<(), Interrupted> {
+        let status = match obs.status {
+            ProbeStatus::Ok => "ok".green(),
+            ProbeStatus::Failed => format!("exited {}", obs.exit.unwrap_or(-1)).yellow(),
+            other => other.as_str().yellow(),
+        };
+        say(&format!("  {} {status} ({} ms)", "result:".dimmed(), obs.duration.as_millis()));
+        if let Some(reason) = &obs.reason {
+            say(&format!("  {reason}"));
+        }
+        match found {
+            Some(f) => say(&format!("  {} {f}", "found:".bold())),
+            None => {
+                let text = sanitize::for_terminal(obs.stdout.as_bytes());
+                for line in text.lines().take(5) {
+                    say(&format!("  | {line}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn ask(&mut self, q: &Question) -> Result<Answer, Interrupted> {
+        say("");
+        let help = q.help.unwrap_or("Esc to quit");
+        match q.input {
+            Input::Confirm | Input::Select => self.select(q, help),
+            Input::Text => {
+                let default = if q.suggested.is_null() { String::new() } else { q.suggested.to_string() };
+                let help = format!("{help}; type {TEXT_BACK} to go back");
+                let text = Text::new(&q.text).with_default(&default).with_help_message(&help).prompt().map_err(quit)?;
+                if text.trim() == TEXT_BACK && q.can_go_back {
+                    return Ok(Answer::Back);
+                }
+                Ok(Answer::Value(Value::text(text)))
+            }
+        }
+    }
+
+    fn concluded(&mut self, f: &Finding) -> Result<(), Interrupted> {
+        say("");
+        say(&format!("{} {} ({})", "Diagnosis:".red().bold(), f.title.bold(), f.id));
+        if !f.explanation.is_empty() {
+            say(&format!("  {}", f.explanation.trim()));
+        }
+        for e in &f.evidence {
+            say(&format!("  {} {e}", "evidence:".dimmed()));
+        }
+        for step in &f.fix.steps {
+            say(&format!("  {} {}", "fix:".green(), step.text));
+            if let (Some(file), Some(snippet)) = (&step.file, &step.snippet) {
+                say(&format!("    in {file}:"));
+                for line in snippet.lines() {
+                    say(&format!("      {line}"));
+                }
+            }
+            if let Some(argv) = &step.command {
+                offer_to_run(argv)?;
+            }
+        }
+        for v in &f.fix.verify {
+            say(&format!("  {} {v}", "verify:".dimmed()));
+        }
+        Ok(())
+    }
+}
+
+impl Terminal {
+    fn select(&mut self, q: &Question, help: &str) -> Result<Answer, Interrupted> {
+        let mut options: Vec<String> = if q.input == Input::Confirm {
+            vec!["yes".into(), "no".into()]
+        } else {
+            q.choices.to_vec()
+        };
+        let suggested = match &q.suggested {
+            Value::Bool(b) => Some(if *b { "yes".to_owned() } else { "no".to_owned() }),
+            Value::Null => None,
+            v => Some(v.to_string()),
+        };
+        let start = suggested.and_then(|s| options.iter().position(|o| *o == s)).unwrap_or(0);
+        if q.can_go_back {
+            options.push(BACK.into());
+        }
+        let picked = Select::new(&q.text, options).with_starting_cursor(start).with_help_message(help).prompt().map_err(quit)?;
+        Ok(match picked.as_str() {
+            BACK => Answer::Back,
+            "yes" if q.input == Input::Confirm => Answer::Value(Value::Bool(true)),
+            "no" if q.input == Input::Confirm => Answer::Value(Value::Bool(false)),
+            other => Answer::Value(Value::Str(other.to_owned())),
+        })
+    }
+}
+
+/// Shows a fix command and runs it only after an explicit yes.
+fn offer_to_run(argv: &[String]) -> Result<(), Interrupted> {
+    let shown = shell_words(argv);
+    say(&format!("    {}", shown.cyan()));
+    let yes = Confirm::new(&format!("Run `{shown}` now?"))
+        .with_default(false)
+        .with_help_message("This changes the host. No runs nothing; you can run it yourself later.")
+        .prompt()
+        .map_err(quit)?;
+    if !yes {
+        return Ok(());
+    }
+    let out = command::run(&CommandSpec { argv: argv.to_vec(), timeout: Duration::from_secs(60), max_output: 64 * 1024 });
+    let verdict = match out.outcome {
+        Outcome::Exited(0) => "done".green(),
+        other => format!("{other:?}").red(),
+    };
+    say(&format!("    {verdict}"));
+    for line in sanitize::for_terminal(&[out.stdout, out.stderr].concat()).lines().take(10) {
+        say(&format!("    | {line}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,615 @@
+//! The bounded subprocess runner every command probe goes through.
+//!
+//! Probes run on a host that is already in trouble, so a probe must never hang
+//! the doctor, eat its memory or leave processes behind. Each command is
+//! started from an argv list (never a shell), with `LC_ALL=C` so its output
+//! parses the same on every host, stdin on `/dev/null` so it cannot wait for
+//! input, and in a process group of its own. On timeout the whole group is
+//! killed; after the main process exits, whatever is left of its group is
+//! killed too, so a probe that forks a child can neither outlive us nor hold
+//! our pipes open. stdout and stderr are read by two threads into buffers
+//! capped at `max_output`; the rest is read and counted but dropped, so a
+//! runaway probe costs neither memory nor a blocked writer.
+
+use std::ffi::OsStr;
+use std::io::{self, ErrorKind, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// How long a probe may run unless its spec says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many bytes of each of stdout and stderr are kept unless the spec says otherwise.
+pub const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
+
+/// Where an admin's root shell finds programs that a non-root `PATH` often lacks.
+const SBIN_DIRS: [&str; 3] = ["/usr/sbin", "/sbin", "/usr/local/sbin"];
+/// How long to wait for a SIGKILLed group to be reaped; only a process stuck in
+/// the kernel (uninterruptible I/O) takes longer, and then we stop waiting.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+/// How long to keep reading after the probe's group is gone; only a process
+/// that left the group (setsid) and kept our pipes open makes us wait this long.
+const DRAIN_GRACE: Duration = Duration::from_secs(1);
+/// Read size of the capture threads.
+const CHUNK: usize = 64 * 1024;
+
+/// A command to run: the argv and its bounds.
+#[derive(Debug, Clone)]
+pub struct CommandSpec {
+    /// Program and arguments; `argv[0]` is resolved with [`locate`].
+    pub argv: Vec<String>,
+    /// After this long the probe's whole process group is killed.
+    pub timeout: Duration,
+    /// Bytes kept of each of stdout and stderr; the rest is counted and dropped.
+    pub max_output: usize,
+}
+
+impl CommandSpec {
+    /// A spec for `argv` with [`DEFAULT_TIMEOUT`] and [`DEFAULT_MAX_OUTPUT`].
+    pub fn new<I, S>(argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            argv: argv.into_iter().map(Into::into).collect(),
+            timeout: DEFAULT_TIMEOUT,
+            max_output: DEFAULT_MAX_OUTPUT,
+        }
+    }
+}
+
+/// How a command ended, or why it never started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The process exited with this code.
+    Exited(i32),
+    /// The process was killed by this signal (not by us).
+    Signaled(i32),
+    /// The timeout passed and the process group was killed.
+    TimedOut,
+    /// binary not found on PATH nor in /usr/sbin, /sbin, /usr/local/sbin
+    NotFound,
+    /// The file exists but cannot be executed (no exec bit, not a program).
+    NotExecutable,
+    /// The command could not be started for another reason, described here.
+    SpawnFailed(String),
+}
+
+/// What a command produced.
+#[derive(Debug, Clone)]
+pub struct CommandOutput {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Captured stdout, at most `max_output` bytes.
+    pub stdout: Vec<u8>,
+    /// Captured stderr, at most `max_output` bytes.
+    pub stderr: Vec<u8>,
+    /// stdout bytes read past the cap and dropped.
+    pub stdout_dropped: u64,
+    /// stderr bytes read past the cap and dropped.
+    pub stderr_dropped: u64,
+    /// From spawn until the process ended or was killed.
+    pub duration: Duration,
+    /// The resolved program, when `argv[0]` was found.
+    pub program: Option<PathBuf>,
+    /// The process id (also its process group id), when it started.
+    pub pid: Option<u32>,
+    /// A process that escaped the group (e.g. by `setsid`) still held stdout or
+    /// stderr open after we stopped reading, so the output may be incomplete.
+    pub pipes_left_open: bool,
+}
+
+impl CommandOutput {
+    fn not_run(outcome: Outcome, program: Option<PathBuf>) -> Self {
+        Self {
+            outcome,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            stdout_dropped: 0,
+            stderr_dropped: 0,
+            duration: Duration::ZERO,
+            program,
+            pid: None,
+            pipes_left_open: false,
+        }
+    }
+}
+
+/// Finds a program the way an admin's root shell would: PATH, then the sbin dirs (a non-root PATH often lacks them).
+pub fn locate(program: &str) -> Option<PathBuf> {
+    locate_with_path(program, std::env::var_os("PATH").as_deref())
+}
+
+fn locate_with_path(program: &str, path: Option<&OsStr>) -> Option<PathBuf> {
+    if program.is_empty() {
+        return None;
+    }
+    if program.contains('/') {
+        return which::which(program).ok();
+    }
+    path.and_then(|dirs| which::which_in(program, Some(dirs), "/").ok())
+        .or_else(|| which::which_in(program, Some(SBIN_DIRS.join(":")), "/").ok())
+}
+
+/// Tells "no such program" from "there is one, but it cannot run", searching
+/// the same places as [`locate`].
+fn classify_missing(program: &str) -> Outcome {
+    let exists = |p: &Path| p.metadata().is_ok_and(|m| !m.is_dir());
+    let found = if program.contains('/') {
+        exists(Path::new(program))
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .chain(SBIN_DIRS.iter().map(PathBuf::from))
+            .any(|dir| exists(&dir.join(program)))
+    };
+    if found {
+        Outcome::NotExecutable
+    } else {
+        Outcome::NotFound
+    }
+}
+
+/// Runs `spec` within its bounds; never panics. argv[0] is resolved with [`locate`].
+pub fn run(spec: &CommandSpec) -> CommandOutput {
+    let Some(name) = spec.argv.first() else {
+        return CommandOutput::not_run(Outcome::SpawnFailed("empty argv".into()), None);
+    };
+    let Some(program) = locate(name) else {
+        return CommandOutput::not_run(classify_missing(name), None);
+    };
+    match execute(&program, &spec.argv[1..], spec) {
+        Ok(output) => output,
+        Err(outcome) => CommandOutput::not_run(outcome, Some(program)),
+    }
+}
+
+/// Runs a located program: readers first, then the probe, then the bounded waits.
+fn execute(program: &Path, args: &[String], spec: &CommandSpec) -> Result<CommandOutput, Outcome> {
+    let (out_r, out_w) = os_pipe::pipe().map_err(|e| setup_failed("create stdout pipe", &e))?;
+    let (err_r, err_w) = os_pipe::pipe().map_err(|e| setup_failed("create stderr pipe", &e))?;
+    let (done_tx, done_rx) = mpsc::channel();
+    let stdout = Arc::new(Mutex::new(Capture::default()));
+    let stderr = Arc::new(Mutex::new(Capture::default()));
+    // Readers start first: if a thread cannot start, nothing has been spawned yet.
+    start_reader(out_r, spec.max_output, &stdout, &done_tx)?;
+    start_reader(err_r, spec.max_output, &stderr, &done_tx)?;
+    drop(done_tx);
+
+    let started = Instant::now();
+    let handle = spawn(program, args, out_w, err_w)?;
+    let pid = handle.pids().first().copied();
+    let pgid = pid.and_then(group_id);
+    let _registered = pgid.map(Registration::new);
+    let status_rx = match spawn_waiter(handle) {
+        Ok(rx) => rx,
+        Err(e) => {
+            kill_group(pgid);
+            return Err(setup_failed("start waiter thread", &e));
+        }
+    };
+
+    let (status, timed_out) = wait_bounded(&status_rx, pgid, spec.timeout);
+    let duration = started.elapsed();
+    // Leftovers of the group (a forked child) die with their parent.
+    kill_group(pgid);
+    let pipes_left_open = !wait_readers(&done_rx, 2, Instant::now() + DRAIN_GRACE);
+    let (stdout, stdout_dropped) = lock(&stdout).take();
+    let (stderr, stderr_dropped) = lock(&stderr).take();
+    Ok(CommandOutput {
+        outcome: outcome_of(status, timed_out),
+        stdout,
+        stderr,
+        stdout_dropped,
+        stderr_dropped,
+        duration,
+        program: Some(program.to_path_buf()),
+        pid,
+        pipes_left_open,
+    })
+}
+
+type WaitResult = Result<ExitStatus, String>;
+
+/// Starts the probe in its own process group, without a shell.
+fn spawn(
+    program: &Path,
+    args: &[String],
+    stdout: os_pipe::PipeWriter,
+    stderr: os_pipe::PipeWriter,
+) -> Result<duct::Handle, Outcome> {
+    let expression = duct::cmd(program, args)
+        .stdin_null()
+        .stdout_file(stdout)
+        .stderr_file(stderr)
+        .env("LC_ALL", "C")
+        .unchecked()
+        .before_spawn(|command| {
+            command.process_group(0);
+            Ok(())
+        });
+    let handle = expression.start();
+    // The expression holds our copies of the pipes' write ends: close them so
+    // the readers see EOF as soon as the probe's processes are gone.
+    drop(expression);
+    handle.map_err(|e| spawn_error(&e))
+}
+
+/// Reaps the probe on a thread of its own so the caller can wait with a
+/// timeout on the channel instead of polling.
+fn spawn_waiter(handle: duct::Handle) -> io::Result<Receiver<WaitResult>> {
+    let (status_tx, status_rx) = mpsc::channel();
+    thread::Builder::new()
+        .name("probe-waiter".into())
+        .spawn(move || {
+            let status = handle.wait().map(|output| output.status);
+            let _ = status_tx.send(status.map_err(|e| e.to_string()));
+        })?;
+    Ok(status_rx)
+}
+
+/// Waits for the exit status until `timeout`, then kills the group and waits a
+/// little more. Returns the status (if any came) and whether we timed out.
+fn wait_bounded(
+    rx: &Receiver<WaitResult>,
+    pgid: Option<i32>,
+    timeout: Duration,
+) -> (Option<WaitResult>, bool) {
+    match rx.recv_timeout(timeout) {
+        Ok(status) => (Some(status), false),
+        Err(RecvTimeoutError::Disconnected) => (None, false),
+        Err(RecvTimeoutError::Timeout) => {
+            kill_group(pgid);
+            (rx.recv_timeout(KILL_GRACE).ok(), true)
+        }
+    }
+}
+
+/// Waits for `count` readers to report EOF; false if the deadline passed first.
+fn wait_readers(rx: &Receiver<()>, count: usize, deadline: Instant) -> bool {
+    (0..count).all(|_| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        rx.recv_timeout(left).is_ok()
+    })
+}
+
+fn outcome_of(status: Option<WaitResult>, timed_out: bool) -> Outcome {
+    if timed_out {
+        return Outcome::TimedOut;
+    }
+    match status {
+        Some(Ok(status)) => match (status.code(), status.signal()) {
+            (Some(code), _) => Outcome::Exited(code),
+            (None, Some(signal)) => Outcome::Signaled(signal),
+            (None, None) => Outcome::SpawnFailed(format!("unrecognised exit status {status}")),
+        },
+        Some(Err(message)) => Outcome::SpawnFailed(format!("waiting for the process: {message}")),
+        None => Outcome::SpawnFailed("lost track of the process".into()),
+    }
+}
+
+fn spawn_error(error: &io::Error) -> Outcome {
+    match error.kind() {
+        ErrorKind::NotFound => Outcome::NotFound,
+        ErrorKind::PermissionDenied => Outcome::NotExecutable,
+        _ if error.raw_os_error() == Some(Errno::ENOEXEC as i32) => Outcome::NotExecutable,
+        _ => Outcome::SpawnFailed(error.to_string()),
+    }
+}
+
+fn setup_failed(what: &str, error: &io::Error) -> Outcome {
+    Outcome::SpawnFailed(format!("cannot {what}: {error}"))
+}
+
+/// One captured stream: the bytes kept and the count of those dropped.
+#[derive(Debug, Default)]
+struct Capture {
+    kept: Vec<u8>,
+    dropped: u64,
+}
+
+impl Capture {
+    fn push(&mut self, bytes: &[u8], cap: usize) {
+        let keep = cap.saturating_sub(self.kept.len()).min(bytes.len());
+        self.kept.extend_from_slice(&bytes[..keep]);
+        self.dropped += (bytes.len() - keep) as u64;
+    }
+
+    fn take(&mut self) -> (Vec<u8>, u64) {
+        (std::mem::take(&mut self.kept), self.dropped)
+    }
+}
+
+/// Reads `pipe` to EOF into `sink`. The capture is shared rather than returned
+/// so that what was read stays available if the reader must be abandoned.
+fn start_reader(
+    mut pipe: os_pipe::PipeReader,
+    cap: usize,
+    sink: &Arc<Mutex<Capture>>,
+    done: &Sender<()>,
+) -> Result<(), Outcome> {
+    let (sink, done) = (Arc::clone(sink), done.clone());
+    let reader = move || {
+        let mut buf = vec![0; CHUNK];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => lock(&sink).push(&buf[..n], cap),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        let _ = done.send(());
+    };
+    match thread::Builder::new()
+        .name("probe-reader".into())
+        .spawn(reader)
+    {
+        Ok(_detached) => Ok(()),
+        Err(e) => Err(setup_failed("start output reader thread", &e)),
+    }
+}
+
+/// A poisoned lock still holds valid bytes; a panic elsewhere must not lose them.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The group id of a probe started with `process_group(0)`; refuses ids that
+/// would make `killpg` hit our own group (0) or init (1).
+fn group_id(pid: u32) -> Option<i32> {
+    i32::try_from(pid).ok().filter(|&id| id > 1)
+}
+
+/// SIGKILLs a probe's group; `None` (the probe never got a usable id) is a no-op.
+fn kill_group(pgid: Option<i32>) {
+    if let Some(pgid) = pgid {
+        // ESRCH (group already gone) is the normal case and needs no action.
+        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+    }
+}
+
+/// Process groups of the probes running now. It is global on purpose: probes
+/// run in their own groups, so a terminal Ctrl-C never reaches them, and the
+/// interrupt handler — which has no handle on whatever engine step is running —
+/// must be able to kill them all.
+static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Keeps a group in [`RUNNING`] while its probe runs.
+struct Registration(i32);
+
+impl Registration {
+    fn new(pgid: i32) -> Self {
+        lock(&RUNNING).push(pgid);
+        Self(pgid)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        lock(&RUNNING).retain(|&id| id != self.0);
+    }
+}
+
+/// SIGKILLs the process group of every probe running now (for Ctrl-C). Call it
+/// from an ordinary thread (e.g. a signal-handling thread), not from inside a
+/// raw signal handler: it takes a lock.
+pub fn kill_running() {
+    for &pgid in lock(&RUNNING).iter() {
+        kill_group(Some(pgid));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::RwLock;
+
+    /// `kill_running` kills every probe in the process, so its test runs alone
+    /// (write lock) while the others share the read lock.
+    static REGISTRY: RwLock<()> = RwLock::new(());
+
+    /// Generous bound for "returned promptly", far above any normal run.
+    const PROMPT: Duration = Duration::from_secs(10);
+
+    fn spec(argv: &[&str]) -> CommandSpec {
+        CommandSpec::new(argv.iter().copied())
+    }
+
+    fn probe(spec: &CommandSpec) -> CommandOutput {
+        let _shared = REGISTRY
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        run(spec)
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    /// Dead means gone from /proc or a zombie waiting for its new parent to reap it.
+    fn is_dead(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        }
+    }
+
+    fn dies_soon(pid: u32) -> bool {
+        let deadline = Instant::now() + PROMPT;
+        while Instant::now() < deadline {
+            if is_dead(pid) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    #[test]
+    fn exit_code_is_captured() {
+        let out = probe(&spec(&["sh", "-c", "exit 3"]));
+        assert_eq!(out.outcome, Outcome::Exited(3));
+        assert!(out.program.is_some_and(|p| p.is_absolute()));
+    }
+
+    #[test]
+    fn stdout_and_stderr_are_kept_apart() {
+        let out = probe(&spec(&["sh", "-c", "echo out; echo err >&2"]));
+        assert_eq!(out.outcome, Outcome::Exited(0));
+        assert_eq!(text(&out.stdout), "out\n");
+        assert_eq!(text(&out.stderr), "err\n");
+        assert_eq!((out.stdout_dropped, out.stderr_dropped), (0, 0));
+    }
+
+    #[test]
+    fn killed_by_signal_is_reported_as_signaled() {
+        let out = probe(&spec(&["sh", "-c", "kill -TERM $$"]));
+        assert_eq!(out.outcome, Outcome::Signaled(Signal::SIGTERM as i32));
+    }
+
+    #[test]
+    fn missing_binary_is_not_found() {
+        let out = probe(&spec(&["nginx-doctor-no-such-program"]));
+        assert_eq!(out.outcome, Outcome::NotFound);
+        assert_eq!(out.program, None);
+        assert_eq!(
+            probe(&spec(&["/nonexistent/dir/prog"])).outcome,
+            Outcome::NotFound
+        );
+    }
+
+    #[test]
+    fn empty_argv_fails_to_spawn() {
+        let out = probe(&CommandSpec::new(Vec::<String>::new()));
+        assert!(matches!(out.outcome, Outcome::SpawnFailed(_)));
+    }
+
+    #[test]
+    fn file_without_exec_bit_is_not_executable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("probe.sh");
+        std::fs::write(&file, "#!/bin/sh\necho hi\n").expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let out = probe(&spec(&[file.to_str().expect("utf-8 tempdir")]));
+        assert_eq!(out.outcome, Outcome::NotExecutable);
+    }
+
+    #[test]
+    fn executable_that_is_not_a_program_is_not_executable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("garbage");
+        std::fs::write(&file, [0x7f, 0x00, 0x01, 0x02]).expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let out = probe(&spec(&[file.to_str().expect("utf-8 tempdir")]));
+        assert_eq!(out.outcome, Outcome::NotExecutable);
+    }
+
+    #[test]
+    fn locate_falls_back_to_sbin_dirs() {
+        let found = locate_with_path("nologin", Some(OsStr::new("/nonexistent")));
+        assert!(found.is_some_and(|p| SBIN_DIRS.iter().any(|d| p.starts_with(d))));
+        assert!(locate_with_path("sh", None).is_none_or(|p| p.ends_with("sh")));
+        assert_eq!(locate(""), None);
+    }
+
+    #[test]
+    fn timeout_kills_the_process() {
+        let mut slow = spec(&["sleep", "30"]);
+        slow.timeout = Duration::from_millis(200);
+        let out = probe(&slow);
+        assert_eq!(out.outcome, Outcome::TimedOut);
+        assert!(out.duration < PROMPT);
+        let pid = out.pid.expect("sleep started");
+        assert!(dies_soon(pid), "sleep {pid} survived the timeout");
+    }
+
+    #[test]
+    fn forked_background_child_does_not_survive() {
+        let out = probe(&spec(&["sh", "-c", "sleep 30 & echo $!"]));
+        assert_eq!(out.outcome, Outcome::Exited(0));
+        assert!(out.duration < PROMPT);
+        let child: u32 = text(&out.stdout).trim().parse().expect("child pid printed");
+        assert!(dies_soon(child), "background child {child} survived");
+        assert!(!out.pipes_left_open);
+    }
+
+    #[test]
+    fn output_past_the_cap_is_counted_and_dropped() {
+        let mut big = spec(&["head", "-c", "50000000", "/dev/zero"]);
+        big.timeout = Duration::from_secs(60);
+        let out = probe(&big);
+        assert_eq!(out.outcome, Outcome::Exited(0));
+        assert_eq!(out.stdout.len(), DEFAULT_MAX_OUTPUT);
+        assert_eq!(out.stdout_dropped, 50_000_000 - DEFAULT_MAX_OUTPUT as u64);
+    }
+
+    #[test]
+    fn small_cap_applies_to_stderr_too() {
+        let mut noisy = spec(&["sh", "-c", "echo 0123456789 >&2"]);
+        noisy.max_output = 4;
+        let out = probe(&noisy);
+        assert_eq!(text(&out.stderr), "0123");
+        assert_eq!(out.stderr_dropped, 7);
+    }
+
+    #[test]
+    fn locale_is_forced_to_c() {
+        let out = probe(&spec(&["env"]));
+        assert!(text(&out.stdout).lines().any(|line| line == "LC_ALL=C"));
+    }
+
+    #[test]
+    fn stdin_is_empty() {
+        let out = probe(&spec(&["cat"]));
+        assert_eq!(out.outcome, Outcome::Exited(0));
+        assert!(out.stdout.is_empty());
+        assert!(out.duration < PROMPT);
+    }
+
+    #[test]
+    fn probe_closing_stdout_early_still_reports_stderr() {
+        let out = probe(&spec(&["sh", "-c", "exec 1>&-; sleep 0.2; echo x >&2"]));
+        assert_eq!(out.outcome, Outcome::Exited(0));
+        assert!(out.stdout.is_empty());
+        assert_eq!(text(&out.stderr), "x\n");
+    }
+
+    #[test]
+    fn escaped_process_holding_pipes_costs_a_bounded_wait() {
+        let out = probe(&spec(&["setsid", "-f", "sleep", "3"]));
+        assert_eq!(out.outcome, Outcome::Exited(0));
+        assert!(out.pipes_left_open);
+        assert!(out.duration < PROMPT);
+    }
+
+    #[test]
+    fn kill_running_stops_a_running_probe() {
+        let _alone = REGISTRY
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sleeper = thread::spawn(|| run(&spec(&["sleep", "30"])));
+        let deadline = Instant::now() + PROMPT;
+        while lock(&RUNNING).is_empty() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        kill_running();
+        let out = sleeper.join().expect("runner thread");
+        assert_eq!(out.outcome, Outcome::Signaled(Signal::SIGKILL as i32));
+    }
+}

@@ -1,0 +1,89 @@
+//! The prober that looks at this host: commands through the bounded runner,
+//! built-ins through [`crate::builtin`].
+//!
+//! Before anything runs it checks the probe's needs: a missing program, a
+//! probe that needs root when we are not, or systemd when PID 1 is something
+//! else, is an observation ("could not check: why, and what to run by
+//! hand"), never an error.
+
+use std::time::Instant;
+
+use super::command::{self, CommandSpec, Outcome};
+use super::{Invocation, Observation, ProbeStatus, Prober};
+use crate::builtin::Host;
+use crate::report::shell_words;
+use crate::rules::{Need, Probe};
+
+/// Runs probes on this machine.
+pub struct SystemProber {
+    pub host: Host,
+}
+
+impl Prober for SystemProber {
+    fn observe(&mut self, probe: &Probe, invocation: &Invocation) -> Observation {
+        match invocation {
+            Invocation::Command { argv } => self.command(probe, argv),
+            Invocation::Builtin { name, params } => {
+                let started = Instant::now();
+                let mut obs = crate::builtin::run(name, params, &mut self.host);
+                obs.duration = started.elapsed();
+                obs
+            }
+        }
+    }
+}
+
+impl SystemProber {
+    fn command(&self, probe: &Probe, argv: &[String]) -> Observation {
+        let shown = shell_words(argv);
+        if let Some(blocked) = self.unmet_need(probe, &shown) {
+            return blocked;
+        }
+        let Some(program) = argv.first() else {
+            return Observation::not_run(ProbeStatus::Error, shown, "empty command");
+        };
+        if command::locate(program).is_none() {
+            return Observation::not_run(ProbeStatus::Missing, shown, format!("`{program}` is not installed here (looked in PATH, /usr/sbin, /sbin)"));
+        }
+        let out = command::run(&CommandSpec { argv: argv.to_vec(), timeout: probe.timeout, max_output: probe.max_output });
+        let (status, exit, reason) = match out.outcome {
+            Outcome::Exited(0) => (ProbeStatus::Ok, Some(0), None),
+            Outcome::Exited(code) => (ProbeStatus::Failed, Some(code), None),
+            Outcome::Signaled(sig) => (ProbeStatus::Failed, None, Some(format!("killed by signal {sig}"))),
+            Outcome::TimedOut => (ProbeStatus::TimedOut, None, Some(format!("timed out after {} s; its process group was killed", probe.timeout.as_secs_f32()))),
+            Outcome::NotFound => (ProbeStatus::Missing, None, Some(format!("`{program}` is not installed here"))),
+            Outcome::NotExecutable => (ProbeStatus::Error, None, Some(format!("`{program}` is not executable"))),
+            Outcome::SpawnFailed(e) => (ProbeStatus::Error, None, Some(format!("could not start: {e}"))),
+        };
+        let dropped = out.stdout_dropped + out.stderr_dropped;
+        let reason = match (reason, dropped) {
+            (r, 0) => r,
+            (r, n) => Some(format!("{}output capped; {n} bytes dropped", r.map(|r| r + "; ").unwrap_or_default())),
+        };
+        Observation {
+            status,
+            exit,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            duration: out.duration,
+            facts: Vec::new(),
+            shown_as: shown,
+            reason,
+        }
+    }
+
+    fn unmet_need(&self, probe: &Probe, shown: &str) -> Option<Observation> {
+        for need in &probe.needs {
+            match need {
+                Need::Root if !self.host.root => {
+                    return Some(Observation::not_run(ProbeStatus::NotRoot, shown, format!("needs root; run it by hand: sudo {shown}")));
+                }
+                Need::Systemd if !self.host.systemd => {
+                    return Some(Observation::not_run(ProbeStatus::NoSystemd, shown, "systemd is not PID 1 here (a container?); service state comes from the process table instead"));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,91 @@
+//! Where rule files come from: the pack compiled into the binary, or a
+//! directory given with `--rules`.
+//!
+//! The default pack is embedded so the tool works on a host where only the
+//! binary was copied. A test proves this list matches `rules/*.yaml`.
+
+use std::path::Path;
+
+use super::{Problem, Problems};
+
+/// The default pack, in name order (the order files are read in).
+const FILES: &[(&str, &[u8])] = &[
+    ("00-pack.yaml", include_bytes!("../../rules/00-pack.yaml")),
+    ("10-config.yaml", include_bytes!("../../rules/10-config.yaml")),
+    ("20-errors.yaml", include_bytes!("../../rules/20-errors.yaml")),
+    ("30-connect.yaml", include_bytes!("../../rules/30-connect.yaml")),
+    ("40-response.yaml", include_bytes!("../../rules/40-response.yaml")),
+    ("50-protocol.yaml", include_bytes!("../../rules/50-protocol.yaml")),
+    ("60-network.yaml", include_bytes!("../../rules/60-network.yaml")),
+    ("90-healthy.yaml", include_bytes!("../../rules/90-healthy.yaml")),
+];
+
+/// The embedded files as (display name, bytes).
+pub fn files() -> Vec<(String, Vec<u8>)> {
+    FILES
+        .iter()
+        .map(|(name, bytes)| (format!("rules/{name}"), bytes.to_vec()))
+        .collect()
+}
+
+/// Rule files larger than this are refused unread: a pack is a few dozen KiB.
+const MAX_FILE: u64 = 1 << 20;
+/// A directory with more files than this is not a rule pack.
+const MAX_FILES: usize = 256;
+
+/// Reads every `*.yaml`/`*.yml` file of `dir`, in name order.
+pub fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Problems> {
+    let fail = |message: String| Problems(vec![Problem { file: dir.display().to_string(), pos: None, message }]);
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| fail(format!("cannot read the rules directory: {e}; pass a directory of *.yaml files")))?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(fail("no *.yaml files here; a rule pack needs at least one".into()));
+    }
+    if paths.len() > MAX_FILES {
+        return Err(fail(format!("{} rule files; at most {MAX_FILES} are read", paths.len())));
+    }
+    let mut problems = Vec::new();
+    let mut files = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        match read_bounded(&path) {
+            Ok(bytes) => files.push((name, bytes)),
+            Err(message) => problems.push(Problem { file: name, pos: None, message }),
+        }
+    }
+    if problems.is_empty() { Ok(files) } else { Err(Problems(problems)) }
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_FILE {
+        return Err(format!("{} bytes; rule files are limited to {MAX_FILE} bytes", meta.len()));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_list_matches_the_rules_directory() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+        let on_disk: Vec<String> = read_dir(Path::new(dir))
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name.rsplit('/').next().unwrap_or_default().to_owned())
+            .collect();
+        let embedded: Vec<&str> = FILES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(on_disk, embedded, "update FILES in src/rules/embedded.rs");
+    }
+}

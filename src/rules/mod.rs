@@ -1,0 +1,229 @@
+//! The rule pack: a decision tree of checks, questions and conclusions.
+//!
+//! Files are read (`embedded`, or a directory), parsed into the serde mirror
+//! (`schema`), built into this checked model (`build`), and proven sound
+//! (`lint`). The engine only ever sees a [`RuleSet`] that passed all of it.
+//! The format is documented in `rules/README.md`.
+
+pub mod build;
+pub mod embedded;
+pub mod graph;
+pub mod lint;
+pub mod schema;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use regex::Regex;
+
+use crate::expr::Expr;
+use crate::template::Template;
+use crate::value::Value;
+pub use schema::{Confidence, Input, Need, Stream};
+pub use yaml::Pos;
+
+/// A checked rule pack.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub name: String,
+    pub description: Option<String>,
+    pub start: usize,
+    pub nodes: Vec<Node>,
+    pub probes: Vec<Probe>,
+    /// Where each file came from, for messages: a directory or "embedded".
+    pub source: String,
+}
+
+/// Where a definition is: file and position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub pos: Pos,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.pos.line, self.pos.column)
+    }
+}
+
+#[derive(Debug)]
+pub struct Node {
+    pub id: String,
+    pub origin: Origin,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug)]
+pub enum NodeKind {
+    Check(Check),
+    Ask(Ask),
+    Conclude(Conclusion),
+    /// The walk cannot go on; the text says why and what to do.
+    Stop(Template),
+}
+
+#[derive(Debug)]
+pub struct Check {
+    pub probe: usize,
+    pub why: Option<Template>,
+    pub found: Option<Template>,
+    pub branches: Vec<Branch>,
+}
+
+#[derive(Debug)]
+pub struct Ask {
+    pub question: Template,
+    pub help: Option<String>,
+    pub input: Input,
+    pub choices: Vec<String>,
+    /// The fact the answer is stored under.
+    pub fact: String,
+    pub auto: Option<Expr>,
+    pub default: Option<Value>,
+    pub branches: Vec<Branch>,
+}
+
+/// One way out of a check or question; `when: None` is "otherwise".
+#[derive(Debug)]
+pub struct Branch {
+    pub when: Option<Expr>,
+    pub when_text: Option<String>,
+    pub next: usize,
+}
+
+#[derive(Debug)]
+pub struct Conclusion {
+    pub cause: String,
+    pub confidence: Confidence,
+    pub title: Template,
+    pub explain: Option<Template>,
+    pub evidence: Vec<Template>,
+    pub fix: Fix,
+    pub then: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Fix {
+    pub summary: Option<Template>,
+    pub steps: Vec<FixStep>,
+    pub verify: Vec<Template>,
+}
+
+#[derive(Debug)]
+pub struct FixStep {
+    pub say: Template,
+    pub run: Option<Vec<Template>>,
+    pub file: Option<Template>,
+    pub snippet: Option<Template>,
+}
+
+#[derive(Debug)]
+pub struct Probe {
+    pub id: String,
+    pub origin: Origin,
+    pub doc: Option<Template>,
+    pub action: Action,
+    pub timeout: Duration,
+    pub max_output: usize,
+    pub needs: Vec<Need>,
+    pub extract: Vec<Extract>,
+    /// Fact names it produces, without the `id.` prefix.
+    pub facts: Vec<String>,
+}
+
+#[derive(Debug)]
+pub enum Action {
+    Command(Vec<Template>),
+    Builtin {
+        name: String,
+        with: BTreeMap<String, Template>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Extract {
+    pub from: Stream,
+    pub regex: Regex,
+}
+
+impl Node {
+    /// The nodes this one can lead to, in order.
+    pub fn successors(&self) -> Vec<usize> {
+        match &self.kind {
+            NodeKind::Check(c) => c.branches.iter().map(|b| b.next).collect(),
+            NodeKind::Ask(a) => a.branches.iter().map(|b| b.next).collect(),
+            NodeKind::Conclude(c) => c.then.into_iter().collect(),
+            NodeKind::Stop(_) => Vec::new(),
+        }
+    }
+}
+
+impl RuleSet {
+    /// The embedded default pack. It is linted by the test suite, so a
+    /// failure here is a bug in the build, reported as a rule error anyway.
+    pub fn embedded() -> Result<RuleSet, Problems> {
+        build::build("embedded", embedded::files())
+    }
+
+    /// Every `*.yaml` file of `dir`, in name order.
+    pub fn from_dir(dir: &Path) -> Result<RuleSet, Problems> {
+        let files = embedded::read_dir(dir)?;
+        build::build(&dir.display().to_string(), files)
+    }
+
+    pub fn node(&self, id: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id == id)
+    }
+
+    /// Every cause the pack can conclude, sorted.
+    pub fn causes(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::Conclude(c) => Some(c.cause.as_str()),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// One thing wrong with a rule pack, at a place in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub pos: Option<Pos>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pos {
+            Some(p) => write!(f, "{}:{}:{}: {}", self.file, p.line, p.column, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// Every problem found, reported together so one lint run shows them all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! The rule files as written: a serde mirror of the YAML, checked later.
+//!
+//! Every struct rejects unknown keys so a typo (`brances:`) is an error at
+//! its line and column instead of a silently ignored branch. Turning these
+//! into a sound [`RuleSet`](super::RuleSet) is the job of `rules::build`.
+//! The format is documented in `rules/README.md`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One rule file. A pack is all files of a directory, read in name order.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// Exactly one file of a pack says what the pack is and where to start.
+    pub pack: Option<PackSpec>,
+    #[serde(default)]
+    pub probes: BTreeMap<String, ProbeSpec>,
+    #[serde(default)]
+    pub nodes: BTreeMap<String, NodeSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackSpec {
+    pub name: String,
+    pub start: String,
+    pub description: Option<String>,
+}
+
+/// A probe: a command (`run`) or a built-in probe (`builtin`), declared once
+/// and used by any number of check nodes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSpec {
+    /// Why the probe runs, in a sentence a junior admin understands.
+    pub doc: Option<String>,
+    /// The argv; elements may quote facts (`{{error-log.port}}`).
+    pub run: Option<Vec<String>>,
+    pub builtin: Option<String>,
+    /// Parameters of a built-in probe; values may quote facts.
+    #[serde(default)]
+    pub with: BTreeMap<String, String>,
+    /// `5s`, `500ms`; the default is 5 s.
+    pub timeout: Option<String>,
+    /// Bytes kept of each output stream; the default is 1 MiB.
+    pub max_output: Option<u64>,
+    /// Conditions without which the probe cannot say anything useful.
+    #[serde(default)]
+    pub needs: Vec<Need>,
+    /// Regexes whose named groups become facts (`probe-id.group`).
+    #[serde(default)]
+    pub extract: Vec<ExtractSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    /// Only root sees everything (other users' sockets, `nginx -t` with its pid file).
+    Root,
+    /// systemd must be PID 1 (`systemctl` says nothing useful in a container).
+    Systemd,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractSpec {
+    #[serde(default)]
+    pub from: Stream,
+    pub regex: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stream {
+    #[default]
+    Stdout,
+    Stderr,
+    /// stdout then stderr: nginx -t writes to stderr, nginx -V too.
+    Both,
+}
+
+/// A node: a check (`check`), a question (`ask`), a conclusion (`conclude`)
+/// or a stop (`stop`: the diagnosis cannot go on, and why).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    // A check.
+    pub check: Option<String>,
+    /// Why this step, shown before the probe runs in guided mode.
+    pub why: Option<String>,
+    /// What the probe found, in plain words, shown after it ran.
+    pub found: Option<String>,
+
+    // A question.
+    pub ask: Option<String>,
+    pub help: Option<String>,
+    pub input: Option<Input>,
+    #[serde(default)]
+    pub choices: Vec<String>,
+    /// The fact the answer is stored under.
+    pub fact: Option<String>,
+    /// How `--auto` answers: a condition or fact over what is known.
+    pub auto: Option<String>,
+    pub default: Option<Scalar>,
+
+    // Where to go next (checks and questions).
+    #[serde(default)]
+    pub branches: Vec<BranchSpec>,
+    pub next: Option<String>,
+
+    // A conclusion.
+    pub conclude: Option<String>,
+    pub confidence: Option<Confidence>,
+    pub title: Option<String>,
+    pub explain: Option<String>,
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    pub fix: Option<FixSpec>,
+    /// Keep walking after recording this finding: a host can have several faults.
+    pub then: Option<String>,
+
+    // A stop: the diagnosis cannot go on (nothing to read, nothing to test).
+    pub stop: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Input {
+    Confirm,
+    Select,
+    Text,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BranchSpec {
+    /// A condition; a branch without one is taken when no earlier one was.
+    pub when: Option<String>,
+    pub next: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixSpec {
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub steps: Vec<StepSpec>,
+    #[serde(default)]
+    pub verify: Vec<String>,
+}
+
+/// One step of a fix: what to do, and optionally the exact command or the
+/// config edit (the file and the snippet to put there).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    pub say: String,
+    pub run: Option<Vec<String>>,
+    pub file: Option<String>,
+    pub snippet: Option<String>,
+}

@@ -1,0 +1,132 @@
+//! `nginx-doctor rules lint|list|graph`: looking at a pack without running it.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cli::{ListFormat, RulesCommand};
+use crate::rules::{NodeKind, RuleSet, graph};
+use crate::{ExitStatus, print_error, print_stdout};
+
+pub fn run(cmd: RulesCommand, rules_dir: Option<&Path>) -> ExitStatus {
+    let dir = match &cmd {
+        RulesCommand::Lint { dir: Some(d) } => Some(d.as_path()),
+        _ => rules_dir,
+    };
+    let set = match load(dir) {
+        Ok(set) => set,
+        Err(status) => return status,
+    };
+    let text = match cmd {
+        RulesCommand::Lint { .. } => format!(
+            "{}: {} nodes, {} probes, {} causes; no problems found\n",
+            set.source,
+            set.nodes.len(),
+            set.probes.len(),
+            set.causes().len()
+        ),
+        RulesCommand::List { format: ListFormat::Json } => {
+            serde_json::to_string_pretty(&Listing::of(&set)).unwrap_or_default() + "\n"
+        }
+        RulesCommand::List { format: ListFormat::Text } => list_text(&set),
+        RulesCommand::Graph { format } => graph::render(&set, format),
+    };
+    match print_stdout(&text) {
+        Ok(()) => ExitStatus::Healthy,
+        Err(e) => {
+            print_error(&format!("cannot write to stdout: {e}"));
+            ExitStatus::CouldNotRun
+        }
+    }
+}
+
+/// Loads the pack, printing every problem and mapping them to exit 2.
+pub fn load(dir: Option<&Path>) -> Result<RuleSet, ExitStatus> {
+    let loaded = match dir {
+        Some(d) => RuleSet::from_dir(d),
+        None => RuleSet::embedded(),
+    };
+    loaded.map_err(|problems| {
+        let n = problems.0.len();
+        eprintln!("{problems}");
+        print_error(&format!("the rule pack has {n} problem{}; nothing was run", if n == 1 { "" } else { "s" }));
+        ExitStatus::Usage
+    })
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    name: &'a str,
+    source: &'a str,
+    causes: Vec<&'a str>,
+    probes: Vec<ProbeEntry<'a>>,
+    nodes: Vec<NodeEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct ProbeEntry<'a> {
+    id: &'a str,
+    kind: &'static str,
+    facts: &'a [String],
+}
+
+#[derive(Serialize)]
+struct NodeEntry<'a> {
+    id: &'a str,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'a str>,
+    at: String,
+}
+
+impl<'a> Listing<'a> {
+    fn of(set: &'a RuleSet) -> Self {
+        Listing {
+            name: &set.name,
+            source: &set.source,
+            causes: set.causes(),
+            probes: set
+                .probes
+                .iter()
+                .map(|p| ProbeEntry {
+                    id: &p.id,
+                    kind: match p.action {
+                        crate::rules::Action::Command(_) => "command",
+                        crate::rules::Action::Builtin { .. } => "builtin",
+                    },
+                    facts: &p.facts,
+                })
+                .collect(),
+            nodes: set
+                .nodes
+                .iter()
+                .map(|n| {
+                    let (kind, cause) = match &n.kind {
+                        NodeKind::Check(_) => ("check", None),
+                        NodeKind::Ask(_) => ("ask", None),
+                        NodeKind::Conclude(c) => ("conclude", Some(c.cause.as_str())),
+                        NodeKind::Stop(_) => ("stop", None),
+                    };
+                    NodeEntry { id: &n.id, kind, cause, at: n.origin.to_string() }
+                })
+                .collect(),
+        }
+    }
+}
+
+fn list_text(set: &RuleSet) -> String {
+    let l = Listing::of(set);
+    let mut out = format!("pack {} ({})\n\ncauses it can conclude ({}):\n", l.name, l.source, l.causes.len());
+    for c in &l.causes {
+        out += &format!("  {c}\n");
+    }
+    out += &format!("\nprobes ({}):\n", l.probes.len());
+    for p in &l.probes {
+        out += &format!("  {:<24} {}\n", p.id, p.kind);
+    }
+    out += &format!("\nnodes ({}):\n", l.nodes.len());
+    for n in &l.nodes {
+        out += &format!("  {:<32} {:<9} {}\n", n.id, n.kind, n.cause.unwrap_or(""));
+    }
+    out
+}

@@ -1,0 +1,182 @@
+//! Templates: rule text and probe arguments that quote facts as `{{name}}`.
+//!
+//! Messages render unknown facts as "(unknown)". Probe arguments are stricter:
+//! a fact that reaches an argv element came from a log or a config, which an
+//! attacker may have written, so it must look like a plain value (see
+//! [`Template::render_arg`]) or the probe does not run.
+
+use crate::value::{Facts, Value};
+
+/// A parsed template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Fact(String),
+}
+
+/// Why a template did not parse; `offset` is the byte offset in the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (at character {})", offset + 1)]
+pub struct TemplateError {
+    pub message: String,
+    pub offset: usize,
+}
+
+/// Why a fact may not become a probe argument.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsafeArg {
+    #[error("fact `{0}` is not known yet")]
+    Unknown(String),
+    #[error("value {0:?} starts with `-` and could be read as an option")]
+    LeadingDash(String),
+    #[error("value {0:?} contains control characters")]
+    Control(String),
+    #[error("value is {0} bytes long; arguments from facts are limited to 4096")]
+    TooLong(usize),
+}
+
+const MAX_ARG: usize = 4096;
+
+impl Template {
+    /// Parses `text`; `{{` opens a fact reference that `}}` closes.
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        let mut offset = 0;
+        while let Some(open) = rest.find("{{") {
+            if open > 0 {
+                parts.push(Part::Text(rest[..open].to_owned()));
+            }
+            let after = &rest[open + 2..];
+            let close = after.find("}}").ok_or(TemplateError {
+                message: "`{{` is not closed by `}}`".into(),
+                offset: offset + open,
+            })?;
+            let name = after[..close].trim();
+            if name.is_empty() || !name.bytes().all(is_name_byte) {
+                return Err(TemplateError {
+                    message: format!("{name:?} is not a fact name"),
+                    offset: offset + open + 2,
+                });
+            }
+            parts.push(Part::Fact(name.to_owned()));
+            let consumed = open + 2 + close + 2;
+            offset += consumed;
+            rest = &rest[consumed..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(Template { parts })
+    }
+
+    /// Every fact the template quotes.
+    pub fn facts(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Fact(n) => Some(n.as_str()),
+            Part::Text(_) => None,
+        })
+    }
+
+    /// Renders for people: unknown facts read "(unknown)".
+    pub fn render(&self, facts: &Facts) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Fact(n) => out.push_str(&facts.get(n).to_string()),
+            }
+        }
+        out
+    }
+
+    /// Whether every quoted fact is known, so a rendered line says something.
+    pub fn all_known(&self, facts: &Facts) -> bool {
+        self.facts().all(|n| !facts.get(n).is_null())
+    }
+
+    /// Renders one argv element for a probe, refusing values that could
+    /// change the command's meaning.
+    pub fn render_arg(&self, facts: &Facts) -> Result<String, UnsafeArg> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Fact(n) => match facts.get(n) {
+                    Value::Null => return Err(UnsafeArg::Unknown(n.clone())),
+                    v => out.push_str(&v.to_string()),
+                },
+            }
+        }
+        let from_fact = self.parts.first().is_some_and(|p| matches!(p, Part::Fact(_)));
+        if from_fact && out.starts_with('-') {
+            return Err(UnsafeArg::LeadingDash(out));
+        }
+        if out.chars().any(char::is_control) {
+            return Err(UnsafeArg::Control(out));
+        }
+        if out.len() > MAX_ARG {
+            return Err(UnsafeArg::TooLong(out.len()));
+        }
+        Ok(out)
+    }
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Facts {
+        let mut f = Facts::new();
+        f.set("log.port", 9000_i64);
+        f.set("log.req", "-rf /");
+        f.set("log.line", "a\nb");
+        f
+    }
+
+    #[test]
+    fn renders_facts_and_unknowns() {
+        let t = Template::parse("port {{ log.port }} of {{log.host}}").unwrap();
+        assert_eq!(t.render(&facts()), "port 9000 of (unknown)");
+        assert_eq!(t.facts().collect::<Vec<_>>(), ["log.port", "log.host"]);
+    }
+
+    #[test]
+    fn unclosed_reference_is_an_error() {
+        let err = Template::parse("x {{log.port").unwrap_err();
+        assert_eq!(err.offset, 2);
+    }
+
+    #[test]
+    fn argument_from_fact_may_not_start_with_a_dash() {
+        let t = Template::parse("{{log.req}}").unwrap();
+        assert!(matches!(t.render_arg(&facts()), Err(UnsafeArg::LeadingDash(_))));
+    }
+
+    #[test]
+    fn argument_with_a_literal_prefix_may_hold_a_dash_later() {
+        let t = Template::parse("sport = :{{log.port}}").unwrap();
+        assert_eq!(t.render_arg(&facts()).unwrap(), "sport = :9000");
+    }
+
+    #[test]
+    fn argument_with_a_newline_is_refused() {
+        let t = Template::parse("{{log.line}}").unwrap();
+        assert!(matches!(t.render_arg(&facts()), Err(UnsafeArg::Control(_))));
+    }
+
+    #[test]
+    fn argument_from_an_unknown_fact_is_refused() {
+        let t = Template::parse("{{log.nope}}").unwrap();
+        assert_eq!(t.render_arg(&facts()), Err(UnsafeArg::Unknown("log.nope".into())));
+    }
+}

@@ -1,0 +1,8 @@
+//! The integration suite: one test binary (so helpers compile once) that
+//! runs the real `nginx-doctor` binary against real nginx, php-fpm and
+//! small backends in private labs, against rule-pack fixtures, and in a
+//! pseudo-terminal.
+
+mod support;
+
+mod real_host;
