@@ -1,0 +1,616 @@
+//! One nginx error-log line, split into the fields nginx put together.
+//!
+//! Shape (`ngx_log_error_core()` + `ngx_http_log_error()`):
+//! `YYYY/MM/DD HH:MM:SS [level] pid#tid: *conn message[ (errno: text)][ while action]`
+//! then `, client: A, server: S, request: "R"[, subrequest: "…"][, upstream: "U"][, host: "H"][, referrer: "F"]`.
+//! `nginx -t` on builds with a file error log prints `nginx: [level] message` instead.
+//!
+//! Nothing in the line is escaped, so the split relies on nginx's fixed
+//! literals, not on greedy patterns: the action is one of eight literals
+//! ending right before `, client: `; a quoted field ends at a `"` followed by
+//! the next known field name or the end. The message may hold commas, quotes
+//! and (FastCGI stderr) newlines. Where a forged field could still fool the
+//! split, the parser favours the nginx-written side over the client-written
+//! one: the first `while ACTION, client: ` wins (a Referer header comes after
+//! it), and since nginx 1.21.1 a request line cannot contain the `", x: "` a
+//! forgery needs.
+
+use serde::Serialize;
+
+use super::time::{LocalTime, parse_digits};
+use super::upstream_ref::UpstreamRef;
+use super::{Level, Timestamp};
+
+/// What nginx was doing with the upstream when the error happened (the
+/// ` while ...` part, nginx's `log->action`). It tells the phase, and the
+/// phase decides 502 vs 504 and whether the client already had a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// `connecting to upstream`
+    ConnectingToUpstream,
+    /// `SSL handshaking to upstream`
+    SslHandshaking,
+    /// `sending request to upstream`
+    SendingRequest,
+    /// `reading response header from upstream`
+    ReadingResponseHeader,
+    /// `reading upstream` — the body phase; the client already has a status.
+    ReadingUpstream,
+    /// `proxying upgraded connection` — WebSocket; the client already has 101.
+    ProxyingUpgraded,
+    /// `sending to client`
+    SendingToClient,
+    /// `sending early hints to client`
+    SendingEarlyHints,
+}
+
+impl Action {
+    /// Every action, with the literal nginx writes after ` while `.
+    pub const ALL: [(Action, &'static str); 8] = [
+        (Action::ConnectingToUpstream, "connecting to upstream"),
+        (Action::SslHandshaking, "SSL handshaking to upstream"),
+        (Action::SendingRequest, "sending request to upstream"),
+        (
+            Action::ReadingResponseHeader,
+            "reading response header from upstream",
+        ),
+        (Action::ReadingUpstream, "reading upstream"),
+        (Action::ProxyingUpgraded, "proxying upgraded connection"),
+        (Action::SendingToClient, "sending to client"),
+        (Action::SendingEarlyHints, "sending early hints to client"),
+    ];
+
+    /// The literal nginx writes for this action.
+    pub fn as_str(self) -> &'static str {
+        Action::ALL
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("", |(_, text)| text)
+    }
+
+    /// The action `text` ends with (as ` while ACTION`), and the text before it.
+    fn strip_from(text: &str) -> Option<(&str, Action)> {
+        Action::ALL.iter().find_map(|(action, literal)| {
+            let head = text.strip_suffix(literal)?.strip_suffix(" while ")?;
+            Some((head, *action))
+        })
+    }
+}
+
+/// Where a config-time message points (` in /etc/nginx/sites-enabled/app:4`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigLocation {
+    pub file: String,
+    pub line: u32,
+}
+
+/// One parsed error-log line. Text fields are as logged (not sanitized):
+/// pass them through `crate::sanitize::for_terminal` before printing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorLine {
+    /// When it was logged; `None` for the `nginx: [emerg] ...` form.
+    pub time: Option<Timestamp>,
+    pub level: Level,
+    /// Process and thread id; `None` for the `nginx: [emerg] ...` form.
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+    /// Connection number (`*17`), present for request-related lines.
+    pub conn: Option<u64>,
+    /// The message without the action and the request context, errno
+    /// suffix included: `connect() failed (111: Connection refused)`.
+    pub message: String,
+    /// The number in a trailing `(N: text)`: the errno, or for
+    /// `could not be resolved` the resolver's code (3: Host not found).
+    pub errno: Option<i32>,
+    pub errno_text: Option<String>,
+    pub action: Option<Action>,
+    pub client: Option<String>,
+    pub server: Option<String>,
+    pub request: Option<String>,
+    pub subrequest: Option<String>,
+    /// Raw `upstream:` value; see [`ErrorLine::upstream_ref`].
+    pub upstream: Option<String>,
+    pub host: Option<String>,
+    pub referrer: Option<String>,
+    /// For config-time messages (`nginx -t`): the file and line named at the end.
+    pub config_location: Option<ConfigLocation>,
+}
+
+impl ErrorLine {
+    /// The `upstream:` field parsed into scheme, peer and URI.
+    pub fn upstream_ref(&self) -> Option<UpstreamRef> {
+        self.upstream.as_deref().and_then(UpstreamRef::parse)
+    }
+}
+
+/// Parses one error-log entry (a line, or a line plus the continuation lines
+/// of a multi-line FastCGI stderr message, joined by `\n`). Returns `None` for
+/// text that is not an nginx error-log line.
+///
+/// `utc_offset_secs` is the host's offset of local time from UTC (seconds
+/// east; see `logs::time::local_utc_offset`): nginx writes local time with no
+/// zone. Decode bytes with `String::from_utf8_lossy` first.
+pub fn parse_line(line: &str, utc_offset_secs: i32) -> Option<ErrorLine> {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let head = match line.strip_prefix("nginx: ") {
+        Some(rest) => level_prefix(rest)?,
+        None => timestamped_head(line, utc_offset_secs)?,
+    };
+    Some(split_body(head))
+}
+
+/// The time of a timestamped error-log line, from its first 19 bytes; cheap
+/// enough to call on every line of a window (see `logs::window`).
+pub fn line_time(line: &[u8], utc_offset_secs: i32) -> Option<Timestamp> {
+    let stamp = line.get(..19)?;
+    let field = |range: std::ops::Range<usize>| stamp.get(range).and_then(parse_digits);
+    let separators = [(4, b'/'), (7, b'/'), (10, b' '), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(i, c)| stamp[i] != c) {
+        return None;
+    }
+    let local = LocalTime {
+        year: i64::from(field(0..4)?),
+        month: field(5..7)?,
+        day: field(8..10)?,
+        hour: field(11..13)?,
+        minute: field(14..16)?,
+        second: field(17..19)?,
+    };
+    Timestamp::from_local(local, utc_offset_secs)
+}
+
+/// The fixed prefix, parsed; `body` is what follows `*conn `.
+struct Head<'a> {
+    time: Option<Timestamp>,
+    level: Level,
+    pid: Option<u32>,
+    tid: Option<u32>,
+    conn: Option<u64>,
+    body: &'a str,
+}
+
+/// `[level] rest` → level and rest.
+fn level_prefix(text: &str) -> Option<Head<'_>> {
+    let (level, body) = text.strip_prefix('[')?.split_once("] ")?;
+    let level = Level::from_nginx(level)?;
+    Some(Head {
+        time: None,
+        level,
+        pid: None,
+        tid: None,
+        conn: None,
+        body,
+    })
+}
+
+/// `YYYY/MM/DD HH:MM:SS [level] pid#tid: [*conn ]body`.
+fn timestamped_head(line: &str, utc_offset_secs: i32) -> Option<Head<'_>> {
+    let time = line_time(line.as_bytes(), utc_offset_secs)?;
+    let head = level_prefix(line.get(19..)?.strip_prefix(' ')?)?;
+    let (ids, body) = head.body.split_once(": ")?;
+    let (pid, tid) = ids.split_once('#')?;
+    let (pid, tid) = (parse_digits(pid.as_bytes())?, parse_digits(tid.as_bytes())?);
+    let (conn, body) = match body.strip_prefix('*').and_then(|b| b.split_once(' ')) {
+        Some((n, rest)) if n.bytes().all(|b| b.is_ascii_digit()) => (n.parse().ok(), rest),
+        _ => (None, body),
+    };
+    Some(Head {
+        time: Some(time),
+        pid: Some(pid),
+        tid: Some(tid),
+        conn,
+        body,
+        ..head
+    })
+}
+
+/// Splits the body into message, action and request context.
+fn split_body(head: Head<'_>) -> ErrorLine {
+    let (text, context) = split_context(head.body);
+    let (message, action) = match Action::strip_from(text) {
+        Some((message, action)) => (message, Some(action)),
+        None => (text, None),
+    };
+    let (errno, errno_text) = errno_suffix(message).unzip();
+    let mut line = ErrorLine {
+        time: head.time,
+        level: head.level,
+        pid: head.pid,
+        tid: head.tid,
+        conn: head.conn,
+        message: message.to_owned(),
+        errno,
+        errno_text: errno_text.map(str::to_owned),
+        action,
+        client: None,
+        server: None,
+        request: None,
+        subrequest: None,
+        upstream: None,
+        host: None,
+        referrer: None,
+        config_location: None,
+    };
+    match context {
+        Some(context) => fill_context(&mut line, context),
+        None => line.config_location = config_location(message),
+    }
+    line
+}
+
+/// `text, client: ...` → (text, `client: ...`). Prefers a `, client: `
+/// right after an action literal, so text inside a message cannot end it early.
+fn split_context(body: &str) -> (&str, Option<&str>) {
+    const MARK: &str = ", client: ";
+    let cut = body
+        .match_indices(MARK)
+        .map(|(at, _)| at)
+        .find(|&at| Action::strip_from(&body[..at]).is_some())
+        .or_else(|| body.find(MARK));
+    match cut {
+        Some(at) => (&body[..at], Some(&body[at + 2..])),
+        None => (body, None),
+    }
+}
+
+/// Field names nginx may write after the message, in order.
+const FIELDS: [&str; 7] = [
+    "client",
+    "server",
+    "request",
+    "subrequest",
+    "upstream",
+    "host",
+    "referrer",
+];
+
+/// Reads `client: A, server: S, request: "R", ...` into `line`. Fields come
+/// in nginx's order, so only a later field can end a value; parsing stops at
+/// the first field it does not expect (stream and mail lines add their own).
+fn fill_context(line: &mut ErrorLine, mut rest: &str) {
+    let mut expected = &FIELDS[..];
+    while let Some((name, after)) = rest.split_once(": ") {
+        let Some(index) = expected.iter().position(|f| *f == name) else {
+            return;
+        };
+        expected = &expected[index + 1..];
+        let (value, next) = match after.strip_prefix('"') {
+            Some(quoted) => quoted_value(quoted, expected),
+            None => after.split_at(after.find(", ").unwrap_or(after.len())),
+        };
+        let slot = match name {
+            "client" => &mut line.client,
+            "server" => &mut line.server,
+            "request" => &mut line.request,
+            "subrequest" => &mut line.subrequest,
+            "upstream" => &mut line.upstream,
+            "host" => &mut line.host,
+            _ => &mut line.referrer,
+        };
+        *slot = Some(value.to_owned());
+        match next.strip_prefix(", ") {
+            Some(more) => rest = more,
+            None => return,
+        }
+    }
+}
+
+/// The text up to the closing quote of a field: the first `"` followed by the
+/// end or by `, NAME: ` for a field that may still come. Returns (value, text
+/// after the quote).
+fn quoted_value<'a>(text: &'a str, later: &[&str]) -> (&'a str, &'a str) {
+    let closes_here = |after: &str| {
+        after.is_empty()
+            || after.strip_prefix(", ").is_some_and(|next| {
+                later
+                    .iter()
+                    .any(|f| next.strip_prefix(f).is_some_and(|r| r.starts_with(": ")))
+            })
+    };
+    let quotes = || text.match_indices('"').map(|(at, _)| at);
+    // Stream-module lines add fields this parser does not know; there the
+    // first quote followed by another field ends the value.
+    let close = quotes()
+        .find(|&at| closes_here(&text[at + 1..]))
+        .or_else(|| quotes().find(|&at| text[at + 1..].starts_with(", ")));
+    close.map_or((text, ""), |at| (&text[..at], &text[at + 1..]))
+}
+
+/// strerror texts are short; looking further for the `)` would make a
+/// hostile line of many ` (` quadratic.
+const ERRNO_TEXT_MAX: usize = 64;
+
+/// The last ` (N: text)` in the message: nginx appends the errno that way
+/// (`ngx_log_errno()`). Messages quoting backend output carry none of their own.
+fn errno_suffix(message: &str) -> Option<(i32, &str)> {
+    if message.starts_with("FastCGI sent in stderr: ") || message.starts_with("upstream sent ") {
+        return None;
+    }
+    message.rmatch_indices(" (").find_map(|(at, _)| {
+        let inside = &message[at + 2..];
+        let digits = inside.bytes().take_while(u8::is_ascii_digit).count();
+        let number = i32::try_from(parse_digits(&inside.as_bytes()[..digits])?).ok()?;
+        let rest = inside[digits..].strip_prefix(": ")?;
+        let close = rest.bytes().take(ERRNO_TEXT_MAX).position(|b| b == b')')?;
+        Some((number, &rest[..close]))
+    })
+}
+
+/// ` in FILE:LINE` at the end of a config-time message.
+fn config_location(message: &str) -> Option<ConfigLocation> {
+    let (_, place) = message.rsplit_once(" in ")?;
+    let (file, line) = place.rsplit_once(':')?;
+    let line = parse_digits(line.as_bytes())?;
+    if file.is_empty() || file.contains(' ') {
+        return None;
+    }
+    Some(ConfigLocation {
+        file: file.to_owned(),
+        line,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REFUSED: &str = r#"2026/11/24 21:18:00 [error] 20734#20734: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /refused HTTP/1.1", upstream: "http://127.0.0.1:9001/refused", host: "127.0.0.1:8080""#;
+
+    fn parsed(line: &str) -> ErrorLine {
+        parse_line(line, 0).unwrap_or_else(|| panic!("should parse: {line}"))
+    }
+
+    #[test]
+    fn prefix_fields_are_read() {
+        let l = parsed(REFUSED);
+        assert_eq!(l.time, Some(Timestamp::from_unix(1_795_555_080)));
+        assert_eq!(l.level, Level::Error);
+        assert_eq!((l.pid, l.tid, l.conn), (Some(20734), Some(20734), Some(1)));
+    }
+
+    #[test]
+    fn message_stops_before_the_action() {
+        let l = parsed(REFUSED);
+        assert_eq!(l.message, "connect() failed (111: Connection refused)");
+        assert_eq!(l.action, Some(Action::ConnectingToUpstream));
+        assert_eq!(l.errno, Some(111));
+        assert_eq!(l.errno_text.as_deref(), Some("Connection refused"));
+    }
+
+    #[test]
+    fn context_fields_are_read_including_an_empty_server() {
+        let l = parsed(REFUSED);
+        assert_eq!(l.client.as_deref(), Some("127.0.0.1"));
+        assert_eq!(l.server.as_deref(), Some(""));
+        assert_eq!(l.request.as_deref(), Some("GET /refused HTTP/1.1"));
+        assert_eq!(l.upstream.as_deref(), Some("http://127.0.0.1:9001/refused"));
+        assert_eq!(l.host.as_deref(), Some("127.0.0.1:8080"));
+        assert_eq!(l.referrer, None);
+    }
+
+    #[test]
+    fn utc_offset_shifts_the_instant() {
+        let l = parse_line(REFUSED, 3600).expect("parses");
+        assert_eq!(l.time, Some(Timestamp::from_unix(1_795_555_080 - 3600)));
+    }
+
+    #[test]
+    fn unix_socket_upstream_keeps_its_path() {
+        let l = parsed(
+            r#"2026/11/24 21:18:00 [crit] 20734#20734: *119 connect() to unix:/srv/lab/run/php-missing.sock failed (2: No such file or directory) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /php-missing/ok.php HTTP/1.1", upstream: "fastcgi://unix:/srv/lab/run/php-missing.sock:", host: "127.0.0.1:8080""#,
+        );
+        assert_eq!(l.level, Level::Crit);
+        assert_eq!(l.errno, Some(2));
+        let u = l.upstream_ref().expect("upstream parses");
+        assert_eq!(u.address.to_string(), "unix:/srv/lab/run/php-missing.sock");
+    }
+
+    #[test]
+    fn resolver_line_has_no_action_and_no_upstream() {
+        let l = parsed(
+            r#"2026/11/24 21:18:00 [error] 20734#20734: *43 nonexistent.invalid could not be resolved (3: Host not found), client: 127.0.0.1, server: , request: "GET /resolver-nx HTTP/1.1", host: "127.0.0.1:8080""#,
+        );
+        assert_eq!(
+            l.message,
+            "nonexistent.invalid could not be resolved (3: Host not found)"
+        );
+        assert_eq!(l.action, None);
+        assert_eq!(l.errno, Some(3));
+        assert_eq!(l.upstream, None);
+        assert_eq!(l.host.as_deref(), Some("127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn message_with_commas_and_quotes_stays_whole() {
+        let l = parsed(
+            r#"2026/11/24 21:18:00 [error] 1#1: *5 upstream sent invalid header: "a, b \"c\", client: x\x00..." while reading response header from upstream, client: 10.0.0.1, server: app, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:9010/", host: "h""#,
+        );
+        assert_eq!(
+            l.message,
+            r#"upstream sent invalid header: "a, b \"c\", client: x\x00...""#
+        );
+        assert_eq!(l.action, Some(Action::ReadingResponseHeader));
+        assert_eq!(l.client.as_deref(), Some("10.0.0.1"));
+        assert_eq!(l.errno, None);
+    }
+
+    #[test]
+    fn multi_line_fastcgi_stderr_keeps_its_newlines() {
+        let entry = "2026/11/24 21:18:00 [error] 9#9: *3 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Error: x\nStack trace:\n#0 {main}\n  thrown in /srv/fatal.php on line 1\" while reading response header from upstream, client: 127.0.0.1, server: , request: \"GET /php/fatal.php HTTP/1.1\", upstream: \"fastcgi://unix:/srv/lab/run/php.sock:\", host: \"127.0.0.1:8080\"";
+        let l = parsed(entry);
+        assert!(l.message.ends_with("on line 1\""), "{}", l.message);
+        assert_eq!(l.message.lines().count(), 4);
+        assert_eq!(l.action, Some(Action::ReadingResponseHeader));
+        assert_eq!(l.request.as_deref(), Some("GET /php/fatal.php HTTP/1.1"));
+    }
+
+    #[test]
+    fn referrer_is_the_last_field_and_may_hold_quotes() {
+        let l = parsed(
+            r#"2026/11/24 21:18:00 [error] 1#1: *2 no live upstreams while connecting to upstream, client: 1.2.3.4, server: s, request: "GET /x HTTP/1.1", upstream: "http://dead2/x", host: "h", referrer: "https://r/?q=", upstream: "evil""#,
+        );
+        assert_eq!(l.upstream.as_deref(), Some("http://dead2/x"));
+        assert_eq!(
+            l.referrer.as_deref(),
+            Some(r#"https://r/?q=", upstream: "evil"#)
+        );
+    }
+
+    #[test]
+    fn forged_context_in_the_referrer_does_not_move_the_split() {
+        let l = parsed(
+            r#"2026/11/24 21:18:00 [error] 1#1: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:1/x", host: "h", referrer: " while connecting to upstream, client: 6.6.6.6""#,
+        );
+        assert_eq!(l.action, Some(Action::ReadingResponseHeader));
+        assert_eq!(l.client.as_deref(), Some("1.2.3.4"));
+    }
+
+    #[test]
+    fn stream_module_line_keeps_its_upstream_value_clean() {
+        let l = parsed(
+            r#"2026/11/24 21:18:00 [error] 7#7: *5 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: 0.0.0.0:8443, upstream: "127.0.0.1:5000", bytes from/to client:0/0, bytes from/to upstream:0/0"#,
+        );
+        assert_eq!(l.server.as_deref(), Some("0.0.0.0:8443"));
+        assert_eq!(l.upstream.as_deref(), Some("127.0.0.1:5000"));
+        assert_eq!(l.upstream_ref(), None);
+    }
+
+    #[test]
+    fn subrequest_field_is_read() {
+        let l = parsed(
+            r#"2026/11/24 21:18:00 [error] 1#1: *2 upstream prematurely closed connection while reading response header from upstream, client: ::1, server: s, request: "GET / HTTP/1.1", subrequest: "/auth", upstream: "http://127.0.0.1:9/auth", host: "h""#,
+        );
+        assert_eq!(l.subrequest.as_deref(), Some("/auth"));
+        assert_eq!(l.upstream.as_deref(), Some("http://127.0.0.1:9/auth"));
+    }
+
+    #[test]
+    fn debian_nginx_t_line_carries_the_config_location() {
+        let l = parsed(
+            r#"2026/11/24 21:22:58 [emerg] 22799#22799: host not found in upstream "backend.invalid" in /srv/lab/etcnginx/sites-enabled/app:4"#,
+        );
+        assert_eq!(l.level, Level::Emerg);
+        assert_eq!(l.conn, None);
+        let at = l.config_location.expect("location");
+        assert_eq!(
+            (at.file.as_str(), at.line),
+            ("/srv/lab/etcnginx/sites-enabled/app", 4)
+        );
+    }
+
+    #[test]
+    fn nginx_prefixed_form_from_nginx_t_parses_without_time() {
+        let l = parsed(
+            r#"nginx: [emerg] host not found in upstream "app-container:8080" in /etc/nginx/conf.d/up.conf:1"#,
+        );
+        assert_eq!((l.time, l.pid, l.tid), (None, None, None));
+        assert_eq!(l.level, Level::Emerg);
+        assert_eq!(
+            l.message,
+            r#"host not found in upstream "app-container:8080" in /etc/nginx/conf.d/up.conf:1"#
+        );
+        assert_eq!(l.config_location.map(|c| c.line), Some(1));
+    }
+
+    #[test]
+    fn config_errno_is_read_before_the_location() {
+        let l = parsed(
+            r#"2026/11/24 21:22:58 [emerg] 22803#22803: open() "/srv/lab/etcnginx/nginx.pid" failed (13: Permission denied)"#,
+        );
+        assert_eq!(l.errno, Some(13));
+        assert_eq!(l.config_location, None);
+    }
+
+    #[test]
+    fn status_lines_of_nginx_t_are_not_error_lines() {
+        assert_eq!(
+            parse_line(
+                "nginx: configuration file /etc/nginx/nginx.conf test failed",
+                0
+            ),
+            None
+        );
+        assert_eq!(
+            parse_line(
+                "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok",
+                0
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn line_without_connection_number_parses() {
+        let l = parsed("2026/11/24 21:18:00 [notice] 100#100: signal process started");
+        assert_eq!(l.conn, None);
+        assert_eq!(l.message, "signal process started");
+    }
+
+    #[test]
+    fn garbage_and_near_misses_are_rejected() {
+        for bad in [
+            "",
+            "hello",
+            "2026/11/24 21:18:00",
+            "2026/13/24 21:18:00 [error] 1#1: x",
+            "2026/11/24 21:18:00 [fatal] 1#1: x",
+            "2026/11/24 21:18:00 [error] x#1: y",
+            "2026-11-24 21:18:00 [error] 1#1: x",
+        ] {
+            assert_eq!(parse_line(bad, 0), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn line_time_reads_only_the_prefix() {
+        assert_eq!(
+            line_time(b"2026/11/24 21:18:00 anything", 0),
+            Some(Timestamp::from_unix(1_795_555_080))
+        );
+        assert_eq!(line_time(b"#0 {main}", 0), None);
+        assert_eq!(line_time(b"2026/11/24 21:18", 0), None);
+    }
+
+    #[test]
+    fn hostile_line_parses_without_panic() {
+        let mut line = String::from(
+            r#"2026/11/24 21:18:00 [error] 1#1: *1 recv() failed (104: Connection reset by peer) while reading response header from upstream, client: 1.2.3.4, server: , request: "GET /$(rm -rf /)"#,
+        );
+        line.push_str("\u{1b}]8;;http://x\u{7}\0\u{fffd}");
+        line.push_str(&"A".repeat(1 << 20));
+        line.push_str(r#" HTTP/1.1", upstream: "http://127.0.0.1:9/", host: "h""#);
+        let l = parsed(&line);
+        assert_eq!(l.errno, Some(104));
+        assert!(
+            l.request
+                .as_deref()
+                .is_some_and(|r| r.starts_with("GET /$(rm -rf /)"))
+        );
+        assert_eq!(l.upstream.as_deref(), Some("http://127.0.0.1:9/"));
+    }
+
+    #[test]
+    fn many_open_parentheses_do_not_make_parsing_quadratic() {
+        let line = format!(
+            "2026/11/24 21:18:00 [error] 1#1: *1 x{}",
+            " (1: a".repeat(200_000)
+        );
+        assert_eq!(parsed(&line).errno, None);
+    }
+
+    #[test]
+    fn invalid_utf8_decoded_lossily_still_parses() {
+        let bytes = b"2026/11/24 21:18:00 [error] 1#1: *1 upstream sent invalid header: \"\xff\xfe\" while reading response header from upstream, client: 1.2.3.4, server: , request: \"GET / HTTP/1.1\"";
+        let l = parsed(&String::from_utf8_lossy(bytes));
+        assert_eq!(l.action, Some(Action::ReadingResponseHeader));
+    }
+
+    #[test]
+    fn action_literals_round_trip() {
+        for (action, literal) in Action::ALL {
+            assert_eq!(action.as_str(), literal);
+        }
+    }
+}
