@@ -5,4 +5,5 @@
 
 mod support;
 
+mod engine_walk;
 mod real_host;
