@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::cli::DiagnoseArgs;
+use super::nginx_probe::NginxView;
 use crate::logs::Timestamp;
 
 /// The user's overrides, checked.
@@ -67,6 +68,7 @@ pub struct Host {
     pub options: HostOptions,
     pub root: bool,
     pub systemd: bool,
+    nginx: Option<NginxView>,
 }
 
 impl Host {
@@ -74,8 +76,21 @@ impl Host {
         Host {
             options,
             root: nix::unistd::geteuid().is_root(),
-            systemd: std::fs::read_to_string("/proc/1/comm").is_ok_and(|c| c.trim() == "systemd"),
+            systemd: crate::host::procs::pid1_is_systemd(),
+            nginx: None,
         }
+    }
+
+    /// What is known about nginx, discovered on first use.
+    pub fn nginx(&mut self) -> &NginxView {
+        let conf = self.options.conf.clone();
+        self.nginx.get_or_insert_with(|| super::nginx_probe::discover(conf.as_deref()))
+    }
+
+    /// The nginx error logs this run reads.
+    pub fn error_logs(&mut self) -> Vec<PathBuf> {
+        let flag = self.options.error_logs.clone();
+        super::nginx_probe::error_logs(&flag, self.nginx())
     }
 }
 

@@ -117,15 +117,84 @@ pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr"];
 pub const CONTEXT_FACTS: &[&str] = &["host.root", "host.systemd", "opts.url", "opts.since"];
 
 mod context;
+mod error_log;
+mod fpm_log;
+mod nginx_probe;
+mod pass_target;
+mod sockets_probe;
+mod backend;
 
 pub use context::{Host, HostOptions};
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use crate::probe::Observation;
+use crate::probe::{Observation, ProbeStatus};
+use crate::value::Value;
+
+/// What a built-in is building up: its facts, how a person would see the
+/// same thing, and whether it could do its job.
+#[derive(Debug, Default)]
+pub struct Out {
+    facts: Vec<(String, Value)>,
+    pub shown_as: String,
+    failure: Option<String>,
+    excerpt: String,
+}
+
+impl Out {
+    pub fn set(&mut self, name: &str, value: impl Into<Value>) {
+        let value = match value.into() {
+            Value::Str(s) if s.is_empty() => Value::Null,
+            v => v,
+        };
+        self.facts.retain(|(n, _)| n != name);
+        self.facts.push((name.to_owned(), value));
+    }
+
+    /// Says the built-in could not do its job, and why (with what to do).
+    pub fn fail(&mut self, reason: impl Into<String>) {
+        self.failure = Some(reason.into());
+    }
+
+    /// A few lines a person would want to see in the report.
+    pub fn note(&mut self, line: &str) {
+        if !self.excerpt.is_empty() {
+            self.excerpt.push('\n');
+        }
+        self.excerpt.push_str(line);
+    }
+
+    fn finish(self) -> Observation {
+        let (status, reason) = match self.failure {
+            None => (ProbeStatus::Ok, None),
+            Some(r) => (ProbeStatus::Error, Some(r)),
+        };
+        Observation {
+            status,
+            exit: None,
+            stdout: self.excerpt,
+            stderr: String::new(),
+            duration: Duration::ZERO,
+            facts: self.facts,
+            shown_as: self.shown_as,
+            reason,
+        }
+    }
+}
 
 /// Runs the built-in `name` with its parameters.
 pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Observation {
-    let _ = (params, host);
-    Observation::not_run(crate::probe::ProbeStatus::Error, name, "not implemented yet")
+    let mut out = Out::default();
+    let param = |k: &str| params.get(k).map(String::as_str);
+    match name {
+        "nginx" => nginx_probe::run(host, &mut out),
+        "error-log" => error_log::run(host, &mut out),
+        "pass-target" => pass_target::run(host, params, &mut out),
+        "fpm-log" => fpm_log::run(host, param("path"), &mut out),
+        "backend" => backend::run(params, &mut out),
+        "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => sockets_probe::run(name, params, &mut out),
+        _ => out.fail(format!("built-in `{name}` is not available in this build")),
+    }
+    out.finish()
 }

@@ -35,8 +35,9 @@ pub fn render(r: &Report) -> String {
 
 fn finding(out: &mut String, f: &Finding) {
     let mark = if f.id == crate::causes::NO_FAULT { "✓".green() } else { "✗".red() };
-    let primary = if f.primary { " primary" } else { "" };
-    let _ = writeln!(out, "\n{mark} {} {}  [{}, {:?} confidence{primary}]", f.id.bold(), f.title, f.id, f.confidence);
+    let primary = if f.primary { ", primary" } else { "" };
+    let confidence = format!("{:?}", f.confidence).to_lowercase();
+    let _ = writeln!(out, "\n{mark} {}\n  [{}, {confidence} confidence{primary}]", f.title.bold(), f.id);
     for line in f.explanation.trim().lines() {
         let _ = writeln!(out, "  {line}");
     }

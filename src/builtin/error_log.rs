@@ -1,0 +1,144 @@
+//! The `error-log` built-in: the recent window of nginx's error logs, with
+//! every upstream failure classified and the most frequent one chosen as
+//! the one the rules follow.
+//!
+//! Reading is from the end and bounded, so a 10 GiB log costs what a small
+//! one does. Lines before the window are counted as history, not faults.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::{Host, Out};
+use crate::logs::classify::classify;
+use crate::logs::nginx_line::{self, ErrorLine};
+use crate::logs::signature::Signature;
+use crate::logs::upstream_ref::UpstreamAddr;
+use crate::logs::window::tail_since;
+use crate::logs::{Timestamp, time::local_utc_offset};
+use crate::sanitize;
+
+/// Bytes read back from the end of each log, window and history together.
+const READ_BUDGET: u64 = 16 << 20;
+/// How far back history reaches before the window.
+const HISTORY_SECS: u64 = 7 * 86_400;
+const LINE_CHARS: usize = 800;
+
+/// A failure nginx answered with 502/504: what the rules diagnose. Info
+/// lines (FastCGI stderr, the peer-disabled warning, body-phase errors the
+/// client got a 200 for) are context, not faults.
+fn is_gateway_failure(sig: Signature) -> bool {
+    matches!(sig.status(), Some(502 | 504)) && !matches!(sig, Signature::UpstreamDisabledWarn | Signature::FastcgiStderr)
+}
+
+struct Seen {
+    line: ErrorLine,
+    raw: String,
+    sig: Signature,
+}
+
+pub fn run(host: &mut Host, out: &mut Out) {
+    let logs = host.error_logs();
+    let since = host.options.since;
+    let offset = local_utc_offset();
+    let mut recent: Vec<Seen> = Vec::new();
+    let mut history = 0_i64;
+    let mut history_last: Option<Timestamp> = None;
+    let (mut read, mut unreadable) = (Vec::new(), Vec::new());
+    for path in &logs {
+        let tail = match tail_since(path, since.minus_secs(HISTORY_SECS), READ_BUDGET, |l| nginx_line::line_time(l, offset)) {
+            Ok(t) => t,
+            Err(e) => {
+                unreadable.push(format!("{} ({})", path.display(), short_reason(&e.to_string())));
+                continue;
+            }
+        };
+        read.push(path.display().to_string());
+        for entry in &tail.entries {
+            let raw = String::from_utf8_lossy(entry);
+            let Some(line) = nginx_line::parse_line(&raw, offset) else { continue };
+            let Some(sig) = classify(&line).filter(|s| is_gateway_failure(*s)) else { continue };
+            match line.time {
+                Some(t) if t < since => {
+                    history += 1;
+                    history_last = history_last.max(Some(t));
+                }
+                _ => recent.push(Seen { raw: raw.into_owned(), line, sig }),
+            }
+        }
+    }
+    out.set("logs", read.join(", "));
+    out.set("unreadable", unreadable.join(", "));
+    out.set("window", host.options.window.clone());
+    out.set("history", history);
+    out.set("history_last", history_last.map(|t| t.to_string()));
+    out.set("count", i64::try_from(recent.len()).unwrap_or(i64::MAX));
+    out.shown_as = format!("tail -n 200 {}", shell_paths(&logs));
+    if !unreadable.is_empty() && read.is_empty() {
+        out.fail(format!("could not read {}; run as root: sudo nginx-doctor --auto", unreadable.join(", ")));
+    }
+    describe_primary(&recent, out);
+}
+
+fn short_reason(message: &str) -> String {
+    message.split(':').next_back().unwrap_or(message).trim().to_owned()
+}
+
+fn shell_paths(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
+}
+
+/// The failure the rules follow: the most frequent signature in the window,
+/// its latest line. "no live upstreams" only when nothing else failed: it
+/// is always the consequence of another failure.
+fn describe_primary(recent: &[Seen], out: &mut Out) {
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for s in recent {
+        *counts.entry(s.sig.id()).or_default() += 1;
+    }
+    let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    out.set("signatures", ranked.iter().map(|(id, n)| format!("{id} x{n}")).collect::<Vec<_>>().join(", "));
+    let primary = ranked
+        .iter()
+        .find(|(id, _)| *id != Signature::NoLiveUpstreams.id())
+        .or(ranked.first())
+        .map(|(id, _)| *id);
+    let Some(seen) = primary.and_then(|id| recent.iter().rev().find(|s| s.sig.id() == id)) else {
+        return;
+    };
+    let l = &seen.line;
+    out.set("signature", seen.sig.id());
+    out.set("summary", seen.sig.summary());
+    out.set("candidates", seen.sig.candidates().join(", "));
+    out.set("http_status", seen.sig.status().map(i64::from));
+    out.set("errno", l.errno.map(i64::from));
+    out.set("errno_text", l.errno_text.as_deref().map(clean));
+    out.set("action", l.action.map(|a| a.as_str()));
+    out.set("upstream", l.upstream.as_deref().map(clean));
+    out.set("request", l.request.as_deref().map(clean));
+    out.set("server", l.server.as_deref().map(clean));
+    out.set("time", l.time.map(|t| t.to_string()));
+    out.set("line", sanitize::truncate(&clean(seen.raw.trim_end()), LINE_CHARS));
+    if let Some(up) = l.upstream_ref() {
+        out.set("scheme", up.scheme.clone());
+        match up.address {
+            UpstreamAddr::Tcp { host, port } => {
+                out.set("transport", "tcp");
+                out.set("host", host.to_string());
+                out.set("port", i64::from(port));
+            }
+            UpstreamAddr::Unix(path) => {
+                out.set("transport", "unix");
+                out.set("path", clean(&path));
+            }
+            UpstreamAddr::Group(name) => {
+                out.set("transport", "group");
+                out.set("host", clean(&name));
+            }
+        }
+    }
+}
+
+fn clean(s: &str) -> String {
+    sanitize::for_terminal(s.as_bytes())
+}

@@ -1,0 +1,112 @@
+//! Built-in probes that read the host directly instead of running a tool and parsing its text:
+//! the process table (`ps`), the listening-socket table (`ss`), TCP/unix connects and tiny
+//! FastCGI/HTTP exchanges on loopback (`curl`), user and group lookups (`id`), and the php-fpm
+//! configuration (`php-fpm -tt`). They exist because the external tools are often missing in
+//! containers, print locale- and version-dependent text, and need a shell to combine; reading
+//! `/proc` and talking to the socket ourselves gives typed facts with no parsing guesswork.
+//!
+//! Everything here is best effort and read-only: an unreadable entry is skipped, never a panic.
+
+pub mod connect;
+pub mod fpm_conf;
+pub mod procs;
+mod sock_diag;
+pub mod sockets;
+pub mod users;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A value read from a configuration file, with where it was written (for evidence and fixes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    /// The value, after quote removal and variable expansion.
+    pub value: T,
+    /// The file it was read from (the path actually opened).
+    pub file: PathBuf,
+    /// 1-based line number in `file`.
+    pub line: usize,
+}
+
+impl<T> Sourced<T> {
+    /// Wraps `value` read at `file:line`.
+    pub fn new(value: T, file: &Path, line: usize) -> Self {
+        Sourced {
+            value,
+            file: file.to_path_buf(),
+            line,
+        }
+    }
+
+    /// Keeps the location, transforms the value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sourced<U> {
+        Sourced {
+            value: f(self.value),
+            file: self.file,
+            line: self.line,
+        }
+    }
+
+    /// `file:line`, the way editors and compilers accept it.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// A stream socket address: what a server listens on and what a client connects to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// An IPv4 or IPv6 address and port.
+    Tcp(SocketAddr),
+    /// A unix-domain socket path (abstract sockets start with `@`, as `/proc/net/unix` shows them).
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Endpoint {
+    /// nginx's notation: `127.0.0.1:9000`, `[::1]:9000`, `unix:/run/php/php8.2-fpm.sock`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Tcp(addr) => write!(f, "{addr}"),
+            Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// Replaces control characters (C0, DEL, C1) with `?` so host text is safe on a terminal.
+///
+/// Process titles, paths and peer replies are attacker-influenced: an escape sequence in them
+/// must never reach the user's terminal unaltered.
+pub fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_replaces_escape_sequences() {
+        assert_eq!(sanitize("a\u{1b}[31mb\n\u{9b}c"), "a?[31mb??c");
+    }
+
+    #[test]
+    fn endpoint_display_uses_nginx_notation() {
+        let v6: SocketAddr = "[::1]:9000".parse().expect("literal");
+        assert_eq!(Endpoint::Tcp(v6).to_string(), "[::1]:9000");
+        let unix = Endpoint::Unix(PathBuf::from("/run/php.sock"));
+        assert_eq!(unix.to_string(), "unix:/run/php.sock");
+    }
+
+    #[test]
+    fn sourced_location_is_file_colon_line() {
+        let s = Sourced::new(5u32, Path::new("/etc/php-fpm.d/www.conf"), 12);
+        assert_eq!(s.location(), "/etc/php-fpm.d/www.conf:12");
+        assert_eq!(s.map(|v| v * 2).value, 10);
+    }
+}

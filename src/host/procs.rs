@@ -1,0 +1,396 @@
+//! The process table read from `/proc` (what `ps -eo pid,ppid,user,comm,args` shows), and the
+//! php-fpm / nginx process trees built from it. Processes come and go while we read, and some
+//! entries are unreadable without root: such entries are skipped or left partial, never fatal.
+//!
+//! php-fpm and nginx rewrite their argv into a title (`php-fpm: master process (CONF)`,
+//! `php-fpm: pool www`, `nginx: worker process`), which is how roles are told apart; `comm`
+//! only names the binary (`php-fpm8.2`, `php-fpm`, `nginx`).
+
+use super::{sanitize, users};
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Upper bound on the bytes of `/proc/PID/cmdline` read per process (argv can be megabytes).
+const CMDLINE_MAX: u64 = 16 * 1024;
+
+/// One process, as `ps` would show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// Process id.
+    pub pid: i32,
+    /// Parent process id.
+    pub ppid: i32,
+    /// Executable name, at most 15 bytes (`/proc/PID/comm`), sanitised.
+    pub comm: String,
+    /// Arguments (or the process title) joined by spaces, sanitised; empty for kernel threads.
+    pub cmdline: String,
+    /// Each argument on its own, sanitised (a title rewrite usually leaves one).
+    pub args: Vec<String>,
+    /// Effective uid.
+    pub uid: u32,
+    /// Name of `uid`, when it has a passwd entry.
+    pub user: Option<String>,
+    /// Start time in clock ticks after boot (field 22 of `/proc/PID/stat`); with `pid` it
+    /// identifies a process across reads even when the pid is reused.
+    pub start_time_ticks: u64,
+}
+
+/// Every process that could be read.
+pub fn processes() -> Vec<Process> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut names: HashMap<u32, Option<String>> = HashMap::new();
+    let mut found: Vec<Process> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| read_process(pid, &mut names))
+        .collect();
+    found.sort_by_key(|p| p.pid);
+    found
+}
+
+/// The processes for which `pred` holds.
+pub fn find(pred: impl Fn(&Process) -> bool) -> Vec<Process> {
+    processes().into_iter().filter(|p| pred(p)).collect()
+}
+
+/// Reads one process; `None` when it vanished or its `stat`/`status` are unreadable.
+fn read_process(pid: i32, names: &mut HashMap<u32, Option<String>>) -> Option<Process> {
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let stat = fs::read(dir.join("stat")).ok()?;
+    let (comm, ppid, start_time_ticks) = parse_stat(&String::from_utf8_lossy(&stat))?;
+    let status = fs::read(dir.join("status")).ok()?;
+    let uid = parse_effective_uid(&String::from_utf8_lossy(&status))?;
+    let args = read_args(&dir.join("cmdline"));
+    let user = names.entry(uid).or_insert_with(|| users::user_name(uid));
+    Some(Process {
+        pid,
+        ppid,
+        comm: sanitize(&comm),
+        cmdline: args.join(" "),
+        args,
+        uid,
+        user: user.clone(),
+        start_time_ticks,
+    })
+}
+
+/// `(comm, ppid, starttime)` from `/proc/PID/stat`. `comm` may hold spaces and `)`, so it
+/// spans from the first `(` to the last `)`.
+fn parse_stat(stat: &str) -> Option<(String, i32, u64)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?.to_string();
+    // Fields after `comm` start at field 3 (state); ppid is field 4, starttime field 22.
+    let rest: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
+    let ppid = rest.get(1)?.parse().ok()?;
+    let start = rest.get(19)?.parse().ok()?;
+    Some((comm, ppid, start))
+}
+
+/// The effective uid: the second number on the `Uid:` line of `/proc/PID/status`.
+fn parse_effective_uid(status: &str) -> Option<u32> {
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// NUL-separated argv, bounded; titles set by rewriting argv leave trailing NULs or spaces.
+fn read_args(path: &Path) -> Vec<String> {
+    let mut raw = Vec::new();
+    if let Ok(file) = fs::File::open(path) {
+        // A read error leaves whatever was read: the process may have exited meanwhile.
+        let _ = file.take(CMDLINE_MAX).read_to_end(&mut raw);
+    }
+    split_args(&raw)
+}
+
+fn split_args(raw: &[u8]) -> Vec<String> {
+    let mut args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .map(|a| sanitize(String::from_utf8_lossy(a).trim_end()))
+        .collect();
+    while args.last().is_some_and(|a| a.is_empty()) {
+        args.pop();
+    }
+    args
+}
+
+/// Whether PID 1 is systemd, i.e. whether `systemctl` can answer at all (not in most
+/// containers, where it exits 1 with "System has not been booted with systemd").
+pub fn pid1_is_systemd() -> bool {
+    fs::read_to_string("/proc/1/comm").is_ok_and(|c| c.trim_end() == "systemd")
+}
+
+/// A running php-fpm master and its pool workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FpmMaster {
+    /// Master pid.
+    pub pid: i32,
+    /// Effective uid of the master: the default owner of its unix sockets.
+    pub uid: u32,
+    /// Binary name (`php-fpm8.2`, `php-fpm`), useful to guess the service unit.
+    pub comm: String,
+    /// The configuration file the master loaded, from its title; made absolute against the
+    /// master's current directory when the title shows a relative path.
+    pub conf: Option<PathBuf>,
+    /// Children whose title names a pool.
+    pub workers: Vec<FpmWorker>,
+}
+
+/// One php-fpm pool worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FpmWorker {
+    /// Worker pid.
+    pub pid: i32,
+    /// Pool name, from the title `php-fpm: pool NAME`.
+    pub pool: String,
+    /// Effective uid (the pool's `user`).
+    pub uid: u32,
+    /// Name of `uid`, when known.
+    pub user: Option<String>,
+}
+
+/// The php-fpm masters running now, with their workers.
+pub fn fpm_masters() -> Vec<FpmMaster> {
+    fpm_masters_in(&processes())
+}
+
+/// The php-fpm masters found in `procs`, with their workers.
+pub fn fpm_masters_in(procs: &[Process]) -> Vec<FpmMaster> {
+    let candidates: Vec<&Process> = procs.iter().filter(|p| looks_like_fpm_master(p)).collect();
+    // A child forked a moment ago still shows its master's title until it retitles
+    // itself; a real master never has a php-fpm master as its parent.
+    let is_candidate = |pid: i32| candidates.iter().any(|c| c.pid == pid);
+    candidates
+        .iter()
+        .filter(|m| !is_candidate(m.ppid))
+        .map(|m| FpmMaster {
+            pid: m.pid,
+            uid: m.uid,
+            comm: m.comm.clone(),
+            conf: fpm_master_conf(m).map(|c| absolute_for(m.pid, c)),
+            workers: procs
+                .iter()
+                .filter(|w| w.ppid == m.pid)
+                .filter_map(fpm_worker)
+                .collect(),
+        })
+        .collect()
+}
+
+fn looks_like_fpm_master(p: &Process) -> bool {
+    if p.cmdline.starts_with("php-fpm: master process") {
+        return true;
+    }
+    // Without a title (setproctitle failed): a php-fpm binary that is not a pool worker.
+    p.comm.starts_with("php-fpm") && !p.cmdline.starts_with("php-fpm: pool ")
+}
+
+/// The config path from `php-fpm: master process (PATH)`, else from `-y PATH` /
+/// `--fpm-config PATH` in an untitled argv.
+fn fpm_master_conf(p: &Process) -> Option<PathBuf> {
+    if let Some(rest) = p.cmdline.strip_prefix("php-fpm: master process (") {
+        return rest.strip_suffix(')').map(PathBuf::from);
+    }
+    let mut args = p.args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "-y" || arg == "--fpm-config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(v) = arg.strip_prefix("--fpm-config=") {
+            return Some(PathBuf::from(v));
+        }
+        if let Some(v) = arg.strip_prefix("-y").filter(|v| !v.is_empty()) {
+            return Some(PathBuf::from(v));
+        }
+    }
+    None
+}
+
+fn absolute_for(pid: i32, path: PathBuf) -> PathBuf {
+    if path.is_absolute() {
+        return path;
+    }
+    match fs::read_link(format!("/proc/{pid}/cwd")) {
+        Ok(cwd) => cwd.join(path),
+        Err(_) => path,
+    }
+}
+
+fn fpm_worker(p: &Process) -> Option<FpmWorker> {
+    let pool = p.cmdline.strip_prefix("php-fpm: pool ")?.trim();
+    Some(FpmWorker {
+        pid: p.pid,
+        pool: pool.to_string(),
+        uid: p.uid,
+        user: p.user.clone(),
+    })
+}
+
+/// The users nginx's worker processes run as (the `user` directive in effect), sorted and
+/// without duplicates; a uid without a passwd entry is given as its number.
+pub fn nginx_worker_users(master_pid: i32) -> Vec<String> {
+    nginx_worker_users_in(&processes(), master_pid)
+}
+
+/// [`nginx_worker_users`] over an already-read process list.
+pub fn nginx_worker_users_in(procs: &[Process], master_pid: i32) -> Vec<String> {
+    let mut found: Vec<String> = procs
+        .iter()
+        .filter(|p| p.ppid == master_pid && p.cmdline.starts_with("nginx: worker process"))
+        .map(|p| p.user.clone().unwrap_or_else(|| p.uid.to_string()))
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proc_with(pid: i32, ppid: i32, comm: &str, title: &str, uid: u32) -> Process {
+        Process {
+            pid,
+            ppid,
+            comm: comm.to_string(),
+            cmdline: title.to_string(),
+            args: title.split(' ').map(str::to_string).collect(),
+            uid,
+            user: users::user_name(uid),
+            start_time_ticks: 1,
+        }
+    }
+
+    #[test]
+    fn stat_comm_may_contain_spaces_and_parens() {
+        let stat = "42 (a b) c)) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1 1";
+        assert_eq!(parse_stat(stat), Some(("a b) c)".to_string(), 7, 98765)));
+    }
+
+    #[test]
+    fn truncated_stat_is_rejected() {
+        assert_eq!(parse_stat("42 (x) S 7 42"), None);
+    }
+
+    #[test]
+    fn effective_uid_is_the_second_uid_field() {
+        let status = "Name:\tx\nUid:\t1000\t33\t33\t33\nGid:\t0\t0\t0\t0\n";
+        assert_eq!(parse_effective_uid(status), Some(33));
+    }
+
+    #[test]
+    fn retitled_argv_drops_nul_padding() {
+        let raw = b"php-fpm: pool www\0\0\0\0   \0";
+        assert_eq!(split_args(raw), vec!["php-fpm: pool www".to_string()]);
+    }
+
+    #[test]
+    fn control_characters_in_argv_are_replaced() {
+        assert_eq!(
+            split_args(b"evil\x1b]0;x\x07\0arg"),
+            vec!["evil?]0;x?", "arg"]
+        );
+    }
+
+    #[test]
+    fn own_process_is_listed_with_its_parent() {
+        let me = std::process::id() as i32;
+        let all = processes();
+        let mine = all.iter().find(|p| p.pid == me).expect("self in /proc");
+        assert_eq!(mine.ppid, nix::unistd::getppid().as_raw());
+        assert_eq!(mine.uid, users::euid());
+        assert!(mine.start_time_ticks > 0);
+        assert!(!mine.cmdline.is_empty());
+    }
+
+    #[test]
+    fn fpm_master_groups_its_pool_workers() {
+        let procs = [
+            proc_with(
+                10,
+                1,
+                "php-fpm8.2",
+                "php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)",
+                0,
+            ),
+            proc_with(11, 10, "php-fpm8.2", "php-fpm: pool www", 33),
+            proc_with(12, 10, "php-fpm8.2", "php-fpm: pool api", 33),
+            proc_with(13, 99, "php-fpm8.2", "php-fpm: pool other", 33),
+        ];
+        let masters = fpm_masters_in(&procs);
+        assert_eq!(masters.len(), 1);
+        let m = &masters[0];
+        assert_eq!(m.conf, Some(PathBuf::from("/etc/php/8.2/fpm/php-fpm.conf")));
+        let pools: Vec<&str> = m.workers.iter().map(|w| w.pool.as_str()).collect();
+        assert_eq!(pools, ["www", "api"]);
+        assert_eq!(m.workers[0].user.as_deref(), Some("www-data"));
+    }
+
+    #[test]
+    fn child_not_yet_retitled_is_not_a_second_master() {
+        let title = "php-fpm: master process (/etc/php-fpm.conf)";
+        let procs = [
+            proc_with(10, 1, "php-fpm", title, 0),
+            proc_with(11, 10, "php-fpm", title, 0),
+        ];
+        let masters = fpm_masters_in(&procs);
+        let pids: Vec<i32> = masters.iter().map(|m| m.pid).collect();
+        assert_eq!(pids, [10]);
+    }
+
+    #[test]
+    fn untitled_fpm_master_takes_conf_from_argv() {
+        let p = proc_with(10, 1, "php-fpm", "/usr/sbin/php-fpm -F -y /srv/fpm.conf", 0);
+        assert_eq!(fpm_master_conf(&p), Some(PathBuf::from("/srv/fpm.conf")));
+        let q = proc_with(10, 1, "php-fpm", "php-fpm --fpm-config=/x.conf", 0);
+        assert_eq!(fpm_master_conf(&q), Some(PathBuf::from("/x.conf")));
+    }
+
+    #[test]
+    fn nginx_worker_users_skip_master_and_cache_manager() {
+        let procs = [
+            proc_with(20, 1, "nginx", "nginx: master process /usr/sbin/nginx", 0),
+            proc_with(21, 20, "nginx", "nginx: worker process", 33),
+            proc_with(22, 20, "nginx", "nginx: worker process", 33),
+            proc_with(23, 20, "nginx", "nginx: cache manager process", 0),
+        ];
+        assert_eq!(nginx_worker_users_in(&procs, 20), ["www-data"]);
+    }
+
+    #[test]
+    fn unnamed_worker_uid_is_given_as_a_number() {
+        let procs = [proc_with(21, 20, "nginx", "nginx: worker process", 54321)];
+        assert_eq!(nginx_worker_users_in(&procs, 20), ["54321"]);
+    }
+
+    #[test]
+    fn pid1_check_agrees_with_proc() {
+        let comm = fs::read_to_string("/proc/1/comm").unwrap_or_default();
+        assert_eq!(pid1_is_systemd(), comm.trim_end() == "systemd");
+    }
+
+    #[test]
+    fn real_php_fpm_master_is_found_with_its_pools() {
+        let Some(fpm) = crate::host::testing::PhpFpm::start() else {
+            return;
+        };
+        let masters = fpm_masters();
+        let m = masters
+            .iter()
+            .find(|m| m.pid == fpm.pid())
+            .expect("our master");
+        assert_eq!(m.conf.as_deref(), Some(fpm.conf_path()));
+        let mut pools: Vec<&str> = m.workers.iter().map(|w| w.pool.as_str()).collect();
+        pools.sort();
+        assert_eq!(pools, ["tcp", "unix"]);
+        assert!(
+            m.workers
+                .iter()
+                .all(|w| w.user.as_deref() == Some("nobody"))
+        );
+    }
+}
