@@ -12,29 +12,62 @@ pub const CAUSES: &[(&str, &str)] = &[
         "the backend runs, but nginx points at another address, port or socket",
     ),
     ("backend-pool-exhausted", "every backend worker is busy"),
-    ("backend-request-killed", "the backend killed a long request itself"),
+    (
+        "backend-request-killed",
+        "the backend killed a long request itself",
+    ),
     ("backend-crashed", "a backend worker died mid-request"),
     ("upstream-timeout", "the backend is slower than nginx waits"),
-    ("config-invalid", "the nginx configuration on disk does not pass `nginx -t`"),
-    ("pass-protocol-mismatch", "nginx speaks the wrong protocol to the backend"),
+    (
+        "config-invalid",
+        "the nginx configuration on disk does not pass `nginx -t`",
+    ),
+    (
+        "pass-protocol-mismatch",
+        "nginx speaks the wrong protocol to the backend",
+    ),
     (
         "socket-permission",
         "the nginx worker user may not open the backend's unix socket",
     ),
     ("selinux-denied", "SELinux stops nginx from connecting"),
-    ("firewall-blocked", "a packet filter rejects or drops the connection"),
-    ("header-too-big", "the response headers exceed nginx's buffer"),
+    (
+        "firewall-blocked",
+        "a packet filter rejects or drops the connection",
+    ),
+    (
+        "header-too-big",
+        "the response headers exceed nginx's buffer",
+    ),
     ("upstream-tls-failed", "TLS to the upstream fails"),
-    ("upstream-dns-failed", "the upstream host name cannot be resolved"),
-    ("ephemeral-ports-exhausted", "nginx ran out of local ports towards the upstream"),
+    (
+        "upstream-dns-failed",
+        "the upstream host name cannot be resolved",
+    ),
+    (
+        "ephemeral-ports-exhausted",
+        "nginx ran out of local ports towards the upstream",
+    ),
     (
         "upstream-keepalive-race",
         "nginx reuses an idle keepalive connection as the backend closes it",
     ),
-    ("invalid-upstream-response", "the backend answers, but not valid HTTP or FastCGI"),
-    ("upstream-stale-dns", "nginx still uses an address the upstream name no longer has"),
-    ("backend-sent-502", "the 502 comes from the backend itself, not from nginx"),
-    ("no-live-upstreams", "every server of an upstream group is marked failed"),
+    (
+        "invalid-upstream-response",
+        "the backend answers, but not valid HTTP or FastCGI",
+    ),
+    (
+        "upstream-stale-dns",
+        "nginx still uses an address the upstream name no longer has",
+    ),
+    (
+        "backend-sent-502",
+        "the 502 comes from the backend itself, not from nginx",
+    ),
+    (
+        "no-live-upstreams",
+        "every server of an upstream group is marked failed",
+    ),
     ("no-fault-found", "nothing is wrong now"),
 ];
 

@@ -40,8 +40,16 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
             return ExitStatus::Interrupted;
         }
     };
-    let rules_info = RulesInfo { name: rules.name.clone(), source: rules.source.clone() };
-    let report = Report::new(walk, if guided { "guided" } else { "auto" }, rules_info, info);
+    let rules_info = RulesInfo {
+        name: rules.name.clone(),
+        source: rules.source.clone(),
+    };
+    let report = Report::new(
+        walk,
+        if guided { "guided" } else { "auto" },
+        rules_info,
+        info,
+    );
     deliver(&report, args, guided)
 }
 
@@ -74,11 +82,18 @@ fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
     if let Some(path) = target {
         // The file gets the plain report: colour codes belong to terminals.
         colored::control::set_override(false);
-        let plain = report.render(if guided && args.format == Format::Text { Format::Markdown } else { args.format });
+        let plain = report.render(if guided && args.format == Format::Text {
+            Format::Markdown
+        } else {
+            args.format
+        });
         match std::fs::write(&path, plain) {
             Ok(()) => eprintln!("report written to {}", path.display()),
             Err(e) => {
-                print_error(&format!("cannot write the report to {}: {e}; it was printed above", path.display()));
+                print_error(&format!(
+                    "cannot write the report to {}: {e}; it was printed above",
+                    path.display()
+                ));
                 status = ExitStatus::CouldNotRun;
             }
         }
@@ -87,11 +102,17 @@ fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
 }
 
 fn offer_to_save() -> Option<std::path::PathBuf> {
-    let save = inquire::Confirm::new("Save this report to a file?").with_default(false).prompt().ok()?;
+    let save = inquire::Confirm::new("Save this report to a file?")
+        .with_default(false)
+        .prompt()
+        .ok()?;
     if !save {
         return None;
     }
-    let path = inquire::Text::new("File name:").with_default("nginx-doctor-report.md").prompt().ok()?;
+    let path = inquire::Text::new("File name:")
+        .with_default("nginx-doctor-report.md")
+        .prompt()
+        .ok()?;
     Some(path.into())
 }
 
@@ -99,7 +120,9 @@ impl Host {
     /// What the report says about the machine it ran on.
     pub fn info(&self) -> HostInfo {
         HostInfo {
-            hostname: std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default(),
+            hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_default(),
             euid: nix::unistd::geteuid().as_raw(),
             root: self.root,
             systemd: self.systemd,

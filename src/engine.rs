@@ -106,9 +106,23 @@ pub struct Engine<'a> {
 
 impl<'a> Engine<'a> {
     /// `guide: None` is `--auto`: no question is ever asked.
-    pub fn new(rules: &'a RuleSet, prober: &'a mut dyn Prober, guide: Option<&'a mut dyn Guide>, context: Facts) -> Self {
-        let walk = Walk { facts: context, ..Walk::default() };
-        Engine { rules, prober, guide, walk, history: Vec::new() }
+    pub fn new(
+        rules: &'a RuleSet,
+        prober: &'a mut dyn Prober,
+        guide: Option<&'a mut dyn Guide>,
+        context: Facts,
+    ) -> Self {
+        let walk = Walk {
+            facts: context,
+            ..Walk::default()
+        };
+        Engine {
+            rules,
+            prober,
+            guide,
+            walk,
+            history: Vec::new(),
+        }
     }
 
     /// Runs the walk to its end.
@@ -183,7 +197,11 @@ impl<'a> Engine<'a> {
             self.snapshot(n);
         }
         let observation = match (&invocation, self.guide.as_deref_mut()) {
-            (Err(unsafe_reason), _) => Observation::not_run(ProbeStatus::UnsafeValue, probe.id.clone(), unsafe_reason.clone()),
+            (Err(unsafe_reason), _) => Observation::not_run(
+                ProbeStatus::UnsafeValue,
+                probe.id.clone(),
+                unsafe_reason.clone(),
+            ),
             (Ok(inv), Some(guide)) => {
                 let intro = CheckIntro {
                     node: &rules.nodes[n].id,
@@ -193,13 +211,22 @@ impl<'a> Engine<'a> {
                 };
                 match guide.before_check(&intro)? {
                     Choice::Run => self.prober.observe(probe, inv),
-                    Choice::Skip => Observation::not_run(ProbeStatus::Skipped, shown_command(inv), "skipped by the user"),
+                    Choice::Skip => Observation::not_run(
+                        ProbeStatus::Skipped,
+                        shown_command(inv),
+                        "skipped by the user",
+                    ),
                     Choice::Back => return Ok(Some(self.back(n))),
                 }
             }
             (Ok(inv), None) => self.prober.observe(probe, inv),
         };
-        self.record(n, probe, invocation.unwrap_or(Invocation::Command { argv: Vec::new() }), &observation);
+        self.record(
+            n,
+            probe,
+            invocation.unwrap_or(Invocation::Command { argv: Vec::new() }),
+            &observation,
+        );
         let found = check.found.as_ref().map(|t| t.render(&self.walk.facts));
         if let Some(guide) = self.guide.as_deref_mut() {
             guide.after_check(&observation, found.as_deref())?;
@@ -212,8 +239,20 @@ impl<'a> Engine<'a> {
         let id = &probe.id;
         facts.set(format!("{id}.status"), obs.status.as_str());
         facts.set(format!("{id}.exit"), obs.exit.map(i64::from));
-        facts.set(format!("{id}.stdout"), Value::text(sanitize::truncate(&sanitize::for_terminal(obs.stdout.as_bytes()), FACT_CHARS)));
-        facts.set(format!("{id}.stderr"), Value::text(sanitize::truncate(&sanitize::for_terminal(obs.stderr.as_bytes()), FACT_CHARS)));
+        facts.set(
+            format!("{id}.stdout"),
+            Value::text(sanitize::truncate(
+                &sanitize::for_terminal(obs.stdout.as_bytes()),
+                FACT_CHARS,
+            )),
+        );
+        facts.set(
+            format!("{id}.stderr"),
+            Value::text(sanitize::truncate(
+                &sanitize::for_terminal(obs.stderr.as_bytes()),
+                FACT_CHARS,
+            )),
+        );
         for name in &probe.facts {
             if !["status", "exit", "stdout", "stderr"].contains(&name.as_str()) {
                 facts.set(format!("{id}.{name}"), Value::Null);
@@ -240,7 +279,13 @@ impl<'a> Engine<'a> {
     }
 
     fn ask(&mut self, n: usize, ask: &Ask) -> Result<Option<usize>, Interrupted> {
-        let automatic = ask.auto.as_ref().map(|e| e.eval(&self.walk.facts)).filter(|v| !v.is_null()).or_else(|| ask.default.clone()).unwrap_or(Value::Null);
+        let automatic = ask
+            .auto
+            .as_ref()
+            .map(|e| e.eval(&self.walk.facts))
+            .filter(|v| !v.is_null())
+            .or_else(|| ask.default.clone())
+            .unwrap_or(Value::Null);
         if self.guide.is_some() {
             self.snapshot(n);
         }
@@ -276,7 +321,12 @@ impl<'a> Engine<'a> {
             confidence: c.confidence,
             primary: false,
             explanation: render_opt(c.explain.as_ref(), facts).unwrap_or_default(),
-            evidence: c.evidence.iter().filter(known).map(|t| t.render(facts)).collect(),
+            evidence: c
+                .evidence
+                .iter()
+                .filter(known)
+                .map(|t| t.render(facts))
+                .collect(),
             fix: FixText {
                 summary: render_opt(c.fix.summary.as_ref(), facts).unwrap_or_default(),
                 steps: c
@@ -285,7 +335,10 @@ impl<'a> Engine<'a> {
                     .iter()
                     .map(|s| StepText {
                         text: s.say.render(facts),
-                        command: s.run.as_ref().map(|argv| argv.iter().map(|a| a.render(facts)).collect()),
+                        command: s
+                            .run
+                            .as_ref()
+                            .map(|argv| argv.iter().map(|a| a.render(facts)).collect()),
                         file: render_opt(s.file.as_ref(), facts),
                         snippet: render_opt(s.snippet.as_ref(), facts),
                     })
@@ -315,7 +368,11 @@ fn first_branch(branches: &[crate::rules::Branch], facts: &Facts) -> usize {
 fn invocation(probe: &Probe, facts: &Facts) -> Result<Invocation, String> {
     match &probe.action {
         Action::Command(argv) => {
-            let argv = argv.iter().map(|a| a.render_arg(facts)).collect::<Result<Vec<_>, _>>().map_err(|e| format!("not run: unsafe value: {e}"))?;
+            let argv = argv
+                .iter()
+                .map(|a| a.render_arg(facts))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("not run: unsafe value: {e}"))?;
             Ok(Invocation::Command { argv })
         }
         Action::Builtin { name, with } => {
@@ -331,7 +388,10 @@ fn invocation(probe: &Probe, facts: &Facts) -> Result<Invocation, String> {
                     Err(e) => return Err(format!("not run: unsafe value for `{k}`: {e}")),
                 }
             }
-            Ok(Invocation::Builtin { name: name.clone(), params })
+            Ok(Invocation::Builtin {
+                name: name.clone(),
+                params,
+            })
         }
     }
 }
@@ -342,7 +402,9 @@ pub fn shown_command(inv: &Invocation) -> String {
         Invocation::Command { argv } => crate::report::shell_words(argv),
         Invocation::Builtin { name, params } => {
             let args: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("(built-in) {name} {}", args.join(" ")).trim_end().to_owned()
+            format!("(built-in) {name} {}", args.join(" "))
+                .trim_end()
+                .to_owned()
         }
     }
 }
@@ -354,10 +416,13 @@ fn extract(probe: &Probe, obs: &Observation, facts: &mut Facts) {
             Stream::Stderr => obs.stderr.clone(),
             Stream::Both => format!("{}\n{}", obs.stdout, obs.stderr),
         };
-        let Some(caps) = e.regex.captures(&text) else { continue };
+        let Some(caps) = e.regex.captures(&text) else {
+            continue;
+        };
         for name in e.regex.capture_names().flatten() {
             if let Some(m) = caps.name(name) {
-                let clean = sanitize::truncate(&sanitize::for_terminal(m.as_str().as_bytes()), FACT_CHARS);
+                let clean =
+                    sanitize::truncate(&sanitize::for_terminal(m.as_str().as_bytes()), FACT_CHARS);
                 facts.set(format!("{}.{name}", probe.id), Value::Str(clean));
             }
         }
@@ -383,7 +448,7 @@ fn rank(findings: &mut Vec<Finding>) {
     if findings.iter().any(|f| f.id != NO_FAULT) {
         findings.retain(|f| f.id != NO_FAULT);
     }
-    findings.sort_by(|a, b| b.confidence.cmp(&a.confidence));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.confidence));
     if let Some(first) = findings.first_mut() {
         first.primary = true;
     }

@@ -59,7 +59,11 @@ impl Expr {
     /// Parses a condition.
     pub fn parse(text: &str) -> Result<Expr, ExprError> {
         let tokens = lex(text)?;
-        let mut parser = Parser { tokens, pos: 0, end: text.len() };
+        let mut parser = Parser {
+            tokens,
+            pos: 0,
+            end: text.len(),
+        };
         let expr = parser.or()?;
         match parser.peek() {
             None => Ok(expr),
@@ -419,7 +423,9 @@ mod tests {
     #[test]
     fn and_binds_tighter_than_or() {
         assert!(holds("log.errno == 2 and false or log.transport == 'unix'"));
-        assert!(!holds("log.errno == 2 and (false or log.transport == 'unix')"));
+        assert!(!holds(
+            "log.errno == 2 and (false or log.transport == 'unix')"
+        ));
     }
 
     #[test]

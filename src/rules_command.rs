@@ -25,10 +25,12 @@ pub fn run(cmd: RulesCommand, rules_dir: Option<&Path>) -> ExitStatus {
             set.probes.len(),
             set.causes().len()
         ),
-        RulesCommand::List { format: ListFormat::Json } => {
-            serde_json::to_string_pretty(&Listing::of(&set)).unwrap_or_default() + "\n"
-        }
-        RulesCommand::List { format: ListFormat::Text } => list_text(&set),
+        RulesCommand::List {
+            format: ListFormat::Json,
+        } => serde_json::to_string_pretty(&Listing::of(&set)).unwrap_or_default() + "\n",
+        RulesCommand::List {
+            format: ListFormat::Text,
+        } => list_text(&set),
         RulesCommand::Graph { format } => graph::render(&set, format),
     };
     match print_stdout(&text) {
@@ -49,7 +51,10 @@ pub fn load(dir: Option<&Path>) -> Result<RuleSet, ExitStatus> {
     loaded.map_err(|problems| {
         let n = problems.0.len();
         eprintln!("{problems}");
-        print_error(&format!("the rule pack has {n} problem{}; nothing was run", if n == 1 { "" } else { "s" }));
+        print_error(&format!(
+            "the rule pack has {n} problem{}; nothing was run",
+            if n == 1 { "" } else { "s" }
+        ));
         ExitStatus::Usage
     })
 }
@@ -107,7 +112,12 @@ impl<'a> Listing<'a> {
                         NodeKind::Conclude(c) => ("conclude", Some(c.cause.as_str())),
                         NodeKind::Stop(_) => ("stop", None),
                     };
-                    NodeEntry { id: &n.id, kind, cause, at: n.origin.to_string() }
+                    NodeEntry {
+                        id: &n.id,
+                        kind,
+                        cause,
+                        at: n.origin.to_string(),
+                    }
                 })
                 .collect(),
         }
@@ -116,7 +126,12 @@ impl<'a> Listing<'a> {
 
 fn list_text(set: &RuleSet) -> String {
     let l = Listing::of(set);
-    let mut out = format!("pack {} ({})\n\ncauses it can conclude ({}):\n", l.name, l.source, l.causes.len());
+    let mut out = format!(
+        "pack {} ({})\n\ncauses it can conclude ({}):\n",
+        l.name,
+        l.source,
+        l.causes.len()
+    );
     for c in &l.causes {
         out += &format!("  {c}\n");
     }

@@ -113,7 +113,10 @@ impl Template {
                 },
             }
         }
-        let from_fact = self.parts.first().is_some_and(|p| matches!(p, Part::Fact(_)));
+        let from_fact = self
+            .parts
+            .first()
+            .is_some_and(|p| matches!(p, Part::Fact(_)));
         if from_fact && out.starts_with('-') {
             return Err(UnsafeArg::LeadingDash(out));
         }
@@ -159,7 +162,10 @@ mod tests {
     #[test]
     fn argument_from_fact_may_not_start_with_a_dash() {
         let t = Template::parse("{{log.req}}").unwrap();
-        assert!(matches!(t.render_arg(&facts()), Err(UnsafeArg::LeadingDash(_))));
+        assert!(matches!(
+            t.render_arg(&facts()),
+            Err(UnsafeArg::LeadingDash(_))
+        ));
     }
 
     #[test]
@@ -177,6 +183,9 @@ mod tests {
     #[test]
     fn argument_from_an_unknown_fact_is_refused() {
         let t = Template::parse("{{log.nope}}").unwrap();
-        assert_eq!(t.render_arg(&facts()), Err(UnsafeArg::Unknown("log.nope".into())));
+        assert_eq!(
+            t.render_arg(&facts()),
+            Err(UnsafeArg::Unknown("log.nope".into()))
+        );
     }
 }

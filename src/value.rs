@@ -49,7 +49,11 @@ impl Value {
     /// A value from text that may be empty: empty means "not established".
     pub fn text(s: impl Into<String>) -> Value {
         let s = s.into();
-        if s.is_empty() { Value::Null } else { Value::Str(s) }
+        if s.is_empty() {
+            Value::Null
+        } else {
+            Value::Str(s)
+        }
     }
 
     /// Loose equality: numbers compare numerically across text and integers.

@@ -78,7 +78,8 @@ nodes:
 "#;
 
 fn pack() -> RuleSet {
-    build("test", vec![("pack.yaml".into(), PACK.as_bytes().to_vec())]).unwrap_or_else(|p| panic!("{p}"))
+    build("test", vec![("pack.yaml".into(), PACK.as_bytes().to_vec())])
+        .unwrap_or_else(|p| panic!("{p}"))
 }
 
 fn obs(status: ProbeStatus, facts: &[(&str, Value)], stdout: &str) -> Observation {
@@ -88,7 +89,10 @@ fn obs(status: ProbeStatus, facts: &[(&str, Value)], stdout: &str) -> Observatio
         stdout: stdout.into(),
         stderr: String::new(),
         duration: Duration::from_millis(3),
-        facts: facts.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+        facts: facts
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
         shown_as: "test".into(),
         reason: None,
     }
@@ -110,13 +114,18 @@ fn failing_log() -> Observation {
 
 fn host(observations: &[(&str, Observation)]) -> Recorded {
     Recorded {
-        observations: observations.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect::<BTreeMap<_, _>>(),
+        observations: observations
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect::<BTreeMap<_, _>>(),
         asked: Vec::new(),
     }
 }
 
 fn auto(rules: &RuleSet, prober: &mut Recorded) -> Walk {
-    Engine::new(rules, prober, None, Facts::new()).run().expect("auto never asks, so it cannot be interrupted")
+    Engine::new(rules, prober, None, Facts::new())
+        .run()
+        .expect("auto never asks, so it cannot be interrupted")
 }
 
 fn ids(walk: &Walk) -> Vec<&str> {
@@ -128,7 +137,10 @@ fn nothing_listening_concludes_backend_down_then_keeps_walking() {
     let rules = pack();
     let mut prober = host(&[
         ("log", failing_log()),
-        ("sockets", obs(ProbeStatus::Ok, &[("listening", false.into())], "")),
+        (
+            "sockets",
+            obs(ProbeStatus::Ok, &[("listening", false.into())], ""),
+        ),
         ("ping", obs(ProbeStatus::Failed, &[], "")),
     ]);
     let walk = auto(&rules, &mut prober);
@@ -141,18 +153,35 @@ fn nothing_listening_concludes_backend_down_then_keeps_walking() {
 #[test]
 fn evidence_quoting_an_unknown_fact_is_left_out() {
     let rules = pack();
-    let mut prober = host(&[("log", failing_log()), ("sockets", obs(ProbeStatus::Ok, &[("listening", false.into())], ""))]);
+    let mut prober = host(&[
+        ("log", failing_log()),
+        (
+            "sockets",
+            obs(ProbeStatus::Ok, &[("listening", false.into())], ""),
+        ),
+    ]);
     let walk = auto(&rules, &mut prober);
-    assert_eq!(walk.findings[0].evidence, ["connect() failed (111: Connection refused)"]);
+    assert_eq!(
+        walk.findings[0].evidence,
+        ["connect() failed (111: Connection refused)"]
+    );
 }
 
 #[test]
 fn builtin_parameters_are_filled_from_facts() {
     let rules = pack();
-    let mut prober = host(&[("log", failing_log()), ("sockets", obs(ProbeStatus::Ok, &[("listening", false.into())], ""))]);
+    let mut prober = host(&[
+        ("log", failing_log()),
+        (
+            "sockets",
+            obs(ProbeStatus::Ok, &[("listening", false.into())], ""),
+        ),
+    ]);
     auto(&rules, &mut prober);
     let (_, inv) = &prober.asked[1];
-    let Invocation::Builtin { params, .. } = inv else { panic!("{inv:?}") };
+    let Invocation::Builtin { params, .. } = inv else {
+        panic!("{inv:?}")
+    };
     assert_eq!(params["port"], "9000");
 }
 
@@ -161,7 +190,10 @@ fn auto_answers_questions_from_facts_and_extracts_captures() {
     let rules = pack();
     let mut prober = host(&[
         ("log", failing_log()),
-        ("sockets", obs(ProbeStatus::Ok, &[("listening", true.into())], "")),
+        (
+            "sockets",
+            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
+        ),
         ("ping", obs(ProbeStatus::Ok, &[], "answer=http\n")),
     ]);
     let walk = auto(&rules, &mut prober);
@@ -175,7 +207,10 @@ fn guided_answer_overrides_the_automatic_one() {
     let rules = pack();
     let mut prober = host(&[
         ("log", failing_log()),
-        ("sockets", obs(ProbeStatus::Ok, &[("listening", true.into())], "")),
+        (
+            "sockets",
+            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
+        ),
         ("ping", obs(ProbeStatus::Ok, &[], "answer=http\n")),
     ]);
     let mut guide = Scripted::new([
@@ -183,9 +218,19 @@ fn guided_answer_overrides_the_automatic_one() {
         Reply::Choice(Choice::Run),
         Reply::Answer(Answer::Value(Value::Bool(false))),
     ]);
-    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new()).run().unwrap();
+    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
+        .run()
+        .unwrap();
     assert_eq!(ids(&walk), ["pass-protocol-mismatch"]);
-    assert_eq!(guide.shown, ["check log", "check listening", "ask ask-restarted", "check pinged"]);
+    assert_eq!(
+        guide.shown,
+        [
+            "check log",
+            "check listening",
+            "ask ask-restarted",
+            "check pinged"
+        ]
+    );
 }
 
 #[test]
@@ -193,7 +238,10 @@ fn going_back_repeats_the_previous_step_and_forgets_its_result() {
     let rules = pack();
     let mut prober = host(&[
         ("log", failing_log()),
-        ("sockets", obs(ProbeStatus::Ok, &[("listening", true.into())], "")),
+        (
+            "sockets",
+            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
+        ),
         ("ping", obs(ProbeStatus::Ok, &[], "answer=http\n")),
     ]);
     let mut guide = Scripted::new([
@@ -203,10 +251,28 @@ fn going_back_repeats_the_previous_step_and_forgets_its_result() {
         Reply::Choice(Choice::Run),
         Reply::Answer(Answer::Value(Value::Bool(true))),
     ]);
-    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new()).run().unwrap();
-    assert_eq!(guide.shown, ["check log", "check listening", "ask ask-restarted", "check listening", "ask ask-restarted"]);
-    assert_eq!(walk.path, ["log", "listening", "ask-restarted", "transient"]);
-    assert_eq!(walk.checks.len(), 2, "the undone check is not reported twice");
+    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
+        .run()
+        .unwrap();
+    assert_eq!(
+        guide.shown,
+        [
+            "check log",
+            "check listening",
+            "ask ask-restarted",
+            "check listening",
+            "ask ask-restarted"
+        ]
+    );
+    assert_eq!(
+        walk.path,
+        ["log", "listening", "ask-restarted", "transient"]
+    );
+    assert_eq!(
+        walk.checks.len(),
+        2,
+        "the undone check is not reported twice"
+    );
     assert_eq!(ids(&walk), ["backend-crashed"]);
 }
 
@@ -214,8 +280,14 @@ fn going_back_repeats_the_previous_step_and_forgets_its_result() {
 fn skipped_check_is_recorded_and_branches_as_unknown() {
     let rules = pack();
     let mut prober = host(&[("log", failing_log())]);
-    let mut guide = Scripted::new([Reply::Choice(Choice::Run), Reply::Choice(Choice::Skip), Reply::Choice(Choice::Skip)]);
-    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new()).run().unwrap();
+    let mut guide = Scripted::new([
+        Reply::Choice(Choice::Run),
+        Reply::Choice(Choice::Skip),
+        Reply::Choice(Choice::Skip),
+    ]);
+    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
+        .run()
+        .unwrap();
     assert_eq!(walk.checks[1].status, ProbeStatus::Skipped);
     assert_eq!(ids(&walk), ["backend-down", "config-invalid"]);
     assert_eq!(prober.asked.len(), 1, "skipped probes never reach the host");
@@ -238,7 +310,10 @@ fn auto_mode_never_calls_the_guide() {
     let rules = pack();
     let mut prober = host(&[
         ("log", failing_log()),
-        ("sockets", obs(ProbeStatus::Ok, &[("listening", true.into())], "")),
+        (
+            "sockets",
+            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
+        ),
         ("ping", obs(ProbeStatus::Ok, &[], "")),
     ]);
     let walk = auto(&rules, &mut prober);
@@ -260,11 +335,23 @@ fn unsafe_fact_in_an_argument_stops_the_probe_not_the_walk() {
     log.facts.push(("host".into(), "-oProxyCommand=sh".into()));
     let mut prober = host(&[
         ("log", log),
-        ("sockets", obs(ProbeStatus::Ok, &[("listening", true.into())], "")),
+        (
+            "sockets",
+            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
+        ),
     ]);
-    let mut guide = Scripted::new([Reply::Choice(Choice::Run), Reply::Choice(Choice::Run), Reply::Answer(Answer::Value(Value::Bool(false)))]);
-    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new()).run().unwrap();
+    let mut guide = Scripted::new([
+        Reply::Choice(Choice::Run),
+        Reply::Choice(Choice::Run),
+        Reply::Answer(Answer::Value(Value::Bool(false))),
+    ]);
+    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
+        .run()
+        .unwrap();
     let ping = walk.checks.iter().find(|c| c.probe == "ping").unwrap();
     assert_eq!(ping.status, ProbeStatus::UnsafeValue);
-    assert!(prober.asked.iter().all(|(id, _)| id != "ping"), "the unsafe probe never ran");
+    assert!(
+        prober.asked.iter().all(|(id, _)| id != "ping"),
+        "the unsafe probe never ran"
+    );
 }

@@ -32,7 +32,13 @@ pub fn run(params: &BTreeMap<String, String>, out: &mut Out) {
     out.set("running", !masters.is_empty());
     out.shown_as = "ps -o pid,args -C php-fpm".into();
     let found = configurations(masters);
-    let matched = found.iter().find_map(|f| f.config.pools.iter().find(|p| serves(p, &target)).map(|p| (f, p)));
+    let matched = found.iter().find_map(|f| {
+        f.config
+            .pools
+            .iter()
+            .find(|p| serves(p, &target))
+            .map(|p| (f, p))
+    });
     let near: Vec<String> = found
         .iter()
         .filter(|f| f.master.is_some())
@@ -60,7 +66,10 @@ fn configurations(masters: Vec<FpmMaster>) -> Vec<Found> {
         let Some(conf) = m.conf.clone() else { continue };
         if let Ok(config) = fpm_conf::parse(&conf) {
             seen.push(conf);
-            found.push(Found { config, master: Some(m) });
+            found.push(Found {
+                config,
+                master: Some(m),
+            });
         }
     }
     for conf in fpm_conf::default_config_paths() {
@@ -68,7 +77,10 @@ fn configurations(masters: Vec<FpmMaster>) -> Vec<Found> {
             continue;
         }
         if let Ok(config) = fpm_conf::parse(&conf) {
-            found.push(Found { config, master: None });
+            found.push(Found {
+                config,
+                master: None,
+            });
         }
     }
     found
@@ -76,7 +88,10 @@ fn configurations(masters: Vec<FpmMaster>) -> Vec<Found> {
 
 fn describe_backend(f: &Found, out: &mut Out) {
     out.set("kind", "php-fpm");
-    out.set("conf", f.config.files.first().map(|p| p.display().to_string()));
+    out.set(
+        "conf",
+        f.config.files.first().map(|p| p.display().to_string()),
+    );
     if let ErrorLog::File(path) = f.config.error_log_target() {
         out.set("log", path.display().to_string());
     }
@@ -90,7 +105,11 @@ fn describe_backend(f: &Found, out: &mut Out) {
     }
     if let Some(m) = &f.master {
         out.set("pid", i64::from(m.pid));
-        out.note(&format!("php-fpm master {} ({} workers)", m.pid, m.workers.len()));
+        out.note(&format!(
+            "php-fpm master {} ({} workers)",
+            m.pid,
+            m.workers.len()
+        ));
     }
 }
 
@@ -99,11 +118,32 @@ fn describe_pool(pool: &Pool, out: &mut Out) {
     out.set("pool_file", pool.file.display().to_string());
     out.set("pool_line", i64::try_from(pool.line).unwrap_or(0));
     out.set("pool_listen", pool.listen.as_ref().map(|l| l.value.clone()));
-    out.set("pm", pool.pm.as_ref().map_or_else(|| "dynamic".to_owned(), |p| p.value.clone()));
-    out.set("max_children", pool.pm_max_children.as_ref().map(|m| i64::from(m.value)));
-    out.set("max_children_at", pool.pm_max_children.as_ref().map(Sourced::location));
-    out.set("terminate_timeout", pool.request_terminate_timeout.as_ref().map_or_else(|| "0 (off)".to_owned(), |t| t.value.clone()));
-    out.set("terminate_timeout_at", pool.request_terminate_timeout.as_ref().map(Sourced::location));
+    out.set(
+        "pm",
+        pool.pm
+            .as_ref()
+            .map_or_else(|| "dynamic".to_owned(), |p| p.value.clone()),
+    );
+    out.set(
+        "max_children",
+        pool.pm_max_children.as_ref().map(|m| i64::from(m.value)),
+    );
+    out.set(
+        "max_children_at",
+        pool.pm_max_children.as_ref().map(Sourced::location),
+    );
+    out.set(
+        "terminate_timeout",
+        pool.request_terminate_timeout
+            .as_ref()
+            .map_or_else(|| "0 (off)".to_owned(), |t| t.value.clone()),
+    );
+    out.set(
+        "terminate_timeout_at",
+        pool.request_terminate_timeout
+            .as_ref()
+            .map(Sourced::location),
+    );
     out.set("owner", pool.listen_owner.as_ref().map(|o| o.value.clone()));
     out.set("group", pool.listen_group.as_ref().map(|o| o.value.clone()));
     out.set("mode", pool.listen_mode.as_ref().map(|o| o.value.clone()));
@@ -113,7 +153,9 @@ fn describe_pool(pool: &Pool, out: &mut Out) {
 fn serves(pool: &Pool, target: &Endpoint) -> bool {
     match (pool.listen_addr.as_ref(), target) {
         (Some(ListenSpec::Unix(p)), Endpoint::Unix(t)) => same_path(p, t),
-        (Some(ListenSpec::Tcp { host, port }), Endpoint::Tcp(addr)) => *port == addr.port() && host_accepts(host.as_deref(), addr.ip()),
+        (Some(ListenSpec::Tcp { host, port }), Endpoint::Tcp(addr)) => {
+            *port == addr.port() && host_accepts(host.as_deref(), addr.ip())
+        }
         _ => false,
     }
 }
@@ -122,7 +164,9 @@ fn host_accepts(host: Option<&str>, ip: IpAddr) -> bool {
     match host {
         None => true,
         Some("localhost") => ip.is_loopback(),
-        Some(h) => h.parse::<IpAddr>().is_ok_and(|h| h == ip || h.is_unspecified()),
+        Some(h) => h
+            .parse::<IpAddr>()
+            .is_ok_and(|h| h == ip || h.is_unspecified()),
     }
 }
 
@@ -131,7 +175,9 @@ fn host_accepts(host: Option<&str>, ip: IpAddr) -> bool {
 fn is_near(listen: &ListenSpec, target: &Endpoint) -> bool {
     match (listen, target) {
         (ListenSpec::Unix(p), Endpoint::Unix(t)) => !same_path(p, t) && p.parent() == t.parent(),
-        (ListenSpec::Tcp { host, port }, Endpoint::Tcp(addr)) => *port != addr.port() && host_accepts(host.as_deref(), addr.ip()),
+        (ListenSpec::Tcp { host, port }, Endpoint::Tcp(addr)) => {
+            *port != addr.port() && host_accepts(host.as_deref(), addr.ip())
+        }
         _ => false,
     }
 }
@@ -145,15 +191,24 @@ fn nginx_form(listen: &ListenSpec) -> String {
     match listen {
         ListenSpec::Unix(p) => format!("unix:{}", p.display()),
         ListenSpec::Tcp { host: None, port } => format!("127.0.0.1:{port}"),
-        ListenSpec::Tcp { host: Some(h), port } if h.contains(':') => format!("[{h}]:{port}"),
-        ListenSpec::Tcp { host: Some(h), port } => format!("{h}:{port}"),
+        ListenSpec::Tcp {
+            host: Some(h),
+            port,
+        } if h.contains(':') => format!("[{h}]:{port}"),
+        ListenSpec::Tcp {
+            host: Some(h),
+            port,
+        } => format!("{h}:{port}"),
     }
 }
 
 /// Debian names the binary php-fpm8.2 and the unit php8.2-fpm; RHEL and
 /// Docker images call both php-fpm.
 fn unit_name(binary: &Path) -> String {
-    let name = binary.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = binary
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match name.strip_prefix("php-fpm") {
         Some(version) if !version.is_empty() => format!("php{version}-fpm"),
         _ => "php-fpm".into(),
@@ -161,7 +216,10 @@ fn unit_name(binary: &Path) -> String {
 }
 
 fn newest_versioned_binary() -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = glob::glob("/usr/sbin/php-fpm*").ok()?.filter_map(Result::ok).collect();
+    let mut found: Vec<PathBuf> = glob::glob("/usr/sbin/php-fpm*")
+        .ok()?
+        .filter_map(Result::ok)
+        .collect();
     found.sort();
     found.pop()
 }
@@ -179,22 +237,43 @@ mod tests {
     #[test]
     fn another_port_on_the_same_host_is_near() {
         let target = Endpoint::Tcp("127.0.0.1:9001".parse().unwrap());
-        assert!(is_near(&ListenSpec::Tcp { host: Some("127.0.0.1".into()), port: 9000 }, &target));
-        assert!(!is_near(&ListenSpec::Tcp { host: Some("10.0.0.5".into()), port: 9000 }, &target));
+        assert!(is_near(
+            &ListenSpec::Tcp {
+                host: Some("127.0.0.1".into()),
+                port: 9000
+            },
+            &target
+        ));
+        assert!(!is_near(
+            &ListenSpec::Tcp {
+                host: Some("10.0.0.5".into()),
+                port: 9000
+            },
+            &target
+        ));
         assert!(!is_near(&ListenSpec::Unix("/run/php.sock".into()), &target));
     }
 
     #[test]
     fn another_socket_in_the_same_directory_is_near() {
         let target = Endpoint::Unix("/run/php/php7.4-fpm.sock".into());
-        assert!(is_near(&ListenSpec::Unix("/run/php/php8.2-fpm.sock".into()), &target));
-        assert!(!is_near(&ListenSpec::Unix("/tmp/other.sock".into()), &target));
+        assert!(is_near(
+            &ListenSpec::Unix("/run/php/php8.2-fpm.sock".into()),
+            &target
+        ));
+        assert!(!is_near(
+            &ListenSpec::Unix("/tmp/other.sock".into()),
+            &target
+        ));
     }
 
     #[test]
     fn wildcard_pool_serves_loopback() {
         assert!(host_accepts(None, "127.0.0.1".parse().unwrap()));
         assert!(host_accepts(Some("0.0.0.0"), "127.0.0.1".parse().unwrap()));
-        assert!(!host_accepts(Some("10.0.0.1"), "127.0.0.1".parse().unwrap()));
+        assert!(!host_accepts(
+            Some("10.0.0.1"),
+            "127.0.0.1".parse().unwrap()
+        ));
     }
 }

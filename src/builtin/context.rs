@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use crate::cli::DiagnoseArgs;
 use super::nginx_probe::NginxView;
+use crate::cli::DiagnoseArgs;
 use crate::logs::Timestamp;
 
 /// The user's overrides, checked.
@@ -27,8 +27,18 @@ impl HostOptions {
         let since = parse_since(&args.since, now).ok_or_else(|| {
             format!("--since {:?} is not a duration (15m, 2h, 1d) nor a local time (\"2026-11-24 10:00\")", args.since)
         })?;
-        let window = if args.since.contains(':') { format!("since {}", args.since) } else { args.since.clone() };
-        Ok(HostOptions { conf: args.conf.clone(), error_logs: args.error_logs.clone(), since, window, url: args.url.clone() })
+        let window = if args.since.contains(':') {
+            format!("since {}", args.since)
+        } else {
+            args.since.clone()
+        };
+        Ok(HostOptions {
+            conf: args.conf.clone(),
+            error_logs: args.error_logs.clone(),
+            since,
+            window,
+            url: args.url.clone(),
+        })
     }
 }
 
@@ -57,7 +67,11 @@ pub fn parse_since(text: &str, now: Timestamp) -> Option<Timestamp> {
 /// way nginx's own timestamps are.
 fn parse_local(text: &str) -> Option<Timestamp> {
     let (date, time) = text.split_once(' ')?;
-    let time = if time.len() == 5 { format!("{time}:00") } else { time.to_owned() };
+    let time = if time.len() == 5 {
+        format!("{time}:00")
+    } else {
+        time.to_owned()
+    };
     let stamp = format!("{} {time}", date.replace('-', "/"));
     crate::logs::nginx_line::line_time(stamp.as_bytes(), crate::logs::time::local_utc_offset())
 }
@@ -84,7 +98,8 @@ impl Host {
     /// What is known about nginx, discovered on first use.
     pub fn nginx(&mut self) -> &NginxView {
         let conf = self.options.conf.clone();
-        self.nginx.get_or_insert_with(|| super::nginx_probe::discover(conf.as_deref()))
+        self.nginx
+            .get_or_insert_with(|| super::nginx_probe::discover(conf.as_deref()))
     }
 
     /// The nginx error logs this run reads.
@@ -101,9 +116,18 @@ mod tests {
     #[test]
     fn durations_count_back_from_now() {
         let now = Timestamp::from_unix(100_000);
-        assert_eq!(parse_since("15m", now), Some(Timestamp::from_unix(100_000 - 900)));
-        assert_eq!(parse_since("2h", now), Some(Timestamp::from_unix(100_000 - 7200)));
-        assert_eq!(parse_since("1d", now), Some(Timestamp::from_unix(100_000 - 86_400)));
+        assert_eq!(
+            parse_since("15m", now),
+            Some(Timestamp::from_unix(100_000 - 900))
+        );
+        assert_eq!(
+            parse_since("2h", now),
+            Some(Timestamp::from_unix(100_000 - 7200))
+        );
+        assert_eq!(
+            parse_since("1d", now),
+            Some(Timestamp::from_unix(100_000 - 86_400))
+        );
     }
 
     #[test]

@@ -27,7 +27,11 @@ const LINE_CHARS: usize = 800;
 /// lines (FastCGI stderr, the peer-disabled warning, body-phase errors the
 /// client got a 200 for) are context, not faults.
 fn is_gateway_failure(sig: Signature) -> bool {
-    matches!(sig.status(), Some(502 | 504)) && !matches!(sig, Signature::UpstreamDisabledWarn | Signature::FastcgiStderr)
+    matches!(sig.status(), Some(502 | 504))
+        && !matches!(
+            sig,
+            Signature::UpstreamDisabledWarn | Signature::FastcgiStderr
+        )
 }
 
 struct Seen {
@@ -45,24 +49,38 @@ pub fn run(host: &mut Host, out: &mut Out) {
     let mut history_last: Option<Timestamp> = None;
     let (mut read, mut unreadable) = (Vec::new(), Vec::new());
     for path in &logs {
-        let tail = match tail_since(path, since.minus_secs(HISTORY_SECS), READ_BUDGET, |l| nginx_line::line_time(l, offset)) {
+        let tail = match tail_since(path, since.minus_secs(HISTORY_SECS), READ_BUDGET, |l| {
+            nginx_line::line_time(l, offset)
+        }) {
             Ok(t) => t,
             Err(e) => {
-                unreadable.push(format!("{} ({})", path.display(), short_reason(&e.to_string())));
+                unreadable.push(format!(
+                    "{} ({})",
+                    path.display(),
+                    short_reason(&e.to_string())
+                ));
                 continue;
             }
         };
         read.push(path.display().to_string());
         for entry in &tail.entries {
             let raw = String::from_utf8_lossy(entry);
-            let Some(line) = nginx_line::parse_line(&raw, offset) else { continue };
-            let Some(sig) = classify(&line).filter(|s| is_gateway_failure(*s)) else { continue };
+            let Some(line) = nginx_line::parse_line(&raw, offset) else {
+                continue;
+            };
+            let Some(sig) = classify(&line).filter(|s| is_gateway_failure(*s)) else {
+                continue;
+            };
             match line.time {
                 Some(t) if t < since => {
                     history += 1;
                     history_last = history_last.max(Some(t));
                 }
-                _ => recent.push(Seen { raw: raw.into_owned(), line, sig }),
+                _ => recent.push(Seen {
+                    raw: raw.into_owned(),
+                    line,
+                    sig,
+                }),
             }
         }
     }
@@ -74,17 +92,29 @@ pub fn run(host: &mut Host, out: &mut Out) {
     out.set("count", i64::try_from(recent.len()).unwrap_or(i64::MAX));
     out.shown_as = format!("tail -n 200 {}", shell_paths(&logs));
     if !unreadable.is_empty() && read.is_empty() {
-        out.fail(format!("could not read {}; run as root: sudo nginx-doctor --auto", unreadable.join(", ")));
+        out.fail(format!(
+            "could not read {}; run as root: sudo nginx-doctor --auto",
+            unreadable.join(", ")
+        ));
     }
     describe_primary(&recent, out);
 }
 
 fn short_reason(message: &str) -> String {
-    message.split(':').next_back().unwrap_or(message).trim().to_owned()
+    message
+        .split(':')
+        .next_back()
+        .unwrap_or(message)
+        .trim()
+        .to_owned()
 }
 
 fn shell_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The failure the rules follow: the most frequent signature in the window,
@@ -97,7 +127,14 @@ fn describe_primary(recent: &[Seen], out: &mut Out) {
     }
     let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    out.set("signatures", ranked.iter().map(|(id, n)| format!("{id} x{n}")).collect::<Vec<_>>().join(", "));
+    out.set(
+        "signatures",
+        ranked
+            .iter()
+            .map(|(id, n)| format!("{id} x{n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     let primary = ranked
         .iter()
         .find(|(id, _)| *id != Signature::NoLiveUpstreams.id())
@@ -118,7 +155,10 @@ fn describe_primary(recent: &[Seen], out: &mut Out) {
     out.set("request", l.request.as_deref().map(clean));
     out.set("server", l.server.as_deref().map(clean));
     out.set("time", l.time.map(|t| t.to_string()));
-    out.set("line", sanitize::truncate(&clean(seen.raw.trim_end()), LINE_CHARS));
+    out.set(
+        "line",
+        sanitize::truncate(&clean(seen.raw.trim_end()), LINE_CHARS),
+    );
     if let Some(up) = l.upstream_ref() {
         out.set("scheme", up.scheme.clone());
         match up.address {

@@ -30,7 +30,9 @@ pub fn run(host: &mut Host, path: Option<&str>, out: &mut Out) {
     // php-fpm events come a little before nginx gives up (a killed request
     // is logged as it is killed): read a minute more than the window.
     let since = host.options.since.minus_secs(60);
-    let tail = match tail_since(Path::new(path), since, READ_BUDGET, |l| fpm_line::line_time(l, offset)) {
+    let tail = match tail_since(Path::new(path), since, READ_BUDGET, |l| {
+        fpm_line::line_time(l, offset)
+    }) {
         Ok(t) => t,
         Err(e) => {
             out.set("readable", false);
@@ -42,9 +44,14 @@ pub fn run(host: &mut Host, path: Option<&str>, out: &mut Out) {
     let (mut max_children, mut timed_out, mut crashed, mut lines) = (0_i64, 0_i64, 0_i64, 0_i64);
     for entry in &tail.entries {
         let raw = String::from_utf8_lossy(entry);
-        let Some(line) = fpm_line::parse_line(&raw, offset) else { continue };
+        let Some(line) = fpm_line::parse_line(&raw, offset) else {
+            continue;
+        };
         lines += 1;
-        let quoted = sanitize::truncate(&sanitize::for_terminal(raw.trim_end().as_bytes()), LINE_CHARS);
+        let quoted = sanitize::truncate(
+            &sanitize::for_terminal(raw.trim_end().as_bytes()),
+            LINE_CHARS,
+        );
         match line.event {
             FpmEvent::MaxChildrenReached { .. } => {
                 max_children += 1;
@@ -54,7 +61,9 @@ pub fn run(host: &mut Host, path: Option<&str>, out: &mut Out) {
                 timed_out += 1;
                 out.set("timed_out_line", quoted);
             }
-            FpmEvent::ChildExited { signal: Some(sig), .. } if !DELIBERATE.contains(&sig) => {
+            FpmEvent::ChildExited {
+                signal: Some(sig), ..
+            } if !DELIBERATE.contains(&sig) => {
                 crashed += 1;
                 out.set("crash_signal", i64::from(sig));
                 out.set("crash_line", quoted);

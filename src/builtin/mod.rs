@@ -25,8 +25,17 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         doc: "Finds the running nginx master, its configuration and the logs it names.",
         params: &[],
         facts: &[
-            "found", "running", "pid", "conf", "prefix", "binary", "user", "error_logs", "source",
-            "passes", "parse_error",
+            "found",
+            "running",
+            "pid",
+            "conf",
+            "prefix",
+            "binary",
+            "user",
+            "error_logs",
+            "source",
+            "passes",
+            "parse_error",
         ],
     },
     BuiltinInfo {
@@ -34,9 +43,29 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         doc: "Reads the recent window of nginx's error logs and classifies upstream failures.",
         params: &[],
         facts: &[
-            "count", "signature", "http_status", "errno", "errno_text", "action", "upstream",
-            "scheme", "transport", "host", "port", "path", "line", "time", "request", "server",
-            "candidates", "summary", "signatures", "history", "history_last", "logs", "unreadable",
+            "count",
+            "signature",
+            "http_status",
+            "errno",
+            "errno_text",
+            "action",
+            "upstream",
+            "scheme",
+            "transport",
+            "host",
+            "port",
+            "path",
+            "line",
+            "time",
+            "request",
+            "server",
+            "candidates",
+            "summary",
+            "signatures",
+            "history",
+            "history_last",
+            "logs",
+            "unreadable",
             "window",
         ],
     },
@@ -45,9 +74,21 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         doc: "Finds the location and pass directive that sends requests to an upstream.",
         params: &["upstream", "transport", "host", "port", "path"],
         facts: &[
-            "found", "kind", "directive", "file", "line", "at", "location", "server",
-            "read_timeout", "read_timeout_at", "connect_timeout", "buffer_size",
-            "buffer_size_at", "upstream_block", "keepalive",
+            "found",
+            "kind",
+            "directive",
+            "file",
+            "line",
+            "at",
+            "location",
+            "server",
+            "read_timeout",
+            "read_timeout_at",
+            "connect_timeout",
+            "buffer_size",
+            "buffer_size_at",
+            "upstream_block",
+            "keepalive",
         ],
     },
     BuiltinInfo {
@@ -55,8 +96,15 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         doc: "Reads the listening-socket table (/proc/net) for an address.",
         params: ADDRESS,
         facts: &[
-            "listening", "on_port", "port_used", "path_exists", "path_is_socket", "queue",
-            "backlog", "queue_full", "owners",
+            "listening",
+            "on_port",
+            "port_used",
+            "path_exists",
+            "path_is_socket",
+            "queue",
+            "backlog",
+            "queue_full",
+            "owners",
         ],
     },
     BuiltinInfo {
@@ -64,10 +112,27 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         doc: "Finds the backend service (php-fpm) and the pool meant to serve an address.",
         params: ADDRESS,
         facts: &[
-            "running", "kind", "pid", "conf", "pool", "pool_file", "pool_line", "pool_listen",
-            "nearby", "nearby_count", "pm", "max_children", "max_children_at",
-            "terminate_timeout", "terminate_timeout_at", "log", "unit", "binary", "owner",
-            "group", "mode",
+            "running",
+            "kind",
+            "pid",
+            "conf",
+            "pool",
+            "pool_file",
+            "pool_line",
+            "pool_listen",
+            "nearby",
+            "nearby_count",
+            "pm",
+            "max_children",
+            "max_children_at",
+            "terminate_timeout",
+            "terminate_timeout_at",
+            "log",
+            "unit",
+            "binary",
+            "owner",
+            "group",
+            "mode",
         ],
     },
     BuiltinInfo {
@@ -75,8 +140,15 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         doc: "Reads the recent window of php-fpm's log for saturation, killed and crashed workers.",
         params: &["path"],
         facts: &[
-            "readable", "max_children", "max_children_line", "timed_out", "timed_out_line",
-            "crashed", "crash_signal", "crash_line", "lines",
+            "readable",
+            "max_children",
+            "max_children_line",
+            "timed_out",
+            "timed_out_line",
+            "crashed",
+            "crash_signal",
+            "crash_line",
+            "lines",
         ],
     },
     BuiltinInfo {
@@ -101,7 +173,15 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         name: "socket-file",
         doc: "Checks that a user may connect to a unix socket (owner, group, mode, directories).",
         params: &["path", "user"],
-        facts: &["exists", "is_socket", "owner", "group", "mode", "user_can_connect", "reason"],
+        facts: &[
+            "exists",
+            "is_socket",
+            "owner",
+            "group",
+            "mode",
+            "user_can_connect",
+            "reason",
+        ],
     },
 ];
 
@@ -116,13 +196,13 @@ pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr"];
 /// Facts known before any probe runs.
 pub const CONTEXT_FACTS: &[&str] = &["host.root", "host.systemd", "opts.url", "opts.since"];
 
+mod backend;
 mod context;
 mod error_log;
 mod fpm_log;
 mod nginx_probe;
 mod pass_target;
 mod sockets_probe;
-mod backend;
 
 pub use context::{Host, HostOptions};
 
@@ -193,7 +273,9 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "pass-target" => pass_target::run(host, params, &mut out),
         "fpm-log" => fpm_log::run(host, param("path"), &mut out),
         "backend" => backend::run(params, &mut out),
-        "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => sockets_probe::run(name, params, &mut out),
+        "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
+            sockets_probe::run(name, params, &mut out)
+        }
         _ => out.fail(format!("built-in `{name}` is not available in this build")),
     }
     out.finish()

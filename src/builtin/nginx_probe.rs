@@ -28,8 +28,11 @@ pub struct NginxView {
 
 /// Where configurations live when nothing else says: Debian/RHEL/Alpine
 /// packages, nginx.org's, a source build, OpenResty.
-const USUAL_CONFS: [&str; 3] =
-    ["/etc/nginx/nginx.conf", "/usr/local/nginx/conf/nginx.conf", "/usr/local/openresty/nginx/conf/nginx.conf"];
+const USUAL_CONFS: [&str; 3] = [
+    "/etc/nginx/nginx.conf",
+    "/usr/local/nginx/conf/nginx.conf",
+    "/usr/local/openresty/nginx/conf/nginx.conf",
+];
 
 pub fn run(host: &mut Host, out: &mut Out) {
     let view = host.nginx();
@@ -37,14 +40,33 @@ pub fn run(host: &mut Host, out: &mut Out) {
     out.set("running", view.master.is_some());
     out.set("pid", view.master.as_ref().map(|m| i64::from(m.pid)));
     out.set("conf", view.conf.as_ref().map(|p| p.display().to_string()));
-    out.set("prefix", view.prefix.as_ref().map(|p| p.display().to_string()));
-    out.set("binary", view.binary.as_ref().map_or("nginx".to_owned(), |b| b.display().to_string()));
+    out.set(
+        "prefix",
+        view.prefix.as_ref().map(|p| p.display().to_string()),
+    );
+    out.set(
+        "binary",
+        view.binary
+            .as_ref()
+            .map_or("nginx".to_owned(), |b| b.display().to_string()),
+    );
     out.set("user", worker_user(view));
     out.set("source", view.source);
     out.set("parse_error", view.parse_error.clone());
-    out.set("passes", view.model.as_ref().map(|m| i64::try_from(m.pass_targets().count()).unwrap_or(0)));
+    out.set(
+        "passes",
+        view.model
+            .as_ref()
+            .map(|m| i64::try_from(m.pass_targets().count()).unwrap_or(0)),
+    );
     let logs = host.error_logs();
-    out.set("error_logs", logs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    out.set(
+        "error_logs",
+        logs.iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     let view = host.nginx();
     out.shown_as = match &view.master {
         Some(m) => format!("ps -o pid=,args= -p {}", m.pid),
@@ -76,10 +98,16 @@ pub fn discover(conf_flag: Option<&Path>) -> NginxView {
     let masters = nginx::find_masters();
     let mut view = NginxView::default();
     let chosen = match conf_flag {
-        Some(flag) => masters.into_iter().find(|m| m.conf.as_deref().is_some_and(|c| same_file(c, flag))),
+        Some(flag) => masters
+            .into_iter()
+            .find(|m| m.conf.as_deref().is_some_and(|c| same_file(c, flag))),
         None => masters.into_iter().next(),
     };
-    let binary = chosen.as_ref().and_then(|m| m.exe.clone()).filter(|p| p.exists()).or_else(|| command::locate("nginx"));
+    let binary = chosen
+        .as_ref()
+        .and_then(|m| m.exe.clone())
+        .filter(|p| p.exists())
+        .or_else(|| command::locate("nginx"));
     view.build = binary.as_deref().map(build_info).unwrap_or_default();
     view.binary = binary;
     (view.conf, view.source) = match (conf_flag, &chosen) {
@@ -87,12 +115,22 @@ pub fn discover(conf_flag: Option<&Path>) -> NginxView {
         (None, Some(m)) => (m.conf_path(&view.build), "running master"),
         (None, None) => match view.build.conf_path.clone().filter(|p| p.exists()) {
             Some(p) => (Some(p), "from nginx -V (not running)"),
-            None => (USUAL_CONFS.iter().map(PathBuf::from).find(|p| p.exists()), "usual path (not running)"),
+            None => (
+                USUAL_CONFS.iter().map(PathBuf::from).find(|p| p.exists()),
+                "usual path (not running)",
+            ),
         },
     };
-    view.prefix = chosen.as_ref().and_then(|m| m.effective_prefix(&view.build)).or_else(|| view.build.prefix.clone()).or_else(|| {
-        view.conf.as_deref().and_then(Path::parent).map(Path::to_path_buf)
-    });
+    view.prefix = chosen
+        .as_ref()
+        .and_then(|m| m.effective_prefix(&view.build))
+        .or_else(|| view.build.prefix.clone())
+        .or_else(|| {
+            view.conf
+                .as_deref()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+        });
     if let Some(m) = &chosen {
         view.worker_users = crate::host::procs::nginx_worker_users(m.pid);
     }
@@ -102,7 +140,12 @@ pub fn discover(conf_flag: Option<&Path>) -> NginxView {
             Some(g) => c.with_globals(&g),
             None => Ok(c),
         }) {
-            Ok(cfg) => view.model = Some(nginx::model(&cfg, view.prefix.as_deref().unwrap_or(Path::new("/")))),
+            Ok(cfg) => {
+                view.model = Some(nginx::model(
+                    &cfg,
+                    view.prefix.as_deref().unwrap_or(Path::new("/")),
+                ))
+            }
             Err(e) => view.parse_error = Some(e.to_string()),
         }
     }
@@ -136,11 +179,21 @@ pub fn error_logs(flag: &[PathBuf], view: &NginxView) -> Vec<PathBuf> {
     if !flag.is_empty() {
         return flag.to_vec();
     }
-    let mut logs: Vec<PathBuf> = view.model.iter().flat_map(|m| &m.error_logs).map(|s| PathBuf::from(&s.value)).collect();
+    let mut logs: Vec<PathBuf> = view
+        .model
+        .iter()
+        .flat_map(|m| &m.error_logs)
+        .map(|s| PathBuf::from(&s.value))
+        .collect();
     logs.sort();
     logs.dedup();
     if logs.is_empty() {
-        let compiled = view.build.error_log_path.clone().filter(|p| p != "stderr").map(PathBuf::from);
+        let compiled = view
+            .build
+            .error_log_path
+            .clone()
+            .filter(|p| p != "stderr")
+            .map(PathBuf::from);
         logs.push(compiled.unwrap_or_else(|| PathBuf::from("/var/log/nginx/error.log")));
     }
     logs

@@ -30,10 +30,19 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     describe(server, location, pass, out);
     if let Some(name) = &pass.upstream {
         out.set("upstream_block", name.clone());
-        out.set("keepalive", model.upstream(name).and_then(|u| u.keepalive).map(i64::from));
+        out.set(
+            "keepalive",
+            model
+                .upstream(name)
+                .and_then(|u| u.keepalive)
+                .map(i64::from),
+        );
     }
     if hits.len() > 1 {
-        out.note(&format!("{} locations pass to this upstream; the first is quoted", hits.len()));
+        out.note(&format!(
+            "{} locations pass to this upstream; the first is quoted",
+            hits.len()
+        ));
     }
 }
 
@@ -44,16 +53,32 @@ fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
     out.set("file", pass.file.display().to_string());
     out.set("line", i64::try_from(pass.line).unwrap_or(0));
     out.set("at", format!("{}:{}", pass.file.display(), pass.line));
-    let modifier = location.modifier.as_deref().map(|m| format!("{m} ")).unwrap_or_default();
+    let modifier = location
+        .modifier
+        .as_deref()
+        .map(|m| format!("{m} "))
+        .unwrap_or_default();
     out.set("location", format!("{modifier}{}", location.path));
-    out.set("server", server.names.first().cloned().unwrap_or_else(|| format!("{}:{}", server.file.display(), server.line)));
+    out.set(
+        "server",
+        server
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("{}:{}", server.file.display(), server.line)),
+    );
     let t = &pass.timeouts;
     out.set("read_timeout", t.read_timeout.value.clone());
     out.set("read_timeout_at", source(&t.read_timeout));
     out.set("connect_timeout", t.connect_timeout.value.clone());
     out.set("buffer_size", t.buffer_size.value.clone());
     out.set("buffer_size_at", source(&t.buffer_size));
-    out.note(&format!("{}:{}: {kind}_pass {}", pass.file.display(), pass.line, pass.target));
+    out.note(&format!(
+        "{}:{}: {kind}_pass {}",
+        pass.file.display(),
+        pass.line,
+        pass.target
+    ));
 }
 
 /// "file:line", or that it is nginx's default.
@@ -77,8 +102,13 @@ pub(super) fn kind_name(kind: PassKind) -> &'static str {
 
 fn address(params: &BTreeMap<String, String>) -> Option<Address> {
     match params.get("transport").map(String::as_str) {
-        Some("unix") => params.get("path").map(|p| Address::Unix(Path::new(p).to_path_buf())),
-        Some("tcp") => Some(Address::Tcp { host: params.get("host")?.clone(), port: params.get("port")?.parse().ok()? }),
+        Some("unix") => params
+            .get("path")
+            .map(|p| Address::Unix(Path::new(p).to_path_buf())),
+        Some("tcp") => Some(Address::Tcp {
+            host: params.get("host")?.clone(),
+            port: params.get("port")?.parse().ok()?,
+        }),
         _ => None,
     }
 }

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Out;
+use crate::host::Endpoint;
 use crate::host::connect::{self, ConnectResult, Reply};
 use crate::host::sockets::{self, Listener};
 use crate::host::users::{self, Account, SocketAccess};
-use crate::host::Endpoint;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -29,9 +29,13 @@ pub fn endpoint(params: &BTreeMap<String, String>) -> Result<Endpoint, String> {
         }
         Some("tcp") => {
             let host = get("host").ok_or("no host is known")?;
-            let ip: IpAddr = host.parse().map_err(|_| format!("host {host:?} is not an IP address"))?;
+            let ip: IpAddr = host
+                .parse()
+                .map_err(|_| format!("host {host:?} is not an IP address"))?;
             let port = get("port").ok_or("no port is known")?;
-            let port: u16 = port.parse().map_err(|_| format!("port {port:?} is not a port number"))?;
+            let port: u16 = port
+                .parse()
+                .map_err(|_| format!("port {port:?} is not a port number"))?;
             Ok(Endpoint::Tcp(SocketAddr::new(ip, port)))
         }
         Some(other) => Err(format!("cannot probe a {other} upstream directly")),
@@ -74,15 +78,24 @@ fn listeners(target: &Endpoint, out: &mut Out) {
     let here: Option<&Listener> = match target {
         Endpoint::Unix(path) => {
             out.set("path_exists", path.exists());
-            out.set("path_is_socket", std::fs::metadata(path).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type())));
+            out.set(
+                "path_is_socket",
+                std::fs::metadata(path)
+                    .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type())),
+            );
             sockets::unix_listening(&all, path)
         }
         Endpoint::Tcp(addr) => {
-            let on_port: Vec<String> = sockets::listening_on_port(&all, addr.port()).iter().map(|l| l.addr.to_string()).collect();
+            let on_port: Vec<String> = sockets::listening_on_port(&all, addr.port())
+                .iter()
+                .map(|l| l.addr.to_string())
+                .collect();
             out.set("port_used", !on_port.is_empty());
             out.set("on_port", on_port.join(", "));
             if sockets::accepts(&all, addr) {
-                sockets::listening_on_port(&all, addr.port()).into_iter().next()
+                sockets::listening_on_port(&all, addr.port())
+                    .into_iter()
+                    .next()
             } else {
                 None
             }
@@ -94,7 +107,10 @@ fn listeners(target: &Endpoint, out: &mut Out) {
         out.set("backlog", l.backlog.map(i64::from));
         out.set("queue_full", l.queue.zip(l.backlog).map(|(q, b)| q > b));
         out.set("owners", owners(l));
-        out.note(&format!("{} listening, queue {:?}/{:?}", l.addr, l.queue, l.backlog));
+        out.note(&format!(
+            "{} listening, queue {:?}/{:?}",
+            l.addr, l.queue, l.backlog
+        ));
     } else {
         out.set("owners", "no process");
         out.note(&format!("nothing listens at {target}"));
@@ -110,7 +126,11 @@ fn owners(l: &Listener) -> String {
         .map(|p| format!("{} (pid {})", p.comm, p.pid))
         .take(3)
         .collect();
-    if names.is_empty() { "owner not visible".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "owner not visible".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 fn connect_word(r: &ConnectResult) -> &'static str {
@@ -147,10 +167,22 @@ fn curl_url(target: &Endpoint) -> String {
 
 fn http_get(target: &Endpoint, params: &BTreeMap<String, String>, out: &mut Out) {
     let uri = params.get("uri").map_or("/", String::as_str);
-    out.shown_as = format!("curl -sS -o /dev/null -w '%{{http_code}}' {}", curl_url(target));
+    out.shown_as = format!(
+        "curl -sS -o /dev/null -w '%{{http_code}}' {}",
+        curl_url(target)
+    );
     match connect::http_get(target, "localhost", uri, Duration::from_secs(5), 64 * 1024) {
         Ok(r) => {
-            out.set("result", if r.tls_like { "tls" } else if r.status.is_some() { "ok" } else { "no-status" });
+            out.set(
+                "result",
+                if r.tls_like {
+                    "tls"
+                } else if r.status.is_some() {
+                    "ok"
+                } else {
+                    "no-status"
+                },
+            );
             out.set("code", r.status.map(i64::from));
             out.set("first_line", r.first_line);
         }
@@ -162,7 +194,11 @@ fn http_get(target: &Endpoint, params: &BTreeMap<String, String>, out: &mut Out)
 }
 
 fn socket_file(params: &BTreeMap<String, String>, out: &mut Out) {
-    let Some(path) = params.get("path").map(PathBuf::from).filter(|p| p.is_absolute()) else {
+    let Some(path) = params
+        .get("path")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    else {
         return out.fail("no absolute socket path is known");
     };
     out.shown_as = format!("namei -l {}", path.display());
@@ -171,17 +207,32 @@ fn socket_file(params: &BTreeMap<String, String>, out: &mut Out) {
     if let Ok(m) = &meta {
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
         out.set("is_socket", m.file_type().is_socket());
-        out.set("owner", users::user_name(m.uid()).unwrap_or_else(|| m.uid().to_string()));
-        out.set("group", users::group_name(m.gid()).unwrap_or_else(|| m.gid().to_string()));
+        out.set(
+            "owner",
+            users::user_name(m.uid()).unwrap_or_else(|| m.uid().to_string()),
+        );
+        out.set(
+            "group",
+            users::group_name(m.gid()).unwrap_or_else(|| m.gid().to_string()),
+        );
         out.set("mode", format!("{:04o}", m.mode() & 0o7777));
     }
-    let Some(user) = params.get("user") else { return out.fail("nginx's worker user is not known") };
-    let Some(account) = Account::by_name(user) else { return out.fail(format!("no user {user:?} on this host")) };
+    let Some(user) = params.get("user") else {
+        return out.fail("nginx's worker user is not known");
+    };
+    let Some(account) = Account::by_name(user) else {
+        return out.fail(format!("no user {user:?} on this host"));
+    };
     let (can, reason) = match users::unix_socket_access(&path, &account) {
         SocketAccess::Allowed => (true, String::new()),
         SocketAccess::Missing(p) => (false, format!("{} does not exist", p.display())),
-        SocketAccess::DirectoryNotSearchable(p) => (false, format!("{user} may not enter {}", p.display())),
-        SocketAccess::SocketNotWritable { mode, .. } => (false, format!("mode {mode:04o} gives {user} no write permission")),
+        SocketAccess::DirectoryNotSearchable(p) => {
+            (false, format!("{user} may not enter {}", p.display()))
+        }
+        SocketAccess::SocketNotWritable { mode, .. } => (
+            false,
+            format!("mode {mode:04o} gives {user} no write permission"),
+        ),
     };
     out.set("user_can_connect", can);
     out.set("reason", reason);

@@ -59,7 +59,11 @@ pub enum Answer {
 pub trait Guide {
     fn before_check(&mut self, intro: &CheckIntro) -> Result<Choice, Interrupted>;
     /// `found` is the rule's plain-words reading of the result, when it has one.
-    fn after_check(&mut self, observation: &Observation, found: Option<&str>) -> Result<(), Interrupted>;
+    fn after_check(
+        &mut self,
+        observation: &Observation,
+        found: Option<&str>,
+    ) -> Result<(), Interrupted>;
     fn ask(&mut self, question: &Question) -> Result<Answer, Interrupted>;
     fn concluded(&mut self, finding: &Finding) -> Result<(), Interrupted>;
 }

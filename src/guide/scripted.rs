@@ -27,7 +27,10 @@ pub struct Scripted {
 
 impl Scripted {
     pub fn new(replies: impl IntoIterator<Item = Reply>) -> Self {
-        Scripted { replies: replies.into_iter().collect(), ..Scripted::default() }
+        Scripted {
+            replies: replies.into_iter().collect(),
+            ..Scripted::default()
+        }
     }
 }
 

@@ -44,11 +44,19 @@ impl Guide for Terminal {
     fn before_check(&mut self, intro: &CheckIntro) -> Result<Choice, Interrupted> {
         self.step += 1;
         say("");
-        say(&format!("{} {}", format!("Step {}:", self.step).bold(), intro.node.bold()));
+        say(&format!(
+            "{} {}",
+            format!("Step {}:", self.step).bold(),
+            intro.node.bold()
+        ));
         if let Some(why) = &intro.why {
             say(&format!("  {why}"));
         }
-        say(&format!("  {} {}", "command:".dimmed(), intro.command.cyan()));
+        say(&format!(
+            "  {} {}",
+            "command:".dimmed(),
+            intro.command.cyan()
+        ));
         let mut options = vec![RUN, SKIP];
         if intro.can_go_back {
             options.push(BACK);
@@ -70,7 +78,11 @@ impl Guide for Terminal {
             ProbeStatus::Failed => format!("exited {}", obs.exit.unwrap_or(-1)).yellow(),
             other => other.as_str().yellow(),
         };
-        say(&format!("  {} {status} ({} ms)", "result:".dimmed(), obs.duration.as_millis()));
+        say(&format!(
+            "  {} {status} ({} ms)",
+            "result:".dimmed(),
+            obs.duration.as_millis()
+        ));
         if let Some(reason) = &obs.reason {
             say(&format!("  {reason}"));
         }
@@ -92,9 +104,17 @@ impl Guide for Terminal {
         match q.input {
             Input::Confirm | Input::Select => self.select(q, help),
             Input::Text => {
-                let default = if q.suggested.is_null() { String::new() } else { q.suggested.to_string() };
+                let default = if q.suggested.is_null() {
+                    String::new()
+                } else {
+                    q.suggested.to_string()
+                };
                 let help = format!("{help}; type {TEXT_BACK} to go back");
-                let text = Text::new(&q.text).with_default(&default).with_help_message(&help).prompt().map_err(quit)?;
+                let text = Text::new(&q.text)
+                    .with_default(&default)
+                    .with_help_message(&help)
+                    .prompt()
+                    .map_err(quit)?;
                 if text.trim() == TEXT_BACK && q.can_go_back {
                     return Ok(Answer::Back);
                 }
@@ -105,7 +125,12 @@ impl Guide for Terminal {
 
     fn concluded(&mut self, f: &Finding) -> Result<(), Interrupted> {
         say("");
-        say(&format!("{} {} ({})", "Diagnosis:".red().bold(), f.title.bold(), f.id));
+        say(&format!(
+            "{} {} ({})",
+            "Diagnosis:".red().bold(),
+            f.title.bold(),
+            f.id
+        ));
         if !f.explanation.is_empty() {
             say(&format!("  {}", f.explanation.trim()));
         }
@@ -139,15 +164,25 @@ impl Terminal {
             q.choices.to_vec()
         };
         let suggested = match &q.suggested {
-            Value::Bool(b) => Some(if *b { "yes".to_owned() } else { "no".to_owned() }),
+            Value::Bool(b) => Some(if *b {
+                "yes".to_owned()
+            } else {
+                "no".to_owned()
+            }),
             Value::Null => None,
             v => Some(v.to_string()),
         };
-        let start = suggested.and_then(|s| options.iter().position(|o| *o == s)).unwrap_or(0);
+        let start = suggested
+            .and_then(|s| options.iter().position(|o| *o == s))
+            .unwrap_or(0);
         if q.can_go_back {
             options.push(BACK.into());
         }
-        let picked = Select::new(&q.text, options).with_starting_cursor(start).with_help_message(help).prompt().map_err(quit)?;
+        let picked = Select::new(&q.text, options)
+            .with_starting_cursor(start)
+            .with_help_message(help)
+            .prompt()
+            .map_err(quit)?;
         Ok(match picked.as_str() {
             BACK => Answer::Back,
             "yes" if q.input == Input::Confirm => Answer::Value(Value::Bool(true)),
@@ -169,13 +204,20 @@ fn offer_to_run(argv: &[String]) -> Result<(), Interrupted> {
     if !yes {
         return Ok(());
     }
-    let out = command::run(&CommandSpec { argv: argv.to_vec(), timeout: Duration::from_secs(60), max_output: 64 * 1024 });
+    let out = command::run(&CommandSpec {
+        argv: argv.to_vec(),
+        timeout: Duration::from_secs(60),
+        max_output: 64 * 1024,
+    });
     let verdict = match out.outcome {
         Outcome::Exited(0) => "done".green(),
         other => format!("{other:?}").red(),
     };
     say(&format!("    {verdict}"));
-    for line in sanitize::for_terminal(&[out.stdout, out.stderr].concat()).lines().take(10) {
+    for line in sanitize::for_terminal(&[out.stdout, out.stderr].concat())
+        .lines()
+        .take(10)
+    {
         say(&format!("    | {line}"));
     }
     Ok(())

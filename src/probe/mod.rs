@@ -21,8 +21,13 @@ use crate::value::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Invocation {
-    Command { argv: Vec<String> },
-    Builtin { name: String, params: BTreeMap<String, String> },
+    Command {
+        argv: Vec<String>,
+    },
+    Builtin {
+        name: String,
+        params: BTreeMap<String, String>,
+    },
 }
 
 /// How a probe went.
@@ -63,7 +68,10 @@ impl ProbeStatus {
 
     /// Whether the probe actually ran on the host.
     pub fn ran(self) -> bool {
-        matches!(self, ProbeStatus::Ok | ProbeStatus::Failed | ProbeStatus::TimedOut)
+        matches!(
+            self,
+            ProbeStatus::Ok | ProbeStatus::Failed | ProbeStatus::TimedOut
+        )
     }
 }
 
@@ -88,7 +96,11 @@ pub struct Observation {
 
 impl Observation {
     /// An observation of a probe that did not run.
-    pub fn not_run(status: ProbeStatus, shown_as: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn not_run(
+        status: ProbeStatus,
+        shown_as: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Observation {
             status,
             exit: None,
@@ -119,9 +131,16 @@ pub struct Recorded {
 impl Prober for Recorded {
     fn observe(&mut self, probe: &Probe, invocation: &Invocation) -> Observation {
         self.asked.push((probe.id.clone(), invocation.clone()));
-        self.observations.get(&probe.id).cloned().unwrap_or_else(|| {
-            Observation::not_run(ProbeStatus::Error, probe.id.clone(), "no recorded observation")
-        })
+        self.observations
+            .get(&probe.id)
+            .cloned()
+            .unwrap_or_else(|| {
+                Observation::not_run(
+                    ProbeStatus::Error,
+                    probe.id.clone(),
+                    "no recorded observation",
+                )
+            })
     }
 }
 

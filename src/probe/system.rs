@@ -43,22 +43,56 @@ impl SystemProber {
             return Observation::not_run(ProbeStatus::Error, shown, "empty command");
         };
         if command::locate(program).is_none() {
-            return Observation::not_run(ProbeStatus::Missing, shown, format!("`{program}` is not installed here (looked in PATH, /usr/sbin, /sbin)"));
+            return Observation::not_run(
+                ProbeStatus::Missing,
+                shown,
+                format!("`{program}` is not installed here (looked in PATH, /usr/sbin, /sbin)"),
+            );
         }
-        let out = command::run(&CommandSpec { argv: argv.to_vec(), timeout: probe.timeout, max_output: probe.max_output });
+        let out = command::run(&CommandSpec {
+            argv: argv.to_vec(),
+            timeout: probe.timeout,
+            max_output: probe.max_output,
+        });
         let (status, exit, reason) = match out.outcome {
             Outcome::Exited(0) => (ProbeStatus::Ok, Some(0), None),
             Outcome::Exited(code) => (ProbeStatus::Failed, Some(code), None),
-            Outcome::Signaled(sig) => (ProbeStatus::Failed, None, Some(format!("killed by signal {sig}"))),
-            Outcome::TimedOut => (ProbeStatus::TimedOut, None, Some(format!("timed out after {} s; its process group was killed", probe.timeout.as_secs_f32()))),
-            Outcome::NotFound => (ProbeStatus::Missing, None, Some(format!("`{program}` is not installed here"))),
-            Outcome::NotExecutable => (ProbeStatus::Error, None, Some(format!("`{program}` is not executable"))),
-            Outcome::SpawnFailed(e) => (ProbeStatus::Error, None, Some(format!("could not start: {e}"))),
+            Outcome::Signaled(sig) => (
+                ProbeStatus::Failed,
+                None,
+                Some(format!("killed by signal {sig}")),
+            ),
+            Outcome::TimedOut => (
+                ProbeStatus::TimedOut,
+                None,
+                Some(format!(
+                    "timed out after {} s; its process group was killed",
+                    probe.timeout.as_secs_f32()
+                )),
+            ),
+            Outcome::NotFound => (
+                ProbeStatus::Missing,
+                None,
+                Some(format!("`{program}` is not installed here")),
+            ),
+            Outcome::NotExecutable => (
+                ProbeStatus::Error,
+                None,
+                Some(format!("`{program}` is not executable")),
+            ),
+            Outcome::SpawnFailed(e) => (
+                ProbeStatus::Error,
+                None,
+                Some(format!("could not start: {e}")),
+            ),
         };
         let dropped = out.stdout_dropped + out.stderr_dropped;
         let reason = match (reason, dropped) {
             (r, 0) => r,
-            (r, n) => Some(format!("{}output capped; {n} bytes dropped", r.map(|r| r + "; ").unwrap_or_default())),
+            (r, n) => Some(format!(
+                "{}output capped; {n} bytes dropped",
+                r.map(|r| r + "; ").unwrap_or_default()
+            )),
         };
         Observation {
             status,
@@ -76,10 +110,18 @@ impl SystemProber {
         for need in &probe.needs {
             match need {
                 Need::Root if !self.host.root => {
-                    return Some(Observation::not_run(ProbeStatus::NotRoot, shown, format!("needs root; run it by hand: sudo {shown}")));
+                    return Some(Observation::not_run(
+                        ProbeStatus::NotRoot,
+                        shown,
+                        format!("needs root; run it by hand: sudo {shown}"),
+                    ));
                 }
                 Need::Systemd if !self.host.systemd => {
-                    return Some(Observation::not_run(ProbeStatus::NoSystemd, shown, "systemd is not PID 1 here (a container?); service state comes from the process table instead"));
+                    return Some(Observation::not_run(
+                        ProbeStatus::NoSystemd,
+                        shown,
+                        "systemd is not PID 1 here (a container?); service state comes from the process table instead",
+                    ));
                 }
                 _ => {}
             }

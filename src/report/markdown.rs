@@ -9,17 +9,38 @@ use super::{Report, shell_words};
 use crate::engine::Finding;
 
 pub fn render(r: &Report) -> String {
-    let mut out = format!("# nginx-doctor report\n\n{} {}, rules `{}` ({}), host `{}`\n", r.tool.name, r.tool.version, r.rules.name, r.rules.source, r.host.hostname);
+    let mut out = format!(
+        "# nginx-doctor report\n\n{} {}, rules `{}` ({}), host `{}`\n",
+        r.tool.name, r.tool.version, r.rules.name, r.rules.source, r.host.hostname
+    );
     for f in &r.findings {
         finding(&mut out, f);
     }
     if let Some(why) = &r.stopped {
         let _ = writeln!(out, "\n## Could not finish\n\n{why}");
     }
-    let _ = writeln!(out, "\nPath: {}", r.path.iter().map(|p| code(p)).collect::<Vec<_>>().join(" → "));
-    let _ = writeln!(out, "\n## Checks\n\n| probe | command | status | ms |\n|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "\nPath: {}",
+        r.path
+            .iter()
+            .map(|p| code(p))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    );
+    let _ = writeln!(
+        out,
+        "\n## Checks\n\n| probe | command | status | ms |\n|---|---|---|---|"
+    );
     for c in &r.checks {
-        let _ = writeln!(out, "| {} | {} | {} | {} |", c.probe, code(&c.shown_as), c.status.as_str(), c.duration_ms);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            c.probe,
+            code(&c.shown_as),
+            c.status.as_str(),
+            c.duration_ms
+        );
     }
     out
 }
@@ -38,7 +59,11 @@ fn fence(out: &mut String, lang: &str, body: &str) {
 
 fn finding(out: &mut String, f: &Finding) {
     let primary = if f.primary { ", primary" } else { "" };
-    let _ = writeln!(out, "\n## `{}`: {}\n\nConfidence: {:?}{primary}\n", f.id, f.title, f.confidence);
+    let _ = writeln!(
+        out,
+        "\n## `{}`: {}\n\nConfidence: {:?}{primary}\n",
+        f.id, f.title, f.confidence
+    );
     if !f.explanation.is_empty() {
         let _ = writeln!(out, "{}\n", f.explanation.trim());
     }

@@ -9,12 +9,18 @@ use crate::engine::Finding;
 
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
-    let faults = r.findings.iter().filter(|f| f.id != crate::causes::NO_FAULT).count();
+    let faults = r
+        .findings
+        .iter()
+        .filter(|f| f.id != crate::causes::NO_FAULT)
+        .count();
     let headline = match faults {
         0 if r.stopped.is_some() => "diagnosis incomplete".yellow().bold(),
         0 => "no fault found".green().bold(),
         1 => "1 fault diagnosed".red().bold(),
-        n => format!("{n} faults diagnosed, most likely first").red().bold(),
+        n => format!("{n} faults diagnosed, most likely first")
+            .red()
+            .bold(),
     };
     let _ = writeln!(out, "{} {}: {headline}", r.tool.name, r.tool.version);
     for f in &r.findings {
@@ -25,7 +31,13 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(out, "\n{} {}", "Path:".bold(), r.path.join(" → "));
     let skipped: Vec<_> = r.not_run().collect();
-    let _ = writeln!(out, "\n{} {} run, {} could not run", "Checks:".bold(), r.checks.len() - skipped.len(), skipped.len());
+    let _ = writeln!(
+        out,
+        "\n{} {} run, {} could not run",
+        "Checks:".bold(),
+        r.checks.len() - skipped.len(),
+        skipped.len()
+    );
     for c in skipped {
         let reason = c.reason.as_deref().unwrap_or("");
         let _ = writeln!(out, "  - {} ({}): {reason}", c.shown_as, c.status.as_str());
@@ -34,10 +46,19 @@ pub fn render(r: &Report) -> String {
 }
 
 fn finding(out: &mut String, f: &Finding) {
-    let mark = if f.id == crate::causes::NO_FAULT { "✓".green() } else { "✗".red() };
+    let mark = if f.id == crate::causes::NO_FAULT {
+        "✓".green()
+    } else {
+        "✗".red()
+    };
     let primary = if f.primary { ", primary" } else { "" };
     let confidence = format!("{:?}", f.confidence).to_lowercase();
-    let _ = writeln!(out, "\n{mark} {}\n  [{}, {confidence} confidence{primary}]", f.title.bold(), f.id);
+    let _ = writeln!(
+        out,
+        "\n{mark} {}\n  [{}, {confidence} confidence{primary}]",
+        f.title.bold(),
+        f.id
+    );
     for line in f.explanation.trim().lines() {
         let _ = writeln!(out, "  {line}");
     }

@@ -35,13 +35,21 @@ pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Pro
     for (name, bytes) in files {
         match yaml::from_bytes::<RuleFile>(&name, &bytes) {
             Ok((file, index)) => parsed.push(Parsed { name, index, file }),
-            Err(e) => problems.push(Problem { file: name, pos: e.pos(), message: e.message() }),
+            Err(e) => problems.push(Problem {
+                file: name,
+                pos: e.pos(),
+                message: e.message(),
+            }),
         }
     }
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
-    let mut b = Builder { problems, node_ids: BTreeMap::new(), probe_ids: BTreeMap::new() };
+    let mut b = Builder {
+        problems,
+        node_ids: BTreeMap::new(),
+        probe_ids: BTreeMap::new(),
+    };
     let set = b.pack(source, &parsed);
     let mut problems = b.problems;
     if let Some(set) = &set {
@@ -73,30 +81,50 @@ impl<'a> At<'a> {
     fn key(&self, key: &'a str) -> At<'a> {
         let mut path = self.path.clone();
         path.push(PathSeg::Key(key));
-        At { file: self.file, path }
+        At {
+            file: self.file,
+            path,
+        }
     }
 
     fn index(&self, i: usize) -> At<'a> {
         let mut path = self.path.clone();
         path.push(PathSeg::Index(i));
-        At { file: self.file, path }
+        At {
+            file: self.file,
+            path,
+        }
     }
 
     fn origin(&self) -> Origin {
-        Origin { file: self.file.name.clone(), pos: self.file.index.nearest(&self.path) }
+        Origin {
+            file: self.file.name.clone(),
+            pos: self.file.index.nearest(&self.path),
+        }
     }
 
     /// Where the key itself is written (`backend-down:`), for definitions.
     fn key_origin(&self) -> Origin {
-        let pos = self.file.index.key(&self.path).unwrap_or_else(|| self.file.index.nearest(&self.path));
-        Origin { file: self.file.name.clone(), pos }
+        let pos = self
+            .file
+            .index
+            .key(&self.path)
+            .unwrap_or_else(|| self.file.index.nearest(&self.path));
+        Origin {
+            file: self.file.name.clone(),
+            pos,
+        }
     }
 }
 
 impl Builder {
     fn problem(&mut self, at: &At, message: impl Into<String>) {
         let origin = at.origin();
-        self.problems.push(Problem { file: origin.file, pos: Some(origin.pos), message: message.into() });
+        self.problems.push(Problem {
+            file: origin.file,
+            pos: Some(origin.pos),
+            message: message.into(),
+        });
     }
 
     fn pack(&mut self, source: &str, files: &[Parsed]) -> Option<RuleSet> {
@@ -117,7 +145,10 @@ impl Builder {
             }
         }
         let (header_file, spec) = header;
-        let at = At::new(header_file, vec![PathSeg::Key("pack"), PathSeg::Key("start")]);
+        let at = At::new(
+            header_file,
+            vec![PathSeg::Key("pack"), PathSeg::Key("start")],
+        );
         let start = self.node_ref(&spec.start, &at);
         let probes: Option<Vec<Probe>> = probes.into_iter().collect();
         let nodes: Option<Vec<Node>> = nodes.into_iter().collect();
@@ -132,7 +163,9 @@ impl Builder {
     }
 
     fn header<'a>(&mut self, files: &'a [Parsed]) -> Option<(&'a Parsed, &'a schema::PackSpec)> {
-        let mut headers = files.iter().filter_map(|f| f.file.pack.as_ref().map(|p| (f, p)));
+        let mut headers = files
+            .iter()
+            .filter_map(|f| f.file.pack.as_ref().map(|p| (f, p)));
         let Some(first) = headers.next() else {
             let file = files.first().map_or("rules".to_owned(), |f| f.name.clone());
             self.problems.push(Problem {
@@ -144,7 +177,10 @@ impl Builder {
         };
         for (f, _) in headers {
             let at = At::new(f, vec![PathSeg::Key("pack")]);
-            self.problem(&at, format!("a second `pack:` section; the first is in {}", first.0.name));
+            self.problem(
+                &at,
+                format!("a second `pack:` section; the first is in {}", first.0.name),
+            );
         }
         Some(first)
     }
@@ -172,29 +208,43 @@ impl Builder {
 
     fn unique(&mut self, seen: &mut BTreeMap<String, String>, what: &str, id: &str, at: &At) {
         if !valid_id(id) {
-            self.problem(at, format!("{what} id `{id}` must be lower-case letters, digits and `-`"));
+            self.problem(
+                at,
+                format!("{what} id `{id}` must be lower-case letters, digits and `-`"),
+            );
         }
         let here = at.origin().to_string();
         if let Some(first) = seen.insert(id.to_owned(), here) {
-            self.problem(at, format!("{what} `{id}` is defined twice; the first is at {first}"));
+            self.problem(
+                at,
+                format!("{what} `{id}` is defined twice; the first is at {first}"),
+            );
         }
     }
 
     fn node_ref(&mut self, id: &str, at: &At) -> Option<usize> {
         let found = self.node_ids.get(id).copied();
         if found.is_none() {
-            let hint = closest(id, self.node_ids.keys()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+            let hint = closest(id, self.node_ids.keys())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
             self.problem(at, format!("no node `{id}`{hint}"));
         }
         found
     }
 
     fn template(&mut self, text: &str, at: &At) -> Option<Template> {
-        Template::parse(text).map_err(|e| self.problem(at, format!("template: {e}"))).ok()
+        Template::parse(text)
+            .map_err(|e| self.problem(at, format!("template: {e}")))
+            .ok()
     }
 
     fn templates(&mut self, texts: &[String], at: &At) -> Option<Vec<Template>> {
-        let out: Vec<_> = texts.iter().enumerate().map(|(i, t)| self.template(t, &at.index(i))).collect();
+        let out: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.template(t, &at.index(i)))
+            .collect();
         out.into_iter().collect()
     }
 
@@ -203,21 +253,35 @@ impl Builder {
         let timeout = match &spec.timeout {
             None => DEFAULT_TIMEOUT,
             Some(t) => parse_duration(t).or_else(|| {
-                self.problem(&at.key("timeout"), format!("timeout {t:?} is not a duration like `5s` or `500ms` (at most 60s)"));
+                self.problem(
+                    &at.key("timeout"),
+                    format!("timeout {t:?} is not a duration like `5s` or `500ms` (at most 60s)"),
+                );
                 None
             })?,
         };
         let mut extract = Vec::new();
-        let mut facts: Vec<String> = builtin::COMMON_FACTS.iter().map(|s| (*s).to_owned()).collect();
+        let mut facts: Vec<String> = builtin::COMMON_FACTS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         if let Action::Builtin { name, .. } = &action {
-            facts.extend(builtin::info(name).into_iter().flat_map(|b| b.facts).map(|s| (*s).to_owned()));
+            facts.extend(
+                builtin::info(name)
+                    .into_iter()
+                    .flat_map(|b| b.facts)
+                    .map(|s| (*s).to_owned()),
+            );
         }
         for (i, e) in spec.extract.iter().enumerate() {
             let at = at.key("extract").index(i).key("regex");
             match compile_regex(&e.regex) {
                 Ok(regex) => {
                     facts.extend(regex.capture_names().flatten().map(str::to_owned));
-                    extract.push(Extract { from: e.from, regex });
+                    extract.push(Extract {
+                        from: e.from,
+                        regex,
+                    });
                 }
                 Err(err) => self.problem(&at, format!("invalid regex: {err}")),
             }
@@ -226,8 +290,20 @@ impl Builder {
             Some(d) => Some(self.template(d, &at.key("doc"))?),
             None => None,
         };
-        let max_output = spec.max_output.map_or(DEFAULT_MAX_OUTPUT, |m| usize::try_from(m).unwrap_or(usize::MAX));
-        Some(Probe { id: id.to_owned(), origin: at.key_origin(), doc, action, timeout, max_output, needs: spec.needs.clone(), extract, facts })
+        let max_output = spec.max_output.map_or(DEFAULT_MAX_OUTPUT, |m| {
+            usize::try_from(m).unwrap_or(usize::MAX)
+        });
+        Some(Probe {
+            id: id.to_owned(),
+            origin: at.key_origin(),
+            doc,
+            action,
+            timeout,
+            max_output,
+            needs: spec.needs.clone(),
+            extract,
+            facts,
+        })
     }
 
     fn action(&mut self, spec: &ProbeSpec, at: &At) -> Option<Action> {
@@ -238,38 +314,66 @@ impl Builder {
                     return None;
                 }
                 if !spec.with.is_empty() {
-                    self.problem(&at.key("with"), "`with` is for built-in probes; put arguments in `run`");
+                    self.problem(
+                        &at.key("with"),
+                        "`with` is for built-in probes; put arguments in `run`",
+                    );
                 }
                 Some(Action::Command(self.templates(argv, &at.key("run"))?))
             }
             (None, Some(name)) => {
                 let Some(info) = builtin::info(name) else {
                     let names = builtin::BUILTINS.iter().map(|b| b.name);
-                    let hint = closest(name, names).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
-                    self.problem(&at.key("builtin"), format!("no built-in probe `{name}`{hint}"));
+                    let hint = closest(name, names)
+                        .map(|c| format!("; did you mean `{c}`?"))
+                        .unwrap_or_default();
+                    self.problem(
+                        &at.key("builtin"),
+                        format!("no built-in probe `{name}`{hint}"),
+                    );
                     return None;
                 };
                 let mut with = BTreeMap::new();
                 for (k, v) in &spec.with {
                     if !info.params.contains(&k.as_str()) {
-                        self.problem(&at.key("with").key(k), format!("`{name}` takes no parameter `{k}`; it takes {:?}", info.params));
+                        self.problem(
+                            &at.key("with").key(k),
+                            format!(
+                                "`{name}` takes no parameter `{k}`; it takes {:?}",
+                                info.params
+                            ),
+                        );
                     }
                     with.insert(k.clone(), self.template(v, &at.key("with").key(k))?);
                 }
                 if !spec.extract.is_empty() {
-                    self.problem(&at.key("extract"), "`extract` reads command output; a built-in gives its facts directly");
+                    self.problem(
+                        &at.key("extract"),
+                        "`extract` reads command output; a built-in gives its facts directly",
+                    );
                 }
-                Some(Action::Builtin { name: name.clone(), with })
+                Some(Action::Builtin {
+                    name: name.clone(),
+                    with,
+                })
             }
             _ => {
-                self.problem(at, "a probe needs exactly one of `run` (an argv list) or `builtin`");
+                self.problem(
+                    at,
+                    "a probe needs exactly one of `run` (an argv list) or `builtin`",
+                );
                 None
             }
         }
     }
 
     fn node(&mut self, id: &str, spec: &NodeSpec, at: &At) -> Option<Node> {
-        let kinds = [spec.check.is_some(), spec.ask.is_some(), spec.conclude.is_some(), spec.stop.is_some()];
+        let kinds = [
+            spec.check.is_some(),
+            spec.ask.is_some(),
+            spec.conclude.is_some(),
+            spec.stop.is_some(),
+        ];
         let kind = match kinds {
             [true, false, false, false] => NodeKind::Check(self.check(spec, at)?),
             [false, true, false, false] => NodeKind::Ask(self.ask(spec, at)?),
@@ -279,49 +383,84 @@ impl Builder {
                 if spec.next.is_some() || !spec.branches.is_empty() {
                     self.problem(at, "a stop ends the walk; it has no `next` or `branches`");
                 }
-                NodeKind::Stop(self.template(spec.stop.as_deref().unwrap_or_default(), &at.key("stop"))?)
+                NodeKind::Stop(
+                    self.template(spec.stop.as_deref().unwrap_or_default(), &at.key("stop"))?,
+                )
             }
             _ => {
-                self.problem(at, format!("node `{id}` needs exactly one of `check`, `ask`, `conclude` or `stop`"));
+                self.problem(
+                    at,
+                    format!(
+                        "node `{id}` needs exactly one of `check`, `ask`, `conclude` or `stop`"
+                    ),
+                );
                 return None;
             }
         };
-        Some(Node { id: id.to_owned(), origin: at.key_origin(), kind })
+        Some(Node {
+            id: id.to_owned(),
+            origin: at.key_origin(),
+            kind,
+        })
     }
 
     fn check(&mut self, spec: &NodeSpec, at: &At) -> Option<Check> {
         let name = spec.check.as_deref().unwrap_or_default();
         let probe = self.probe_ids.get(name).copied();
         if probe.is_none() {
-            let hint = closest(name, self.probe_ids.keys()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+            let hint = closest(name, self.probe_ids.keys())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
             self.problem(&at.key("check"), format!("no probe `{name}`{hint}"));
         }
         self.only_for(spec, at, "a check");
         let why = spec.why.as_ref().map(|w| self.template(w, &at.key("why")));
-        let found = spec.found.as_ref().map(|w| self.template(w, &at.key("found")));
+        let found = spec
+            .found
+            .as_ref()
+            .map(|w| self.template(w, &at.key("found")));
         let branches = self.branches(spec, at)?;
-        Some(Check { probe: probe?, why: why.flatten(), found: found.flatten(), branches })
+        Some(Check {
+            probe: probe?,
+            why: why.flatten(),
+            found: found.flatten(),
+            branches,
+        })
     }
 
     fn ask(&mut self, spec: &NodeSpec, at: &At) -> Option<Ask> {
         let question = self.template(spec.ask.as_deref().unwrap_or_default(), &at.key("ask"))?;
-        let input = spec.input.unwrap_or(if spec.choices.is_empty() { schema::Input::Confirm } else { schema::Input::Select });
+        let input = spec.input.unwrap_or(if spec.choices.is_empty() {
+            schema::Input::Confirm
+        } else {
+            schema::Input::Select
+        });
         if input == schema::Input::Select && spec.choices.is_empty() {
             self.problem(&at.key("input"), "a `select` question needs `choices`");
         }
         let Some(fact) = spec.fact.clone() else {
-            self.problem(at, "a question needs `fact:`, the name its answer is stored under");
+            self.problem(
+                at,
+                "a question needs `fact:`, the name its answer is stored under",
+            );
             return None;
         };
         if fact.contains('.') || !valid_id(&fact) {
             self.problem(&at.key("fact"), format!("answer fact `{fact}` must be a plain name (no dots): dotted names belong to probes"));
         }
         let auto = match &spec.auto {
-            Some(text) => Some(Expr::parse(text).map_err(|e| self.problem(&at.key("auto"), format!("condition: {e}"))).ok()?),
+            Some(text) => Some(
+                Expr::parse(text)
+                    .map_err(|e| self.problem(&at.key("auto"), format!("condition: {e}")))
+                    .ok()?,
+            ),
             None => None,
         };
         if auto.is_none() && spec.default.is_none() {
-            self.problem(at, "a question needs `auto:` or `default:` so `--auto` can answer it");
+            self.problem(
+                at,
+                "a question needs `auto:` or `default:` so `--auto` can answer it",
+            );
         }
         let default = spec.default.as_ref().map(|d| match d {
             schema::Scalar::Bool(b) => Value::Bool(*b),
@@ -329,7 +468,16 @@ impl Builder {
             schema::Scalar::Str(s) => Value::Str(s.clone()),
         });
         let branches = self.branches(spec, at)?;
-        Some(Ask { question, help: spec.help.clone(), input, choices: spec.choices.clone(), fact, auto, default, branches })
+        Some(Ask {
+            question,
+            help: spec.help.clone(),
+            input,
+            choices: spec.choices.clone(),
+            fact,
+            auto,
+            default,
+            branches,
+        })
     }
 
     fn branches(&mut self, spec: &NodeSpec, at: &At) -> Option<Vec<super::Branch>> {
@@ -337,18 +485,30 @@ impl Builder {
         for (i, b) in spec.branches.iter().enumerate() {
             let bat = at.key("branches").index(i);
             let when = match &b.when {
-                Some(text) => Some(Expr::parse(text).map_err(|e| self.problem(&bat.key("when"), format!("condition: {e}"))).ok()?),
+                Some(text) => Some(
+                    Expr::parse(text)
+                        .map_err(|e| self.problem(&bat.key("when"), format!("condition: {e}")))
+                        .ok()?,
+                ),
                 None => None,
             };
             let next = self.node_ref(&b.next, &bat.key("next"))?;
-            out.push(Branch { when, when_text: b.when.clone(), next });
+            out.push(Branch {
+                when,
+                when_text: b.when.clone(),
+                next,
+            });
         }
         if let Some(next) = &spec.next {
             if !spec.branches.is_empty() {
                 self.problem(&at.key("next"), "use `next` or `branches`, not both (a last branch without `when` is the otherwise)");
             }
             let next = self.node_ref(next, &at.key("next"))?;
-            out.push(Branch { when: None, when_text: None, next });
+            out.push(Branch {
+                when: None,
+                when_text: None,
+                next,
+            });
         }
         match out.last() {
             None => self.problem(at, "a check or question needs `next` or `branches`"),
@@ -363,18 +523,29 @@ impl Builder {
     fn conclusion(&mut self, spec: &NodeSpec, at: &At) -> Option<Conclusion> {
         let cause = spec.conclude.clone().unwrap_or_default();
         if !causes::is_known(&cause) {
-            let hint = closest(&cause, causes::CAUSES.iter().map(|(c, _)| *c)).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
-            self.problem(&at.key("conclude"), format!("`{cause}` is not a cause id of CAUSES.md{hint}"));
+            let hint = closest(&cause, causes::CAUSES.iter().map(|(c, _)| *c))
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            self.problem(
+                &at.key("conclude"),
+                format!("`{cause}` is not a cause id of CAUSES.md{hint}"),
+            );
         }
         if !spec.branches.is_empty() || spec.next.is_some() {
-            self.problem(at, "a conclusion continues with `then:`, not `next`/`branches`");
+            self.problem(
+                at,
+                "a conclusion continues with `then:`, not `next`/`branches`",
+            );
         }
         let Some(title) = &spec.title else {
             self.problem(at, "a conclusion needs a `title`");
             return None;
         };
         let title = self.template(title, &at.key("title"))?;
-        let explain = spec.explain.as_ref().and_then(|e| self.template(e, &at.key("explain")));
+        let explain = spec
+            .explain
+            .as_ref()
+            .and_then(|e| self.template(e, &at.key("explain")));
         let evidence = self.templates(&spec.evidence, &at.key("evidence"))?;
         let fix = self.fix(spec.fix.as_ref(), &at.key("fix"))?;
         let then = match &spec.then {
@@ -382,12 +553,25 @@ impl Builder {
             None => None,
         };
         let confidence = spec.confidence.unwrap_or(schema::Confidence::Medium);
-        Some(Conclusion { cause, confidence, title, explain, evidence, fix, then })
+        Some(Conclusion {
+            cause,
+            confidence,
+            title,
+            explain,
+            evidence,
+            fix,
+            then,
+        })
     }
 
     fn fix(&mut self, spec: Option<&schema::FixSpec>, at: &At) -> Option<Fix> {
-        let Some(spec) = spec else { return Some(Fix::default()) };
-        let summary = spec.summary.as_ref().and_then(|s| self.template(s, &at.key("summary")));
+        let Some(spec) = spec else {
+            return Some(Fix::default());
+        };
+        let summary = spec
+            .summary
+            .as_ref()
+            .and_then(|s| self.template(s, &at.key("summary")));
         let mut steps = Vec::new();
         for (i, s) in spec.steps.iter().enumerate() {
             let sat = at.key("steps").index(i);
@@ -396,16 +580,40 @@ impl Builder {
                 Some(argv) => Some(self.templates(argv, &sat.key("run"))?),
                 None => None,
             };
-            let file = s.file.as_ref().and_then(|f| self.template(f, &sat.key("file")));
-            let snippet = s.snippet.as_ref().and_then(|f| self.template(f, &sat.key("snippet")));
-            steps.push(FixStep { say, run, file, snippet });
+            let file = s
+                .file
+                .as_ref()
+                .and_then(|f| self.template(f, &sat.key("file")));
+            let snippet = s
+                .snippet
+                .as_ref()
+                .and_then(|f| self.template(f, &sat.key("snippet")));
+            steps.push(FixStep {
+                say,
+                run,
+                file,
+                snippet,
+            });
         }
         let verify = self.templates(&spec.verify, &at.key("verify"))?;
-        Some(Fix { summary, steps, verify })
+        Some(Fix {
+            summary,
+            steps,
+            verify,
+        })
     }
 
     fn only_for(&mut self, spec: &NodeSpec, at: &At, what: &str) {
-        let stray = [("help", spec.help.is_some()), ("fact", spec.fact.is_some()), ("auto", spec.auto.is_some()), ("default", spec.default.is_some()), ("choices", !spec.choices.is_empty()), ("title", spec.title.is_some()), ("fix", spec.fix.is_some()), ("then", spec.then.is_some())];
+        let stray = [
+            ("help", spec.help.is_some()),
+            ("fact", spec.fact.is_some()),
+            ("auto", spec.auto.is_some()),
+            ("default", spec.default.is_some()),
+            ("choices", !spec.choices.is_empty()),
+            ("title", spec.title.is_some()),
+            ("fix", spec.fix.is_some()),
+            ("then", spec.then.is_some()),
+        ];
         for (key, present) in stray {
             if present {
                 self.problem(&at.key(key), format!("`{key}` does not belong to {what}"));
@@ -415,7 +623,10 @@ impl Builder {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// `5s`, `500ms`, `1m`; bounded to a minute so no rule can hang a run.
@@ -433,7 +644,10 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 /// The known name nearest to a misspelt one, when it is close enough to help.
-fn closest<'a>(wrong: &str, known: impl Iterator<Item = &'a (impl AsRef<str> + ?Sized + 'a)>) -> Option<String> {
+fn closest<'a>(
+    wrong: &str,
+    known: impl Iterator<Item = &'a (impl AsRef<str> + ?Sized + 'a)>,
+) -> Option<String> {
     known
         .map(|k| (distance(wrong, k.as_ref()), k.as_ref()))
         .filter(|(d, k)| *d <= 2.max(k.len() / 4))
@@ -472,7 +686,10 @@ mod tests {
     #[test]
     fn misspelling_suggests_the_near_name() {
         let known = ["backend-down", "config-invalid"];
-        assert_eq!(closest("backend-dwn", known.iter()), Some("backend-down".into()));
+        assert_eq!(
+            closest("backend-dwn", known.iter()),
+            Some("backend-down".into())
+        );
         assert_eq!(closest("zzz", known.iter()), None);
     }
 }

@@ -11,13 +11,34 @@ use super::{Problem, Problems};
 /// The default pack, in name order (the order files are read in).
 const FILES: &[(&str, &[u8])] = &[
     ("00-pack.yaml", include_bytes!("../../rules/00-pack.yaml")),
-    ("10-config.yaml", include_bytes!("../../rules/10-config.yaml")),
-    ("20-errors.yaml", include_bytes!("../../rules/20-errors.yaml")),
-    ("30-connect.yaml", include_bytes!("../../rules/30-connect.yaml")),
-    ("40-response.yaml", include_bytes!("../../rules/40-response.yaml")),
-    ("50-protocol.yaml", include_bytes!("../../rules/50-protocol.yaml")),
-    ("60-network.yaml", include_bytes!("../../rules/60-network.yaml")),
-    ("90-healthy.yaml", include_bytes!("../../rules/90-healthy.yaml")),
+    (
+        "10-config.yaml",
+        include_bytes!("../../rules/10-config.yaml"),
+    ),
+    (
+        "20-errors.yaml",
+        include_bytes!("../../rules/20-errors.yaml"),
+    ),
+    (
+        "30-connect.yaml",
+        include_bytes!("../../rules/30-connect.yaml"),
+    ),
+    (
+        "40-response.yaml",
+        include_bytes!("../../rules/40-response.yaml"),
+    ),
+    (
+        "50-protocol.yaml",
+        include_bytes!("../../rules/50-protocol.yaml"),
+    ),
+    (
+        "60-network.yaml",
+        include_bytes!("../../rules/60-network.yaml"),
+    ),
+    (
+        "90-healthy.yaml",
+        include_bytes!("../../rules/90-healthy.yaml"),
+    ),
 ];
 
 /// The embedded files as (display name, bytes).
@@ -35,9 +56,18 @@ const MAX_FILES: usize = 256;
 
 /// Reads every `*.yaml`/`*.yml` file of `dir`, in name order.
 pub fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Problems> {
-    let fail = |message: String| Problems(vec![Problem { file: dir.display().to_string(), pos: None, message }]);
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| fail(format!("cannot read the rules directory: {e}; pass a directory of *.yaml files")))?;
+    let fail = |message: String| {
+        Problems(vec![Problem {
+            file: dir.display().to_string(),
+            pos: None,
+            message,
+        }])
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        fail(format!(
+            "cannot read the rules directory: {e}; pass a directory of *.yaml files"
+        ))
+    })?;
     let mut paths: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -45,10 +75,15 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Problems> {
         .collect();
     paths.sort();
     if paths.is_empty() {
-        return Err(fail("no *.yaml files here; a rule pack needs at least one".into()));
+        return Err(fail(
+            "no *.yaml files here; a rule pack needs at least one".into(),
+        ));
     }
     if paths.len() > MAX_FILES {
-        return Err(fail(format!("{} rule files; at most {MAX_FILES} are read", paths.len())));
+        return Err(fail(format!(
+            "{} rule files; at most {MAX_FILES} are read",
+            paths.len()
+        )));
     }
     let mut problems = Vec::new();
     let mut files = Vec::new();
@@ -56,10 +91,18 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Problems> {
         let name = path.display().to_string();
         match read_bounded(&path) {
             Ok(bytes) => files.push((name, bytes)),
-            Err(message) => problems.push(Problem { file: name, pos: None, message }),
+            Err(message) => problems.push(Problem {
+                file: name,
+                pos: None,
+                message,
+            }),
         }
     }
-    if problems.is_empty() { Ok(files) } else { Err(Problems(problems)) }
+    if problems.is_empty() {
+        Ok(files)
+    } else {
+        Err(Problems(problems))
+    }
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
@@ -68,7 +111,10 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
         return Err("not a regular file".into());
     }
     if meta.len() > MAX_FILE {
-        return Err(format!("{} bytes; rule files are limited to {MAX_FILE} bytes", meta.len()));
+        return Err(format!(
+            "{} bytes; rule files are limited to {MAX_FILE} bytes",
+            meta.len()
+        ));
     }
     std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
 }

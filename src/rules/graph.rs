@@ -37,8 +37,16 @@ fn edges(set: &RuleSet) -> Vec<(usize, usize, String)> {
     let mut out = Vec::new();
     for (i, node) in set.nodes.iter().enumerate() {
         match &node.kind {
-            NodeKind::Check(c) => out.extend(c.branches.iter().map(|b| (i, b.next, b.when_text.clone().unwrap_or_default()))),
-            NodeKind::Ask(a) => out.extend(a.branches.iter().map(|b| (i, b.next, b.when_text.clone().unwrap_or_default()))),
+            NodeKind::Check(c) => out.extend(
+                c.branches
+                    .iter()
+                    .map(|b| (i, b.next, b.when_text.clone().unwrap_or_default())),
+            ),
+            NodeKind::Ask(a) => out.extend(
+                a.branches
+                    .iter()
+                    .map(|b| (i, b.next, b.when_text.clone().unwrap_or_default())),
+            ),
             NodeKind::Conclude(c) => out.extend(c.then.map(|t| (i, t, "then".to_owned()))),
             NodeKind::Stop(_) => {}
         }
@@ -85,7 +93,11 @@ fn dot(set: &RuleSet) -> String {
             NodeKind::Conclude(_) => "ellipse",
             NodeKind::Stop(_) => "octagon",
         };
-        let _ = writeln!(out, "  n{i} [shape={shape}, label=\"{}\"];", dot_text(&label(set, i)));
+        let _ = writeln!(
+            out,
+            "  n{i} [shape={shape}, label=\"{}\"];",
+            dot_text(&label(set, i))
+        );
     }
     for (from, to, cond) in edges(set) {
         let _ = writeln!(out, "  n{from} -> n{to} [label=\"{}\"];", dot_text(&cond));

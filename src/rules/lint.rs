@@ -24,7 +24,11 @@ pub fn soundness(set: &RuleSet) -> Vec<Problem> {
 
 fn at(set: &RuleSet, node: usize, message: String) -> Problem {
     let origin = &set.nodes[node].origin;
-    Problem { file: origin.file.clone(), pos: Some(origin.pos), message }
+    Problem {
+        file: origin.file.clone(),
+        pos: Some(origin.pos),
+        message,
+    }
 }
 
 fn reachable(set: &RuleSet) -> Vec<bool> {
@@ -42,7 +46,16 @@ fn unreachable(set: &RuleSet) -> Vec<Problem> {
     let seen = reachable(set);
     (0..set.nodes.len())
         .filter(|&n| !seen[n])
-        .map(|n| at(set, n, format!("node `{}` cannot be reached from the start node `{}`", set.nodes[n].id, set.nodes[set.start].id)))
+        .map(|n| {
+            at(
+                set,
+                n,
+                format!(
+                    "node `{}` cannot be reached from the start node `{}`",
+                    set.nodes[n].id, set.nodes[set.start].id
+                ),
+            )
+        })
         .collect()
 }
 
@@ -59,7 +72,11 @@ fn unused_probes(set: &RuleSet) -> Vec<Problem> {
         .filter(|p| !used.contains(p))
         .map(|p| {
             let probe = &set.probes[p];
-            Problem { file: probe.origin.file.clone(), pos: Some(probe.origin.pos), message: format!("probe `{}` is used by no check", probe.id) }
+            Problem {
+                file: probe.origin.file.clone(),
+                pos: Some(probe.origin.pos),
+                message: format!("probe `{}` is used by no check", probe.id),
+            }
         })
         .collect()
 }
@@ -93,9 +110,16 @@ fn topological_order(set: &RuleSet) -> Result<Vec<usize>, Problem> {
                     }
                     Mark::Open => {
                         let from = stack.iter().position(|&(s, _)| s == m).unwrap_or(0);
-                        let mut cycle: Vec<&str> = stack[from..].iter().map(|&(s, _)| set.nodes[s].id.as_str()).collect();
+                        let mut cycle: Vec<&str> = stack[from..]
+                            .iter()
+                            .map(|&(s, _)| set.nodes[s].id.as_str())
+                            .collect();
                         cycle.push(&set.nodes[m].id);
-                        return Err(at(set, m, format!("cycle: {}; a walk must always end", cycle.join(" -> "))));
+                        return Err(at(
+                            set,
+                            m,
+                            format!("cycle: {}; a walk must always end", cycle.join(" -> ")),
+                        ));
                     }
                     Mark::Done => {}
                 }
@@ -115,7 +139,11 @@ fn produced(set: &RuleSet, node: usize) -> Vec<String> {
     match &set.nodes[node].kind {
         NodeKind::Check(c) => {
             let probe = &set.probes[c.probe];
-            probe.facts.iter().map(|f| format!("{}.{f}", probe.id)).collect()
+            probe
+                .facts
+                .iter()
+                .map(|f| format!("{}.{f}", probe.id))
+                .collect()
         }
         NodeKind::Ask(a) => vec![a.fact.clone()],
         NodeKind::Conclude(_) | NodeKind::Stop(_) => Vec::new(),
@@ -128,13 +156,22 @@ fn undefined_facts(set: &RuleSet, order: &[usize]) -> Vec<Problem> {
     avail[set.start] = Some(CONTEXT_FACTS.iter().map(|s| (*s).to_owned()).collect());
     let mut problems = Vec::new();
     for &n in order.iter().filter(|&&n| live[n]) {
-        let Some(before) = avail[n].clone() else { continue };
+        let Some(before) = avail[n].clone() else {
+            continue;
+        };
         let mut after = before.clone();
         after.extend(produced(set, n));
         for (fact, when_known) in uses(set, n) {
             let known = if when_known { &after } else { &before };
             if !known.contains(fact) {
-                problems.push(at(set, n, format!("node `{}` uses fact `{fact}`, which is not produced on every path to it", set.nodes[n].id)));
+                problems.push(at(
+                    set,
+                    n,
+                    format!(
+                        "node `{}` uses fact `{fact}`, which is not produced on every path to it",
+                        set.nodes[n].id
+                    ),
+                ));
             }
         }
         for m in set.nodes[n].successors() {
@@ -162,18 +199,34 @@ fn uses(set: &RuleSet, n: usize) -> Vec<(&str, bool)> {
             }
             before.extend(probe.doc.iter().chain(c.why.iter()));
             after.extend(c.found.iter());
-            conditions.extend(c.branches.iter().filter_map(|b| b.when.as_ref()).map(|w| (w, true)));
+            conditions.extend(
+                c.branches
+                    .iter()
+                    .filter_map(|b| b.when.as_ref())
+                    .map(|w| (w, true)),
+            );
         }
         NodeKind::Ask(a) => {
             before.push(&a.question);
             conditions.extend(a.auto.iter().map(|w| (w, false)));
-            conditions.extend(a.branches.iter().filter_map(|b| b.when.as_ref()).map(|w| (w, true)));
+            conditions.extend(
+                a.branches
+                    .iter()
+                    .filter_map(|b| b.when.as_ref())
+                    .map(|w| (w, true)),
+            );
         }
         NodeKind::Stop(t) => before.push(t),
         NodeKind::Conclude(c) => {
             let fix = &c.fix;
             before.push(&c.title);
-            before.extend(c.explain.iter().chain(&c.evidence).chain(&fix.summary).chain(&fix.verify));
+            before.extend(
+                c.explain
+                    .iter()
+                    .chain(&c.evidence)
+                    .chain(&fix.summary)
+                    .chain(&fix.verify),
+            );
             for s in &fix.steps {
                 before.push(&s.say);
                 before.extend(s.run.iter().flatten().chain(&s.file).chain(&s.snippet));
