@@ -3,6 +3,7 @@
 //! error-log line), then runs `nginx-doctor --auto --format json` against it and checks
 //! the diagnosis: the cause id and evidence that quotes the log line.
 
+use crate::support::backend::Mode;
 use crate::support::doctor::{DOCTOR_TIMEOUT, DoctorRun};
 use crate::support::lab::is_root;
 use crate::support::logs::wait_for_line;
@@ -231,4 +232,22 @@ fn big_php_header_is_header_too_big() {
     let run = diagnose(&lab, 1);
     run.assert_first("header-too-big");
     run.assert_evidence_quotes("header-too-big", &quote);
+}
+
+#[test]
+fn backend_answering_502_is_backend_sent_502() {
+    let lab = Lab::new();
+    let backend = lab.backend(Mode::Status502);
+    lab.nginx(|c| c.location("/", Pass::proxy_http(backend)));
+
+    assert_eq!(lab.get("/app"), 502);
+    let log = lab.error_log();
+    assert!(
+        !log.contains("upstream:"),
+        "nginx generated this 502 itself:\n{log}"
+    );
+
+    let run = diagnose(&lab, 1);
+    run.assert_first("backend-sent-502");
+    run.assert_evidence_quotes("backend-sent-502", "\"GET /app HTTP/1.0\" 502");
 }

@@ -77,6 +77,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "found",
             "kind",
             "directive",
+            "target_host",
             "file",
             "line",
             "at",
@@ -183,6 +184,18 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "reason",
         ],
     },
+    BuiltinInfo {
+        name: "access-log",
+        doc: "Reads the recent window of nginx's access logs for 502 and 504 answers.",
+        params: &[],
+        facts: &["count", "line", "logs"],
+    },
+    BuiltinInfo {
+        name: "resolve",
+        doc: "Resolves a host name now, as the system does (/etc/hosts, then DNS).",
+        params: &["name", "ip"],
+        facts: &["addresses", "includes"],
+    },
 ];
 
 /// The built-in called `name`.
@@ -196,6 +209,7 @@ pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr"];
 /// Facts known before any probe runs.
 pub const CONTEXT_FACTS: &[&str] = &["host.root", "host.systemd", "opts.url", "opts.since"];
 
+mod access_log;
 mod backend;
 mod context;
 mod error_log;
@@ -273,10 +287,32 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "pass-target" => pass_target::run(host, params, &mut out),
         "fpm-log" => fpm_log::run(host, param("path"), &mut out),
         "backend" => backend::run(params, &mut out),
+        "access-log" => access_log::run(host, &mut out),
+        "resolve" => resolve(param("name"), param("ip"), &mut out),
         "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
             sockets_probe::run(name, params, &mut out)
         }
         _ => out.fail(format!("built-in `{name}` is not available in this build")),
     }
     out.finish()
+}
+
+/// The `resolve` built-in: what a name resolves to now, and whether the
+/// address nginx used is still among them (nginx resolved it at start).
+fn resolve(name: Option<&str>, ip: Option<&str>, out: &mut Out) {
+    use std::net::ToSocketAddrs;
+    let Some(name) = name else {
+        return out.fail("no host name to resolve");
+    };
+    out.shown_as = format!("getent hosts {name}");
+    let addrs: Vec<std::net::IpAddr> = match (name, 0).to_socket_addrs() {
+        Ok(a) => a.map(|s| s.ip()).collect(),
+        Err(e) => return out.fail(format!("{name} does not resolve: {e}")),
+    };
+    let mut shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+    shown.dedup();
+    out.set("addresses", shown.join(", "));
+    if let Some(ip) = ip.and_then(|i| i.parse::<std::net::IpAddr>().ok()) {
+        out.set("includes", addrs.contains(&ip));
+    }
 }
