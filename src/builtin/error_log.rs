@@ -121,17 +121,21 @@ fn shell_paths(paths: &[PathBuf]) -> String {
 /// its latest line. "no live upstreams" only when nothing else failed: it
 /// is always the consequence of another failure.
 fn describe_primary(recent: &[Seen], out: &mut Out) {
-    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for s in recent {
-        *counts.entry(s.sig.id()).or_default() += 1;
+    // Per signature: how many, and the index of the latest (ties go to the
+    // failure that is happening now, not the one fixed ten minutes ago).
+    let mut counts: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
+    for (i, s) in recent.iter().enumerate() {
+        let e = counts.entry(s.sig.id()).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(i);
     }
-    let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut ranked: Vec<(&str, (usize, usize))> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1));
     out.set(
         "signatures",
         ranked
             .iter()
-            .map(|(id, n)| format!("{id} x{n}"))
+            .map(|(id, (n, _))| format!("{id} x{n}"))
             .collect::<Vec<_>>()
             .join(", "),
     );
@@ -161,6 +165,7 @@ fn describe_primary(recent: &[Seen], out: &mut Out) {
     );
     if let Some(up) = l.upstream_ref() {
         out.set("scheme", up.scheme.clone());
+        out.set("address", clean(&up.address.to_string()));
         match up.address {
             UpstreamAddr::Tcp { host, port } => {
                 out.set("transport", "tcp");
@@ -169,6 +174,7 @@ fn describe_primary(recent: &[Seen], out: &mut Out) {
             }
             UpstreamAddr::Unix(path) => {
                 out.set("transport", "unix");
+                out.set("address", clean(&path));
                 out.set("path", clean(&path));
             }
             UpstreamAddr::Group(name) => {

@@ -50,6 +50,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "errno_text",
             "action",
             "upstream",
+            "address",
             "scheme",
             "transport",
             "host",
