@@ -130,7 +130,7 @@ fn describe_primary(recent: &[Seen], out: &mut Out) {
         e.1 = e.1.max(i);
     }
     let mut ranked: Vec<(&str, (usize, usize))> = counts.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|(_, key)| std::cmp::Reverse(*key));
     out.set(
         "signatures",
         ranked

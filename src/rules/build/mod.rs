@@ -1,0 +1,254 @@
+//! From parsed files to a checked [`RuleSet`]: resolve every reference,
+//! parse every condition and template, compile every regex.
+//!
+//! Problems are collected, not returned at the first one, so `rules lint`
+//! shows a pack author everything at once. Graph-wide soundness
+//! (reachability, cycles, facts produced upstream) is `lint`'s job.
+
+mod hint;
+mod node;
+mod probe;
+
+use std::collections::BTreeMap;
+
+use super::schema::{self, RuleFile};
+use super::yaml::{self, PathSeg, PosIndex};
+use super::{Node, Origin, Probe, Problem, Problems, RuleSet};
+use crate::template::Template;
+use hint::closest;
+pub use probe::parse_duration;
+
+/// A parsed file with what is needed to point into it.
+struct Parsed {
+    name: String,
+    index: PosIndex,
+    file: RuleFile,
+}
+
+/// Builds a pack from its files, then lints it.
+pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Problems> {
+    let mut problems = Vec::new();
+    let mut parsed = Vec::new();
+    for (name, bytes) in files {
+        match yaml::from_bytes::<RuleFile>(&name, &bytes) {
+            Ok((file, index)) => parsed.push(Parsed { name, index, file }),
+            Err(e) => problems.push(Problem {
+                file: name,
+                pos: e.pos(),
+                message: e.message(),
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Problems(problems));
+    }
+    let mut b = Builder {
+        problems,
+        node_ids: BTreeMap::new(),
+        probe_ids: BTreeMap::new(),
+    };
+    let set = b.pack(source, &parsed);
+    let mut problems = b.problems;
+    if let Some(set) = &set {
+        problems.extend(super::lint::soundness(set));
+    }
+    match set {
+        Some(set) if problems.is_empty() => Ok(set),
+        _ => Err(Problems(problems)),
+    }
+}
+
+struct Builder {
+    problems: Vec<Problem>,
+    node_ids: BTreeMap<String, usize>,
+    probe_ids: BTreeMap<String, usize>,
+}
+
+/// The spot a message points at: a file and a path inside it.
+struct At<'a> {
+    file: &'a Parsed,
+    path: Vec<PathSeg<'a>>,
+}
+
+impl<'a> At<'a> {
+    fn new(file: &'a Parsed, path: Vec<PathSeg<'a>>) -> Self {
+        At { file, path }
+    }
+
+    fn key(&self, key: &'a str) -> At<'a> {
+        let mut path = self.path.clone();
+        path.push(PathSeg::Key(key));
+        At {
+            file: self.file,
+            path,
+        }
+    }
+
+    fn index(&self, i: usize) -> At<'a> {
+        let mut path = self.path.clone();
+        path.push(PathSeg::Index(i));
+        At {
+            file: self.file,
+            path,
+        }
+    }
+
+    fn origin(&self) -> Origin {
+        Origin {
+            file: self.file.name.clone(),
+            pos: self.file.index.nearest(&self.path),
+        }
+    }
+
+    /// Where the key itself is written (`backend-down:`), for definitions.
+    fn key_origin(&self) -> Origin {
+        let pos = self
+            .file
+            .index
+            .key(&self.path)
+            .unwrap_or_else(|| self.file.index.nearest(&self.path));
+        Origin {
+            file: self.file.name.clone(),
+            pos,
+        }
+    }
+}
+
+impl Builder {
+    fn problem(&mut self, at: &At, message: impl Into<String>) {
+        let origin = at.origin();
+        self.problems.push(Problem {
+            file: origin.file,
+            pos: Some(origin.pos),
+            message: message.into(),
+        });
+    }
+
+    fn pack(&mut self, source: &str, files: &[Parsed]) -> Option<RuleSet> {
+        let header = self.header(files)?;
+        self.index_ids(files);
+        let mut probes = Vec::new();
+        for f in files {
+            for (id, spec) in &f.file.probes {
+                let at = At::new(f, vec![PathSeg::Key("probes"), PathSeg::Key(id)]);
+                probes.push(self.probe(id, spec, &at));
+            }
+        }
+        let mut nodes = Vec::new();
+        for f in files {
+            for (id, spec) in &f.file.nodes {
+                let at = At::new(f, vec![PathSeg::Key("nodes"), PathSeg::Key(id)]);
+                nodes.push(self.node(id, spec, &at));
+            }
+        }
+        let (header_file, spec) = header;
+        let at = At::new(
+            header_file,
+            vec![PathSeg::Key("pack"), PathSeg::Key("start")],
+        );
+        let start = self.node_ref(&spec.start, &at);
+        let probes: Option<Vec<Probe>> = probes.into_iter().collect();
+        let nodes: Option<Vec<Node>> = nodes.into_iter().collect();
+        Some(RuleSet {
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            start: start?,
+            nodes: nodes?,
+            probes: probes?,
+            source: source.to_owned(),
+        })
+    }
+
+    fn header<'a>(&mut self, files: &'a [Parsed]) -> Option<(&'a Parsed, &'a schema::PackSpec)> {
+        let mut headers = files
+            .iter()
+            .filter_map(|f| f.file.pack.as_ref().map(|p| (f, p)));
+        let Some(first) = headers.next() else {
+            let file = files.first().map_or("rules".to_owned(), |f| f.name.clone());
+            self.problems.push(Problem {
+                file,
+                pos: None,
+                message: "no file has a `pack:` section; one file must name the pack and its `start` node".into(),
+            });
+            return None;
+        };
+        for (f, _) in headers {
+            let at = At::new(f, vec![PathSeg::Key("pack")]);
+            self.problem(
+                &at,
+                format!("a second `pack:` section; the first is in {}", first.0.name),
+            );
+        }
+        Some(first)
+    }
+
+    fn index_ids(&mut self, files: &[Parsed]) {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for f in files {
+            for id in f.file.probes.keys() {
+                let at = At::new(f, vec![PathSeg::Key("probes"), PathSeg::Key(id)]);
+                self.unique(&mut seen, "probe", id, &at);
+                let n = self.probe_ids.len();
+                self.probe_ids.entry(id.clone()).or_insert(n);
+            }
+        }
+        seen.clear();
+        for f in files {
+            for id in f.file.nodes.keys() {
+                let at = At::new(f, vec![PathSeg::Key("nodes"), PathSeg::Key(id)]);
+                self.unique(&mut seen, "node", id, &at);
+                let n = self.node_ids.len();
+                self.node_ids.entry(id.clone()).or_insert(n);
+            }
+        }
+    }
+
+    fn unique(&mut self, seen: &mut BTreeMap<String, String>, what: &str, id: &str, at: &At) {
+        if !valid_id(id) {
+            self.problem(
+                at,
+                format!("{what} id `{id}` must be lower-case letters, digits and `-`"),
+            );
+        }
+        let here = at.origin().to_string();
+        if let Some(first) = seen.insert(id.to_owned(), here) {
+            self.problem(
+                at,
+                format!("{what} `{id}` is defined twice; the first is at {first}"),
+            );
+        }
+    }
+
+    fn node_ref(&mut self, id: &str, at: &At) -> Option<usize> {
+        let found = self.node_ids.get(id).copied();
+        if found.is_none() {
+            let hint = closest(id, self.node_ids.keys())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            self.problem(at, format!("no node `{id}`{hint}"));
+        }
+        found
+    }
+
+    fn template(&mut self, text: &str, at: &At) -> Option<Template> {
+        Template::parse(text)
+            .map_err(|e| self.problem(at, format!("template: {e}")))
+            .ok()
+    }
+
+    fn templates(&mut self, texts: &[String], at: &At) -> Option<Vec<Template>> {
+        let out: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.template(t, &at.index(i)))
+            .collect();
+        out.into_iter().collect()
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
