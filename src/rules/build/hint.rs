@@ -1,5 +1,6 @@
 //! "Did you mean": the known name nearest to a misspelt one.
 
+/// The known name nearest to a misspelt one, when it is close enough to help.
 pub(super) fn closest<'a>(
     wrong: &str,
     known: impl Iterator<Item = &'a (impl AsRef<str> + ?Sized + 'a)>,

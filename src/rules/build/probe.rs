@@ -146,8 +146,6 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     (d <= Duration::from_secs(60) && !d.is_zero()).then_some(d)
 }
 
-/// The known name nearest to a misspelt one, when it is close enough to help.
-
 #[cfg(test)]
 mod tests {
     use super::*;
