@@ -23,7 +23,7 @@ pub fn run(cmd: RulesCommand, rules_dir: Option<&Path>) -> ExitStatus {
             set.source,
             set.nodes.len(),
             set.probes.len(),
-            set.causes().len()
+            set.concludable().len()
         ),
         RulesCommand::List {
             format: ListFormat::Json,
@@ -89,7 +89,7 @@ impl<'a> Listing<'a> {
         Listing {
             name: &set.name,
             source: &set.source,
-            causes: set.causes(),
+            causes: set.concludable(),
             probes: set
                 .probes
                 .iter()

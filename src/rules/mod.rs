@@ -35,6 +35,22 @@ pub struct RuleSet {
     pub probes: Vec<Probe>,
     /// Where each file came from, for messages: a directory or "embedded".
     pub source: String,
+    /// What each documented cause means and how to tell it apart, by id.
+    pub causes: BTreeMap<String, CauseDoc>,
+}
+
+/// A cause's documentation: what `explain` says about it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CauseDoc {
+    pub summary: String,
+    pub checks: Vec<CauseCheck>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CauseCheck {
+    pub say: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 /// Where a definition is: file and position.
@@ -180,7 +196,7 @@ impl RuleSet {
     }
 
     /// Every cause the pack can conclude, sorted.
-    pub fn causes(&self) -> Vec<&str> {
+    pub fn concludable(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self
             .nodes
             .iter()

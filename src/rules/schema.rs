@@ -19,6 +19,28 @@ pub struct RuleFile {
     pub probes: BTreeMap<String, ProbeSpec>,
     #[serde(default)]
     pub nodes: BTreeMap<String, NodeSpec>,
+    /// What each cause means and the checks that tell it apart from the
+    /// others a log line can mean: what `nginx-doctor explain` prints.
+    #[serde(default)]
+    pub causes: BTreeMap<String, CauseSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CauseSpec {
+    /// One or two sentences: what is wrong.
+    pub summary: String,
+    /// Checks that confirm or rule out this cause, most telling first.
+    #[serde(default)]
+    pub checks: Vec<CauseCheckSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CauseCheckSpec {
+    pub say: String,
+    /// The command a person runs by hand (shown, never run by `explain`).
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use super::schema::{self, RuleFile};
 use super::yaml::{self, PathSeg, PosIndex};
-use super::{Node, Origin, Probe, Problem, Problems, RuleSet};
+use super::{CauseCheck, CauseDoc, Node, Origin, Probe, Problem, Problems, RuleSet};
 use crate::template::Template;
 use hint::closest;
 pub use probe::parse_duration;
@@ -141,6 +141,7 @@ impl Builder {
                 nodes.push(self.node(id, spec, &at));
             }
         }
+        let causes = self.cause_docs(files);
         let (header_file, spec) = header;
         let at = At::new(
             header_file,
@@ -156,7 +157,35 @@ impl Builder {
             nodes: nodes?,
             probes: probes?,
             source: source.to_owned(),
+            causes,
         })
+    }
+
+    fn cause_docs(&mut self, files: &[Parsed]) -> BTreeMap<String, CauseDoc> {
+        let mut docs = BTreeMap::new();
+        for f in files {
+            for (id, spec) in &f.file.causes {
+                let at = At::new(f, vec![PathSeg::Key("causes"), PathSeg::Key(id)]);
+                if !crate::causes::is_known(id) {
+                    self.problem(&at, format!("`{id}` is not a cause id of CAUSES.md"));
+                }
+                let doc = CauseDoc {
+                    summary: spec.summary.clone(),
+                    checks: spec
+                        .checks
+                        .iter()
+                        .map(|c| CauseCheck {
+                            say: c.say.clone(),
+                            run: c.run.clone(),
+                        })
+                        .collect(),
+                };
+                if docs.insert(id.clone(), doc).is_some() {
+                    self.problem(&at, format!("cause `{id}` is documented twice"));
+                }
+            }
+        }
+        docs
     }
 
     fn header<'a>(&mut self, files: &'a [Parsed]) -> Option<(&'a Parsed, &'a schema::PackSpec)> {
