@@ -36,6 +36,10 @@ const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../rules/60-network.yaml"),
     ),
     (
+        "80-causes.yaml",
+        include_bytes!("../../rules/80-causes.yaml"),
+    ),
+    (
         "90-healthy.yaml",
         include_bytes!("../../rules/90-healthy.yaml"),
     ),
