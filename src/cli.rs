@@ -74,6 +74,35 @@ pub enum Command {
     /// Inspect a rule pack
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Explain an nginx error-log line: what it means, the causes it can
+    /// have, and the checks that tell them apart (reads stdin without LINE)
+    Explain(ExplainArgs),
+    /// Count upstream failures in error logs by signature, upstream and time
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The log line, quoted; read from standard input when absent
+    pub line: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Error logs to read (default: those the running nginx's configuration names)
+    pub logs: Vec<PathBuf>,
+    /// How far back to count: 15m, 2h, 1d or "2026-11-24 10:00"
+    #[arg(long, default_value = "1d", value_name = "WHEN")]
+    pub since: String,
+    /// nginx's main configuration file, to find its logs
+    #[arg(long, value_name = "PATH")]
+    pub conf: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Subcommand)]

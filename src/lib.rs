@@ -13,6 +13,7 @@ pub mod causes;
 pub mod cli;
 pub mod engine;
 pub mod exit;
+pub mod explain;
 pub mod expr;
 pub mod guide;
 pub mod host;
@@ -22,6 +23,7 @@ pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod sanitize;
+pub mod scan;
 pub mod template;
 pub mod value;
 
@@ -38,6 +40,8 @@ pub fn run(cli: Cli) -> ExitStatus {
     set_color(cli.diagnose.color);
     match cli.command {
         Some(Command::Rules(cmd)) => rules_command::run(cmd, cli.diagnose.rules.as_deref()),
+        Some(Command::Explain(args)) => explain::run(&args, cli.diagnose.rules.as_deref()),
+        Some(Command::Scan(args)) => scan::run(&args),
         None => diagnose::run(&cli.diagnose),
     }
 }
