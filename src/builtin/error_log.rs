@@ -159,6 +159,22 @@ fn describe_primary(recent: &[Seen], out: &mut Out) {
     out.set("request", l.request.as_deref().map(clean));
     out.set("server", l.server.as_deref().map(clean));
     out.set("time", l.time.map(|t| t.to_string()));
+    // The span of this failure, for joining with the backend's own log.
+    let times = recent
+        .iter()
+        .filter(|s| s.sig == seen.sig)
+        .filter_map(|s| s.line.time);
+    let (first, last) = times.fold(
+        (None, None),
+        |(lo, hi): (Option<Timestamp>, Option<Timestamp>), t| {
+            (
+                Some(lo.map_or(t, |l| l.min(t))),
+                Some(hi.map_or(t, |h| h.max(t))),
+            )
+        },
+    );
+    out.set("first_unix", first.map(Timestamp::unix));
+    out.set("last_unix", last.map(Timestamp::unix));
     out.set(
         "line",
         sanitize::truncate(&clean(seen.raw.trim_end()), LINE_CHARS),

@@ -70,6 +70,12 @@ fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
     let t = &pass.timeouts;
     out.set("read_timeout", t.read_timeout.value.clone());
     out.set("read_timeout_at", source(&t.read_timeout));
+    out.set(
+        "read_timeout_secs",
+        t.read_timeout
+            .duration()
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+    );
     out.set("connect_timeout", t.connect_timeout.value.clone());
     out.set("buffer_size", t.buffer_size.value.clone());
     out.set("buffer_size_at", source(&t.buffer_size));
