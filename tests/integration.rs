@@ -5,5 +5,9 @@
 
 mod support;
 
+mod cli;
 mod engine_walk;
+mod guided_tty;
+mod readme;
 mod real_host;
+mod rules_lint;
