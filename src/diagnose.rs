@@ -9,7 +9,7 @@ use crate::guide::terminal::Terminal;
 use crate::guide::{Guide, Interrupted};
 use crate::probe::command;
 use crate::probe::system::SystemProber;
-use crate::report::{Format, HostInfo, Report, RulesInfo};
+use crate::report::{HostInfo, Report, RulesInfo};
 use crate::value::Facts;
 use crate::{ExitStatus, print_error, print_stdout, rules_command};
 
@@ -82,11 +82,7 @@ fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
     if let Some(path) = target {
         // The file gets the plain report: colour codes belong to terminals.
         colored::control::set_override(false);
-        let plain = report.render(if guided && args.format == Format::Text {
-            Format::Markdown
-        } else {
-            args.format
-        });
+        let plain = report.render(args.format);
         match std::fs::write(&path, plain) {
             Ok(()) => eprintln!("report written to {}", path.display()),
             Err(e) => {

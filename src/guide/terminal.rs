@@ -1,8 +1,10 @@
 //! Guided mode on a terminal: inquire prompts, plain words, colour.
 //!
-//! Every prompt can go back one step and every prompt can be left with Esc
-//! or Ctrl-C (exit 130). Host text (command output, log lines) is already
-//! sanitised by the engine; this module only adds our own styling.
+//! Every step can go back one step, and Esc or Ctrl-C at a step or a
+//! question ends the walk (exit 130). At a fix offer Esc means "no": the
+//! diagnosis is made by then, and quitting would lose its report. Host text
+//! (command output, log lines) is already sanitised by the engine; this
+//! module only adds our own styling.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -196,11 +198,17 @@ impl Terminal {
 fn offer_to_run(argv: &[String]) -> Result<(), Interrupted> {
     let shown = shell_words(argv);
     say(&format!("    {}", shown.cyan()));
-    let yes = Confirm::new(&format!("Run `{shown}` now?"))
+    let answer = Confirm::new(&format!("Run `{shown}` now?"))
         .with_default(false)
         .with_help_message("This changes the host. No runs nothing; you can run it yourself later.")
-        .prompt()
-        .map_err(quit)?;
+        .prompt();
+    let yes = match answer {
+        Ok(yes) => yes,
+        // The diagnosis is made and the report is still to come: Esc here
+        // declines this one fix rather than discarding the whole result.
+        Err(InquireError::OperationCanceled) => false,
+        Err(e) => return Err(quit(e)),
+    };
     if !yes {
         return Ok(());
     }

@@ -1,0 +1,525 @@
+//! Guided mode as a person meets it: the real binary runs in a pseudo-terminal against a
+//! real fault (php-fpm stopped, so every PHP request is a 502) and is driven with the keys
+//! a person presses — Enter, arrows, Esc, Ctrl-C — while the screen is read back the way a
+//! person reads it, with the ANSI styling inquire and `colored` draw stripped away.
+//!
+//! Every wait is bounded (`EXPECT_TIMEOUT` per prompt, `NO_TTY_TIMEOUT` per run) and every
+//! process group a test starts is killed when its handle drops, also on a failed assertion.
+//! The last two tests hold the opposite promise: without a terminal on stdin the binary
+//! never waits for input, even when stdin is a pipe that never ends.
+
+use crate::support::doctor::BINARY;
+use crate::support::proc::Guard;
+use crate::support::{Lab, Pass, Pool};
+use expectrl::process::Termios;
+use expectrl::process::unix::WaitStatus;
+use expectrl::session::OsSession;
+use expectrl::{Expect, Session};
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::stat::Mode;
+use nix::unistd::{Pid, mkfifo};
+use regex::bytes::Regex;
+use std::fs::{self, File};
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::thread::{self, sleep};
+use std::time::{Duration, Instant};
+
+/// Bound on each thing the test waits to see on the terminal (and on the final exit).
+const EXPECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound on a whole run without a terminal; it is killed and the test fails after this.
+const NO_TTY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The location the lab sends PHP requests through.
+const PHP: &str = "~ \\.php$";
+
+const ENTER: &str = "\r";
+const DOWN: &str = "\x1b[B";
+const ESC: &str = "\x1b";
+const CTRL_C: &str = "\x03";
+
+/// A live "What now?" prompt; its answered form ends in the choice instead.
+const WHAT_NOW: &str = r"What now\?\s*\r?\n";
+/// A live fix offer; `(y/N)` also proves that Enter declines it.
+const FIX_OFFER: &str = r"Run `[^`]*` now\? \(y/N\)";
+/// The live save prompt at the end.
+const SAVE_OFFER: &str = r"Save this report to a file\? \(y/N\)";
+
+/// php-fpm served a page, then stopped: the next request is a real 502 in the error log.
+fn backend_down_lab() -> Lab {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    assert_eq!(
+        lab.get("/ok.php"),
+        200,
+        "the page worked before php-fpm stopped"
+    );
+    lab.stop(fpm.pid);
+    assert_eq!(lab.get("/ok.php"), 502, "php-fpm stopped: 502");
+    lab
+}
+
+/// What a test saw: the plain text up to the end of a match, and the match's groups.
+struct Seen {
+    text: String,
+    groups: Vec<Option<String>>,
+}
+
+impl Seen {
+    /// Group `i` of the match; panics when it did not take part.
+    fn group(&self, i: usize) -> &str {
+        match self.groups.get(i) {
+            Some(Some(g)) => g,
+            _ => panic!("group {i} did not match in {:?}", self.text),
+        }
+    }
+}
+
+/// The binary running in a pseudo-terminal, and everything it drew so far.
+struct Guided {
+    session: OsSession,
+    pid: i32,
+    /// Every byte read from the terminal, escapes included.
+    raw: Vec<u8>,
+    /// Where in `raw` the text no expectation has consumed yet starts.
+    unread: usize,
+    /// Set once the process was reaped, so drop kills nothing.
+    reaped: bool,
+}
+
+impl Guided {
+    /// Starts `nginx-doctor --conf <lab nginx.conf>` (guided: no `--auto`) in a fresh
+    /// pseudo-terminal. `colour` leaves `colored` on, as on a real terminal; otherwise
+    /// `NO_COLOR=1`.
+    fn start(lab: &Lab, colour: bool) -> Guided {
+        // A person's terminal echoes and edits lines; the pty starts without echo, so the
+        // shell turns it on first. Raw mode during a prompt must not outlive the run.
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(r#"stty echo icanon && exec "$0" --conf "$1""#)
+            .arg(BINARY)
+            .arg(lab.nginx_info().conf)
+            .current_dir(lab.dir())
+            .env("TERM", "xterm");
+        if colour {
+            cmd.env_remove("NO_COLOR").env("CLICOLOR_FORCE", "1");
+        } else {
+            cmd.env("NO_COLOR", "1");
+        }
+        Guided::spawn(cmd)
+    }
+
+    fn spawn(cmd: Command) -> Guided {
+        let session = Session::spawn(cmd).expect("start the binary in a pseudo-terminal");
+        let pid = session.get_process().pid().as_raw();
+        Guided {
+            session,
+            pid,
+            raw: Vec::new(),
+            unread: 0,
+            reaped: false,
+        }
+    }
+
+    /// Waits until the plain text shows `pattern` (a regex) and consumes the output up to
+    /// the end of its first match; panics with the screen so far when it does not come
+    /// within `EXPECT_TIMEOUT`.
+    fn expect(&mut self, pattern: &str) -> Seen {
+        let re = Regex::new(pattern).expect("a valid test pattern");
+        let deadline = Instant::now() + EXPECT_TIMEOUT;
+        loop {
+            let (plain, at) = strip_ansi(&self.raw[self.unread..]);
+            if let Some(caps) = re.captures(&plain)
+                && let Some(whole) = caps.get(0).filter(|m| !m.is_empty())
+            {
+                let end = whole.end();
+                self.unread += at[end - 1] + 1;
+                return Seen {
+                    groups: caps
+                        .iter()
+                        .map(|m| m.map(|m| lossy(m.as_bytes())))
+                        .collect(),
+                    text: lossy(&plain[..end]),
+                };
+            }
+            if let Err(why) = self.read_more(deadline) {
+                panic!(
+                    "waited for /{pattern}/: {why}\n--- the terminal so far:\n{}",
+                    self.screen()
+                );
+            }
+        }
+    }
+
+    /// Blocks (until `deadline` at most, by expectrl's expect timeout) for more output.
+    fn read_more(&mut self, deadline: Instant) -> Result<(), expectrl::Error> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(expectrl::Error::ExpectTimeout);
+        }
+        self.session.set_expect_timeout(Some(left));
+        let got = self.session.expect(expectrl::Regex(r"(?s).+"))?;
+        self.raw.extend_from_slice(got.as_bytes());
+        Ok(())
+    }
+
+    /// Types `keys` into the terminal.
+    fn press(&mut self, keys: &str) {
+        self.session.send(keys).expect("write to the terminal");
+    }
+
+    /// Everything drawn so far, styling stripped.
+    fn screen(&self) -> String {
+        lossy(&strip_ansi(&self.raw).0)
+    }
+
+    /// Reads to the end of the output (within `timeout`), then reaps the process:
+    /// (exit status, the plain text after the last expectation).
+    fn finish(&mut self, timeout: Duration) -> (i32, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.read_more(deadline) {
+                Ok(()) => continue,
+                Err(expectrl::Error::Eof) => break,
+                Err(why) => panic!(
+                    "the output did not end: {why}\n--- the terminal so far:\n{}",
+                    self.screen()
+                ),
+            }
+        }
+        let status = loop {
+            match self.session.get_process().status() {
+                Ok(WaitStatus::Exited(_, code)) => break code,
+                Ok(WaitStatus::Signaled(_, signal, _)) => break 128 + signal as i32,
+                Ok(_) if Instant::now() < deadline => sleep(Duration::from_millis(10)),
+                other => panic!("no exit status after the output ended: {other:?}"),
+            }
+        };
+        self.reaped = true;
+        (status, lossy(&strip_ansi(&self.raw[self.unread..]).0))
+    }
+
+    /// Asserts the terminal is back in the mode the run found it in: line editing and
+    /// echo on (raw mode off), and the cursor inquire hides while drawing shown again.
+    fn assert_terminal_restored(&mut self) {
+        let echo = self.session.is_echo();
+        assert!(
+            matches!(echo, Ok(true)),
+            "the terminal was left without echo (raw mode?): {echo:?}"
+        );
+        let (hide, show) = (b"\x1b[?25l", b"\x1b[?25h");
+        let last = |seq: &[u8]| self.raw.windows(seq.len()).rposition(|w| w == seq);
+        assert!(
+            last(show) >= last(hide),
+            "the cursor was left hidden\n{}",
+            self.screen()
+        );
+    }
+
+    /// Answers "Run this check" at each step until the diagnosis; the node ids in order.
+    fn run_every_check(&mut self) -> Vec<String> {
+        let mut nodes = Vec::new();
+        while let Some(node) = self.next_step() {
+            self.choose_run();
+            nodes.push(node);
+        }
+        nodes
+    }
+
+    /// The node id of the next step's header, or `None` once the diagnosis shows instead.
+    fn next_step(&mut self) -> Option<String> {
+        let seen = self.expect(r"Step \d+: (\S+)\r?\n|(Diagnosis:)");
+        seen.groups[1].clone()
+    }
+
+    fn choose_run(&mut self) {
+        self.expect(WHAT_NOW);
+        self.press(ENTER);
+        self.expect(r"What now\? Run this check");
+    }
+
+    /// Declines every fix the diagnosis offers to run, up to the save prompt; returns the
+    /// report printed in between (from its `nginx-doctor <version>:` header on).
+    fn decline_fixes(&mut self) -> String {
+        let either = format!("({FIX_OFFER})|({SAVE_OFFER})");
+        loop {
+            let seen = self.expect(&either);
+            if seen.groups[1].is_some() {
+                self.press(ENTER);
+                self.expect(r"now\? No");
+                continue;
+            }
+            let at = seen.text.find("nginx-doctor ");
+            let report = at.map(|at| &seen.text[at..]);
+            return report
+                .unwrap_or_else(|| panic!("no report before the save prompt:\n{}", seen.text))
+                .to_string();
+        }
+    }
+
+    /// Answers the live save prompt with "no".
+    fn decline_saving(&mut self) {
+        self.press("n");
+        self.press(ENTER);
+        self.expect(r"Save this report to a file\? No");
+    }
+}
+
+impl Drop for Guided {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // The pty child leads its own session and group: this also takes any probe
+            // it was running. The wait reaps it before the session's own drop looks.
+            let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+            let _ = self.session.get_process().wait();
+        }
+    }
+}
+
+/// `raw` without ANSI escape sequences, and for each byte kept, its offset in `raw`.
+fn strip_ansi(raw: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    let mut plain = Vec::with_capacity(raw.len());
+    let mut at = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == 0x1b {
+            i = escape_end(raw, i);
+        } else {
+            plain.push(raw[i]);
+            at.push(i);
+            i += 1;
+        }
+    }
+    (plain, at)
+}
+
+/// The offset just past the escape at `start`: a CSI (`ESC [` parameters, final byte
+/// 0x40..=0x7e) or a two-byte `ESC x`. An unfinished one runs to the end of what was read.
+fn escape_end(raw: &[u8], start: usize) -> usize {
+    match raw.get(start + 1) {
+        Some(b'[') => raw[start + 2..]
+            .iter()
+            .position(|b| (0x40..=0x7e).contains(b))
+            .map_or(raw.len(), |p| start + 3 + p),
+        Some(_) => start + 2,
+        None => raw.len(),
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What a crash would print; a clean quit prints none of it.
+fn assert_no_panic(text: &str) {
+    for sign in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(!text.contains(sign), "{sign:?} in the output:\n{text}");
+    }
+}
+
+#[test]
+fn guided_walk_reaches_the_diagnosis() {
+    let lab = backend_down_lab();
+    let mut tty = Guided::start(&lab, false);
+
+    let nodes = tty.run_every_check();
+    assert!(nodes.len() >= 2, "steps shown: {nodes:?}");
+    let diagnosis = tty.expect(r"[^\n]*\((\S+)\)\r?\n");
+    assert_eq!(diagnosis.group(1), "backend-down", "{}", tty.screen());
+    let report = tty.decline_fixes();
+    tty.decline_saving();
+    let (status, _) = tty.finish(EXPECT_TIMEOUT);
+
+    assert_eq!(status, 1, "exit status\n{}", tty.screen());
+    assert!(report.contains("backend-down"), "report:\n{report}");
+    assert_no_panic(&tty.screen());
+    tty.assert_terminal_restored();
+}
+
+#[test]
+fn going_back_repeats_the_previous_step() {
+    let lab = backend_down_lab();
+    let mut tty = Guided::start(&lab, false);
+
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        nodes.push(tty.next_step().expect("a step before the diagnosis"));
+        tty.choose_run();
+    }
+    let third = tty.next_step().expect("a third step");
+    tty.expect(WHAT_NOW);
+    tty.press(DOWN);
+    tty.press(DOWN);
+    tty.expect(r"> Go back one step");
+    tty.press(ENTER);
+    tty.expect(r"What now\? Go back one step");
+    let again = tty.expect(r"Step (\d+): (\S+)\r?\n");
+
+    assert_eq!(
+        (again.group(1), again.group(2)),
+        ("4", nodes[1].as_str()),
+        "after going back from {third}, the second step comes again\n{}",
+        tty.screen()
+    );
+    tty.choose_run();
+    let rest = tty.run_every_check();
+    assert_eq!(
+        rest.first(),
+        Some(&third),
+        "then the walk goes on from there"
+    );
+    tty.decline_fixes();
+    tty.decline_saving();
+    let (status, _) = tty.finish(EXPECT_TIMEOUT);
+    assert_eq!(status, 1, "exit status\n{}", tty.screen());
+}
+
+/// Presses `key` at the first prompt; the run must end at once with 130 and no crash.
+fn quits_cleanly_on(key: &str) {
+    let lab = backend_down_lab();
+    let mut tty = Guided::start(&lab, false);
+
+    tty.next_step().expect("a first step");
+    tty.expect(WHAT_NOW);
+    tty.press(key);
+    let (status, rest) = tty.finish(EXPECT_TIMEOUT);
+
+    assert_eq!(status, 130, "exit status\n{}", tty.screen());
+    assert!(rest.contains("interrupted"), "after the key:\n{rest}");
+    assert!(
+        !rest.contains("result:"),
+        "a check ran after quitting:\n{rest}"
+    );
+    assert_no_panic(&tty.screen());
+    tty.assert_terminal_restored();
+}
+
+#[test]
+fn escape_quits_cleanly_with_130() {
+    quits_cleanly_on(ESC);
+}
+
+#[test]
+fn ctrl_c_quits_cleanly_with_130() {
+    quits_cleanly_on(CTRL_C);
+}
+
+#[test]
+fn saving_the_report_writes_the_file() {
+    let lab = backend_down_lab();
+    let out = tempfile::tempdir().expect("temp dir");
+    let path = out.path().join("report.md");
+    // Colour on, as on a real terminal: the file must still come out plain.
+    let mut tty = Guided::start(&lab, true);
+
+    tty.run_every_check();
+    tty.decline_fixes();
+    tty.press("y");
+    tty.press(ENTER);
+    tty.expect(r"Save this report to a file\? Yes");
+    tty.expect(r"File name:");
+    tty.press(&path.display().to_string());
+    tty.press(ENTER);
+    tty.expect(r"report written to ");
+    let (status, _) = tty.finish(EXPECT_TIMEOUT);
+
+    assert_eq!(status, 1, "exit status\n{}", tty.screen());
+    let styled = Regex::new(r"\x1b\[[0-9;]*m").expect("SGR pattern");
+    assert!(
+        styled.is_match(&tty.raw),
+        "the terminal showed no styling, so this test proves nothing"
+    );
+    let saved = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = lossy(&saved);
+    assert!(text.contains("backend-down"), "saved report:\n{text}");
+    assert!(
+        !saved.contains(&0x1b),
+        "escape bytes in the saved report:\n{text:?}"
+    );
+}
+
+/// Waits (bounded) for a non-terminal run; kills its group and fails on the timeout.
+fn wait_bounded(guard: &mut Guard) -> i32 {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = guard.exited() {
+            return status.code().unwrap_or(-1);
+        }
+        if started.elapsed() > NO_TTY_TIMEOUT {
+            guard.stop();
+            panic!("no terminal, yet it still ran after {NO_TTY_TIMEOUT:?}: killed");
+        }
+        sleep(Duration::from_millis(20));
+    }
+}
+
+/// Reads a pipe to its end on a thread, so a full pipe never blocks the child.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut bytes);
+        }
+        lossy(&bytes)
+    })
+}
+
+#[test]
+fn without_a_terminal_it_never_waits_for_input() {
+    let lab = backend_down_lab();
+    // Held open and never written: a read on stdin would block for ever.
+    let (stdin, writer) = os_pipe::pipe().expect("pipe");
+    let mut cmd = Command::new(BINARY);
+    cmd.arg("--conf")
+        .arg(lab.nginx_info().conf)
+        .current_dir(lab.dir())
+        .env("NO_COLOR", "1")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut guard = Guard::spawn("nginx-doctor", &mut cmd).expect("start the binary");
+    drop(cmd);
+    let out = drain(guard.take_stdout());
+    let err = drain(guard.take_stderr());
+
+    let status = wait_bounded(&mut guard);
+    let (stdout, stderr) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    drop(writer);
+
+    let run = format!("--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    assert_eq!(status, 1, "exit status\n{run}");
+    assert!(stdout.contains("backend-down"), "report\n{run}");
+    assert!(!stderr.contains("What now?"), "it prompted\n{run}");
+}
+
+#[test]
+fn on_a_terminal_with_stdin_a_pipe_it_never_waits_for_input() {
+    let lab = backend_down_lab();
+    // stdout, stderr and the controlling terminal are the pty; stdin is a FIFO this test
+    // holds open for writing and never writes. A prompt would read the terminal instead.
+    let fifo = lab.path("stdin.fifo");
+    mkfifo(&fifo, Mode::S_IRUSR | Mode::S_IWUSR).expect("mkfifo");
+    let writer = File::options()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .expect("hold the FIFO open");
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(r#"exec "$0" --conf "$1" < "$2""#)
+        .arg(BINARY)
+        .arg(lab.nginx_info().conf)
+        .arg(&fifo)
+        .current_dir(lab.dir())
+        .env("NO_COLOR", "1");
+    let mut tty = Guided::spawn(cmd);
+
+    let (status, rest) = tty.finish(NO_TTY_TIMEOUT);
+    drop(writer);
+    assert_eq!(status, 1, "exit status\n{rest}");
+    assert!(rest.contains("backend-down"), "report\n{rest}");
+    assert!(!rest.contains("What now?"), "it prompted\n{rest}");
+}
