@@ -40,6 +40,9 @@ const CTRL_C: &str = "\x03";
 /// A live "What now?" prompt; its answered form ends in the choice instead.
 const WHAT_NOW: &str = r"What now\?\s*\r?\n";
 /// A live fix offer; `(y/N)` also proves that Enter declines it.
+/// The live text prompt of the pack's question (empty answer: skip).
+const QUESTION: &str = r"Leave it empty to skip\.[^\n]*\r?\n";
+
 const FIX_OFFER: &str = r"Run `[^`]*` now\? \(y/N\)";
 /// The live save prompt at the end.
 const SAVE_OFFER: &str = r"Save this report to a file\? \(y/N\)";
@@ -232,10 +235,14 @@ impl Guided {
         seen.groups[1].clone()
     }
 
+    /// Runs the check at the live prompt, or gives a question its default
+    /// (empty) answer.
     fn choose_run(&mut self) {
-        self.expect(WHAT_NOW);
+        let seen = self.expect(&format!("({WHAT_NOW})|({QUESTION})"));
         self.press(ENTER);
-        self.expect(r"What now\? Run this check");
+        if seen.groups[1].is_some() {
+            self.expect(r"What now\? Run this check");
+        }
     }
 
     /// Declines every fix the diagnosis offers to run, up to the save prompt; returns the
@@ -336,17 +343,35 @@ fn guided_walk_reaches_the_diagnosis() {
     tty.assert_terminal_restored();
 }
 
+/// Walks `steps` steps (running checks, skipping the question), then
+/// returns the node ids seen.
+fn walk(tty: &mut Guided, steps: usize) -> Vec<String> {
+    (0..steps)
+        .map(|_| {
+            let node = tty.next_step().expect("a step before the diagnosis");
+            tty.choose_run();
+            node
+        })
+        .collect()
+}
+
+/// Finishes a walk from the live step on: every check run, fixes and saving declined.
+fn finish_walk(tty: &mut Guided) {
+    tty.run_every_check();
+    tty.decline_fixes();
+    tty.decline_saving();
+    let (status, _) = tty.finish(EXPECT_TIMEOUT);
+    assert_eq!(status, 1, "exit status\n{}", tty.screen());
+}
+
 #[test]
 fn going_back_repeats_the_previous_step() {
     let lab = backend_down_lab();
     let mut tty = Guided::start(&lab, false);
 
-    let mut nodes = Vec::new();
-    for _ in 0..2 {
-        nodes.push(tty.next_step().expect("a step before the diagnosis"));
-        tty.choose_run();
-    }
-    let third = tty.next_step().expect("a third step");
+    // find-nginx, config-test, then the question (skipped).
+    let nodes = walk(&mut tty, 3);
+    let fourth = tty.next_step().expect("a fourth step");
     tty.expect(WHAT_NOW);
     tty.press(DOWN);
     tty.press(DOWN);
@@ -357,21 +382,37 @@ fn going_back_repeats_the_previous_step() {
 
     assert_eq!(
         (again.group(1), again.group(2)),
-        ("4", nodes[1].as_str()),
-        "after going back from {third}, the second step comes again\n{}",
+        ("5", nodes[2].as_str()),
+        "after going back from {fourth}, the step before it comes again\n{}",
         tty.screen()
     );
     tty.choose_run();
-    let rest = tty.run_every_check();
+    let next = tty.next_step().expect("the walk goes on");
+    assert_eq!(next, fourth, "then the walk goes on from there");
+    tty.choose_run();
+    finish_walk(&mut tty);
+}
+
+#[test]
+fn typing_dot_dot_at_a_question_goes_back() {
+    let lab = backend_down_lab();
+    let mut tty = Guided::start(&lab, false);
+
+    let nodes = walk(&mut tty, 2);
+    let question = tty.next_step().expect("the question");
+    tty.expect(QUESTION);
+    tty.press("..");
+    tty.press(ENTER);
+    let again = tty.expect(r"Step (\d+): (\S+)\r?\n");
+
     assert_eq!(
-        rest.first(),
-        Some(&third),
-        "then the walk goes on from there"
+        (again.group(1), again.group(2)),
+        ("4", nodes[1].as_str()),
+        "`..` at {question} goes back to the check before it\n{}",
+        tty.screen()
     );
-    tty.decline_fixes();
-    tty.decline_saving();
-    let (status, _) = tty.finish(EXPECT_TIMEOUT);
-    assert_eq!(status, 1, "exit status\n{}", tty.screen());
+    tty.choose_run();
+    finish_walk(&mut tty);
 }
 
 /// Presses `key` at the first prompt; the run must end at once with 130 and no crash.

@@ -251,3 +251,25 @@ fn backend_answering_502_is_backend_sent_502() {
     run.assert_first("backend-sent-502");
     run.assert_evidence_quotes("backend-sent-502", "\"GET /app HTTP/1.0\" 502");
 }
+
+#[test]
+fn url_flag_reproduces_the_failure_before_reading_the_log() {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    lab.stop(fpm.pid);
+    assert!(
+        !lab.error_log().contains("connect() to unix:"),
+        "no request has failed yet"
+    );
+
+    let run = lab.doctor(&["--auto", "--format", "json", "--url", "/ok.php"]);
+    assert_eq!(run.status, 1, "{run}");
+    run.assert_first("backend-down");
+    let reproduce = run.json["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["probe"] == "reproduce"))
+        .unwrap_or_else(|| panic!("no reproduce check\n{run}"));
+    assert_eq!(reproduce["status"], "ok", "{run}");
+    assert_eq!(run.json["answers"]["url"], "/ok.php", "{run}");
+}

@@ -35,6 +35,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "error_logs",
             "source",
             "passes",
+            "listen_port",
             "parse_error",
         ],
     },

@@ -166,12 +166,12 @@ fn curl_url(target: &Endpoint) -> String {
 }
 
 fn http_get(target: &Endpoint, params: &BTreeMap<String, String>, out: &mut Out) {
-    let uri = params.get("uri").map_or("/", String::as_str);
+    let (host, uri) = split_url(params.get("uri").map_or("/", String::as_str));
     out.shown_as = format!(
-        "curl -sS -o /dev/null -w '%{{http_code}}' {}",
-        curl_url(target)
+        "curl -sS -o /dev/null -w '%{{http_code}}' -H 'Host: {host}' {}{uri}",
+        curl_url(target).trim_end_matches('/')
     );
-    match connect::http_get(target, "localhost", uri, Duration::from_secs(5), 64 * 1024) {
+    match connect::http_get(target, host, uri, Duration::from_secs(10), 64 * 1024) {
         Ok(r) => {
             out.set(
                 "result",
@@ -190,6 +190,19 @@ fn http_get(target: &Endpoint, params: &BTreeMap<String, String>, out: &mut Out)
             out.set("result", "failed");
             out.fail(e.to_string());
         }
+    }
+}
+
+/// `http://shop.example/x` → ("shop.example", "/x"); a bare path keeps
+/// "localhost". The request always goes to the loopback target: the name
+/// only selects nginx's server block, as a browser's Host header would.
+fn split_url(uri: &str) -> (&str, &str) {
+    let Some(rest) = uri.strip_prefix("http://").or_else(|| uri.strip_prefix("https://")) else {
+        return ("localhost", if uri.starts_with('/') { uri } else { "/" });
+    };
+    match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
     }
 }
 
@@ -236,4 +249,26 @@ fn socket_file(params: &BTreeMap<String, String>, out: &mut Out) {
     };
     out.set("user_can_connect", can);
     out.set("reason", reason);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_the_server_block_and_the_path() {
+        assert_eq!(split_url("http://shop.example/a?b=1"), ("shop.example", "/a?b=1"));
+        assert_eq!(split_url("https://shop.example"), ("shop.example", "/"));
+        assert_eq!(split_url("/index.php"), ("localhost", "/index.php"));
+        assert_eq!(split_url("index.php"), ("localhost", "/"));
+    }
+
+    #[test]
+    fn addresses_come_only_from_typed_parameters() {
+        let p = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        assert!(endpoint(&p(&[("transport", "tcp"), ("host", "127.0.0.1"), ("port", "9000")])).is_ok());
+        assert!(endpoint(&p(&[("transport", "tcp"), ("host", "$(reboot)"), ("port", "9000")])).is_err());
+        assert!(endpoint(&p(&[("transport", "tcp"), ("host", "127.0.0.1"), ("port", "99999")])).is_err());
+        assert!(endpoint(&p(&[("transport", "unix"), ("path", "../etc/x.sock")])).is_err());
+    }
 }
