@@ -54,6 +54,12 @@ pub struct DiagnoseArgs {
     /// How far back to read the logs: 15m, 2h, 1d or "2026-11-24 10:00"
     #[arg(long, default_value = "15m", value_name = "WHEN")]
     pub since: String,
+    /// Write a bundle of this run (every probe's output, files read, answers, the report) to DIR
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// Diagnose from a recorded bundle (a directory or .tar.gz) instead of this host
+    #[arg(long, value_name = "BUNDLE", conflicts_with = "record")]
+    pub replay: Option<PathBuf>,
     /// Use the rule pack in DIR instead of the embedded one
     #[arg(long, value_name = "DIR", global = true)]
     pub rules: Option<PathBuf>,
@@ -79,6 +85,19 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Count upstream failures in error logs by signature, upstream and time
     Scan(ScanArgs),
+    /// Print the model of nginx's configuration: servers, locations, pass
+    /// targets, effective timeouts and buffers with the file:line of each
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// nginx's main configuration file (default: the running master's -c)
+    #[arg(long, value_name = "PATH")]
+    pub conf: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Args)]

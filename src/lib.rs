@@ -11,6 +11,7 @@
 pub mod builtin;
 pub mod causes;
 pub mod cli;
+pub mod config_command;
 pub mod engine;
 pub mod exit;
 pub mod explain;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Some(Command::Rules(cmd)) => rules_command::run(cmd, cli.diagnose.rules.as_deref()),
         Some(Command::Explain(args)) => explain::run(&args, cli.diagnose.rules.as_deref()),
         Some(Command::Scan(args)) => scan::run(&args),
+        Some(Command::Config(args)) => config_command::run(&args),
         None => diagnose::run(&cli.diagnose),
     }
 }
