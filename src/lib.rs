@@ -18,6 +18,7 @@ pub mod explain;
 pub mod expr;
 pub mod guide;
 pub mod host;
+mod interrupt;
 pub mod logs;
 pub mod nginx;
 pub mod probe;
@@ -38,6 +39,7 @@ pub use exit::ExitStatus;
 
 /// Runs the command line; every outcome is an exit status.
 pub fn run(cli: Cli) -> ExitStatus {
+    interrupt::install();
     set_color(cli.diagnose.color);
     match cli.command {
         Some(Command::Rules(cmd)) => rules_command::run(cmd, cli.diagnose.rules.as_deref()),

@@ -1,0 +1,35 @@
+//! Ctrl-C and SIGTERM: end the run cleanly, taking the running probe with it.
+//!
+//! Probes run in their own process groups, so a Ctrl-C typed at the terminal
+//! reaches only us. The signals are blocked in every thread and received by
+//! one thread with `sigwait`, which kills the running probes' groups and
+//! exits 130 — no handler runs in signal context, and no probe outlives us.
+//! (Children start with an empty signal mask: std resets it at spawn.)
+//! Guided prompts see Ctrl-C as a key in raw mode and end the walk themselves.
+
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+
+use crate::probe::command;
+
+/// Installs the handling; call once, before any other thread starts.
+pub fn install() {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    if pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).is_err() {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Ok(signal) = set.wait() {
+                command::kill_running();
+                eprintln!("\ninterrupted ({signal}); nothing was changed");
+                std::process::exit(130);
+            }
+        });
+    if spawned.is_err() {
+        // Without the thread, restore the default so Ctrl-C still works.
+        let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
+    }
+}
