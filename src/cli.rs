@@ -54,6 +54,9 @@ pub struct DiagnoseArgs {
     /// How far back to read the logs: 15m, 2h, 1d or "2026-11-24 10:00"
     #[arg(long, default_value = "15m", value_name = "WHEN")]
     pub since: String,
+    /// Total time the probes may take (90s, 2m); later probes are reported as not run
+    #[arg(long, default_value = "60s", value_name = "TIME")]
+    pub budget: String,
     /// Write a bundle of this run (every probe's output, files read, answers, the report) to DIR
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,

@@ -335,10 +335,11 @@ impl<'a> Engine<'a> {
                     .iter()
                     .map(|s| StepText {
                         text: s.say.render(facts),
-                        command: s
-                            .run
-                            .as_ref()
-                            .map(|argv| argv.iter().map(|a| a.render(facts)).collect()),
+                        // A fix command obeys the probes' argument rules: one
+                        // quoting an unknown or unsafe value is not offered.
+                        command: s.run.as_ref().and_then(|argv| {
+                            argv.iter().map(|a| a.render_arg(facts).ok()).collect()
+                        }),
                         file: render_opt(s.file.as_ref(), facts),
                         snippet: render_opt(s.snippet.as_ref(), facts),
                     })
@@ -437,7 +438,13 @@ fn excerpt(obs: &Observation) -> String {
         }
         text.push_str(obs.stderr.trim_end());
     }
-    sanitize::truncate(&sanitize::for_terminal(text.as_bytes()), EXCERPT_CHARS)
+    // Line by line, so the excerpt keeps its shape while every control
+    // character inside a line is still escaped.
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| sanitize::for_terminal(l.as_bytes()))
+        .collect();
+    sanitize::truncate(&lines.join("\n"), EXCERPT_CHARS)
 }
 
 /// Orders findings most likely first, drops `no-fault-found` when anything

@@ -55,6 +55,29 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
         .build()
 }
 
+/// A regex error in one line, and where in the pattern it is (0-based
+/// characters) when the `regex` crate says. Its own message is a drawing
+/// over several lines (the pattern, a caret, `error: ...`), which would read
+/// as separate problems in the one-problem-per-line output of `rules lint`.
+pub fn regex_error(err: &regex::Error) -> (String, Option<usize>) {
+    let regex::Error::Syntax(text) = err else {
+        return (err.to_string(), None);
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let what = lines
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap_or(text);
+    // A one-line pattern is drawn as: a header, the pattern indented by 4,
+    // a caret line under it, the error.
+    let at = match lines.as_slice() {
+        [_, _, caret, _] => caret.find('^').and_then(|i| i.checked_sub(4)),
+        _ => None,
+    };
+    (what.to_owned(), at)
+}
+
 impl Expr {
     /// Parses a condition.
     pub fn parse(text: &str) -> Result<Expr, ExprError> {
@@ -312,7 +335,7 @@ impl Parser {
             return match self.next()? {
                 (Tok::Str(pattern), at) => {
                     let re = compile_regex(&pattern).map_err(|e| ExprError {
-                        message: format!("invalid regex: {e}"),
+                        message: format!("invalid regex: {}", regex_error(&e).0),
                         offset: at,
                     })?;
                     Ok(Expr::Matches(Box::new(left), Box::new(re)))
@@ -457,6 +480,14 @@ mod tests {
         let err = Expr::parse("x =~ '('").unwrap_err();
         assert!(err.message.starts_with("invalid regex"), "{err}");
         assert_eq!(err.offset, 5);
+    }
+
+    #[test]
+    fn regex_errors_are_one_line_with_their_place() {
+        let Err(err) = compile_regex("ab(c") else {
+            panic!("`ab(c` compiled");
+        };
+        assert_eq!(regex_error(&err), ("unclosed group".to_owned(), Some(2)));
     }
 
     #[test]

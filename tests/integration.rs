@@ -8,6 +8,8 @@ mod support;
 mod cli;
 mod engine_walk;
 mod guided_tty;
+mod probe_bounds;
 mod readme;
 mod real_host;
 mod rules_lint;
+mod signals;

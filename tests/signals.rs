@@ -51,7 +51,7 @@ fn interrupted_by(signal: Signal) {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/packs-misbehaving/sleeper"
     );
-    let mut doctor = Command::new(env!("CARGO_BIN_EXE_nginx-doctor"))
+    let doctor = Command::new(env!("CARGO_BIN_EXE_nginx-doctor"))
         .args(["--auto", "--rules", pack])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

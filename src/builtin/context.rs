@@ -3,6 +3,7 @@
 //! nginx so later probes do not parse the configuration again.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use super::nginx_probe::NginxView;
 use crate::cli::DiagnoseArgs;
@@ -18,6 +19,8 @@ pub struct HostOptions {
     /// How the window reads in messages: "15m", "2h", "since 2026-11-24 10:00".
     pub window: String,
     pub url: Option<String>,
+    /// Total time all probes together may take.
+    pub budget: Duration,
 }
 
 impl HostOptions {
@@ -32,7 +35,14 @@ impl HostOptions {
         } else {
             args.since.clone()
         };
+        let budget = parse_budget(&args.budget).ok_or_else(|| {
+            format!(
+                "--budget {:?} is not a time like 60s, 90s or 5m (at most 1h)",
+                args.budget
+            )
+        })?;
         Ok(HostOptions {
+            budget,
             conf: args.conf.clone(),
             error_logs: args.error_logs.clone(),
             since,
@@ -40,6 +50,22 @@ impl HostOptions {
             url: args.url.clone(),
         })
     }
+}
+
+/// `90s`, `5m`, `1h`: the run's probe budget.
+fn parse_budget(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (num, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        _ => return None,
+    };
+    (1..=3600)
+        .contains(&secs)
+        .then(|| Duration::from_secs(secs))
 }
 
 /// `15m`, `2h`, `1d`, `90s` before `now`, or a local `YYYY-MM-DD HH:MM[:SS]`.
@@ -82,6 +108,7 @@ pub struct Host {
     pub options: HostOptions,
     pub root: bool,
     pub systemd: bool,
+    started: Instant,
     nginx: Option<NginxView>,
 }
 
@@ -91,8 +118,14 @@ impl Host {
             options,
             root: nix::unistd::geteuid().is_root(),
             systemd: crate::host::procs::pid1_is_systemd(),
+            started: Instant::now(),
             nginx: None,
         }
+    }
+
+    /// What is left of the run's time budget; zero when it is used up.
+    pub fn remaining(&self) -> Duration {
+        self.options.budget.saturating_sub(self.started.elapsed())
     }
 
     /// What is known about nginx, discovered on first use.
@@ -136,6 +169,15 @@ mod tests {
         let a = parse_since("2026-11-24 10:00", now).unwrap();
         let b = parse_since("2026-11-24 10:00:30", now).unwrap();
         assert_eq!(b.unix() - a.unix(), 30);
+    }
+
+    #[test]
+    fn budgets_are_bounded_times() {
+        assert_eq!(parse_budget("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_budget("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_budget("0s"), None);
+        assert_eq!(parse_budget("2h"), None);
+        assert_eq!(parse_budget("soon"), None);
     }
 
     #[test]

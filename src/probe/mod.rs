@@ -47,6 +47,8 @@ pub enum ProbeStatus {
     UnsafeValue,
     /// The user chose not to run it.
     Skipped,
+    /// The run's time budget (`--budget`) was used up before it.
+    OverBudget,
     /// It could not be started or read what it needed.
     Error,
 }
@@ -62,6 +64,7 @@ impl ProbeStatus {
             ProbeStatus::NoSystemd => "no-systemd",
             ProbeStatus::UnsafeValue => "unsafe-value",
             ProbeStatus::Skipped => "skipped",
+            ProbeStatus::OverBudget => "over-budget",
             ProbeStatus::Error => "error",
         }
     }

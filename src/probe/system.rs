@@ -21,6 +21,14 @@ pub struct SystemProber {
 
 impl Prober for SystemProber {
     fn observe(&mut self, probe: &Probe, invocation: &Invocation) -> Observation {
+        if self.host.remaining().is_zero() {
+            let budget = self.host.options.budget.as_secs();
+            return Observation::not_run(
+                ProbeStatus::OverBudget,
+                crate::engine::shown_command(invocation),
+                format!("not run: the run's time budget ({budget} s, --budget) was used up"),
+            );
+        }
         match invocation {
             Invocation::Command { argv } => self.command(probe, argv),
             Invocation::Builtin { name, params } => {
@@ -42,7 +50,10 @@ impl SystemProber {
         let Some(program) = argv.first() else {
             return Observation::not_run(ProbeStatus::Error, shown, "empty command");
         };
-        if command::locate(program).is_none() {
+        // A path that exists goes to the runner, which tells "not executable"
+        // apart; only a program found nowhere is "missing".
+        let exists = program.contains('/') && std::path::Path::new(program).exists();
+        if !exists && command::locate(program).is_none() {
             return Observation::not_run(
                 ProbeStatus::Missing,
                 shown,
@@ -51,7 +62,8 @@ impl SystemProber {
         }
         let out = command::run(&CommandSpec {
             argv: argv.to_vec(),
-            timeout: probe.timeout,
+            // Never past the run's budget, whatever the probe asks for.
+            timeout: probe.timeout.min(self.host.remaining()),
             max_output: probe.max_output,
         });
         let (status, exit, reason) = match out.outcome {

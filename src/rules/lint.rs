@@ -92,7 +92,8 @@ fn topological_order(set: &RuleSet) -> Result<Vec<usize>, Problem> {
     }
     let mut mark = vec![Mark::New; set.nodes.len()];
     let mut order = Vec::new();
-    for root in 0..set.nodes.len() {
+    // From the start first, so a cycle reads the way a walk would go round it.
+    for root in std::iter::once(set.start).chain(0..set.nodes.len()) {
         if mark[root] != Mark::New {
             continue;
         }
@@ -115,9 +116,10 @@ fn topological_order(set: &RuleSet) -> Result<Vec<usize>, Problem> {
                             .map(|&(s, _)| set.nodes[s].id.as_str())
                             .collect();
                         cycle.push(&set.nodes[m].id);
+                        // At `n`: its `next` is the one that closes the cycle.
                         return Err(at(
                             set,
-                            m,
+                            n,
                             format!("cycle: {}; a walk must always end", cycle.join(" -> ")),
                         ));
                     }

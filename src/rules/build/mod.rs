@@ -202,11 +202,12 @@ impl Builder {
             return None;
         };
         for (f, _) in headers {
-            let at = At::new(f, vec![PathSeg::Key("pack")]);
-            self.problem(
-                &at,
-                format!("a second `pack:` section; the first is in {}", first.0.name),
-            );
+            let origin = At::new(f, vec![PathSeg::Key("pack")]).key_origin();
+            self.problems.push(Problem {
+                file: origin.file,
+                pos: Some(origin.pos),
+                message: format!("a second `pack:` section; the first is in {}", first.0.name),
+            });
         }
         Some(first)
     }

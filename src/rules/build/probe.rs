@@ -7,30 +7,32 @@ use std::time::Duration;
 use super::hint::closest;
 use super::{At, Builder};
 use crate::builtin;
-use crate::expr::compile_regex;
+use crate::expr::{compile_regex, regex_error};
 use crate::probe::command::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT};
 use crate::rules::schema::ProbeSpec;
 use crate::rules::{Action, Extract, Probe};
 
 impl Builder {
     pub(super) fn probe(&mut self, id: &str, spec: &ProbeSpec, at: &At) -> Option<Probe> {
-        let action = self.action(spec, at)?;
+        // Every part is checked before any failure returns, so one lint
+        // run lists all of a probe's problems.
+        let action = self.action(spec, at);
         let timeout = match &spec.timeout {
-            None => DEFAULT_TIMEOUT,
+            None => Some(DEFAULT_TIMEOUT),
             Some(t) => parse_duration(t).or_else(|| {
                 self.problem(
                     &at.key("timeout"),
                     format!("timeout {t:?} is not a duration like `5s` or `500ms` (at most 60s)"),
                 );
                 None
-            })?,
+            }),
         };
         let mut extract = Vec::new();
         let mut facts: Vec<String> = builtin::COMMON_FACTS
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
-        if let Action::Builtin { name, .. } = &action {
+        if let Some(Action::Builtin { name, .. }) = &action {
             facts.extend(
                 builtin::info(name)
                     .into_iter()
@@ -48,13 +50,24 @@ impl Builder {
                         regex,
                     });
                 }
-                Err(err) => self.problem(&at, format!("invalid regex: {err}")),
+                Err(err) => {
+                    let message = match regex_error(&err) {
+                        (what, Some(i)) => {
+                            format!(
+                                "invalid regex: {what} (at character {} of the regex)",
+                                i + 1
+                            )
+                        }
+                        (what, None) => format!("invalid regex: {what}"),
+                    };
+                    self.problem(&at, message);
+                }
             }
         }
-        let doc = match &spec.doc {
-            Some(d) => Some(self.template(d, &at.key("doc"))?),
-            None => None,
-        };
+        let doc = spec
+            .doc
+            .as_ref()
+            .and_then(|d| self.template(d, &at.key("doc")));
         let max_output = spec.max_output.map_or(DEFAULT_MAX_OUTPUT, |m| {
             usize::try_from(m).unwrap_or(usize::MAX)
         });
@@ -62,8 +75,8 @@ impl Builder {
             id: id.to_owned(),
             origin: at.key_origin(),
             doc,
-            action,
-            timeout,
+            action: action?,
+            timeout: timeout?,
             max_output,
             needs: spec.needs.clone(),
             extract,
@@ -86,42 +99,7 @@ impl Builder {
                 }
                 Some(Action::Command(self.templates(argv, &at.key("run"))?))
             }
-            (None, Some(name)) => {
-                let Some(info) = builtin::info(name) else {
-                    let names = builtin::BUILTINS.iter().map(|b| b.name);
-                    let hint = closest(name, names)
-                        .map(|c| format!("; did you mean `{c}`?"))
-                        .unwrap_or_default();
-                    self.problem(
-                        &at.key("builtin"),
-                        format!("no built-in probe `{name}`{hint}"),
-                    );
-                    return None;
-                };
-                let mut with = BTreeMap::new();
-                for (k, v) in &spec.with {
-                    if !info.params.contains(&k.as_str()) {
-                        self.problem(
-                            &at.key("with").key(k),
-                            format!(
-                                "`{name}` takes no parameter `{k}`; it takes {:?}",
-                                info.params
-                            ),
-                        );
-                    }
-                    with.insert(k.clone(), self.template(v, &at.key("with").key(k))?);
-                }
-                if !spec.extract.is_empty() {
-                    self.problem(
-                        &at.key("extract"),
-                        "`extract` reads command output; a built-in gives its facts directly",
-                    );
-                }
-                Some(Action::Builtin {
-                    name: name.clone(),
-                    with,
-                })
-            }
+            (None, Some(name)) => self.builtin(name, spec, at),
             _ => {
                 self.problem(
                     at,
@@ -131,6 +109,72 @@ impl Builder {
             }
         }
     }
+
+    fn builtin(&mut self, name: &str, spec: &ProbeSpec, at: &At) -> Option<Action> {
+        let Some(info) = builtin::info(name) else {
+            let names = builtin::BUILTINS.iter().map(|b| b.name);
+            let hint = closest(name, names)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            self.problem(
+                &at.key("builtin"),
+                format!("no built-in probe `{name}`{hint}"),
+            );
+            return None;
+        };
+        let mut with = Some(BTreeMap::new());
+        for (k, v) in &spec.with {
+            if !info.params.contains(&k.as_str()) {
+                self.problem(&at.key("with").key(k), unknown_param(info, k));
+            }
+            match (self.template(v, &at.key("with").key(k)), with.as_mut()) {
+                (Some(t), Some(with)) => {
+                    with.insert(k.clone(), t);
+                }
+                _ => with = None,
+            }
+        }
+        if !spec.extract.is_empty() {
+            self.problem(
+                &at.key("extract"),
+                "`extract` reads command output; a built-in gives its facts directly",
+            );
+        }
+        // These bound a command; a built-in would ignore them without a word.
+        let command_only = [
+            ("timeout", spec.timeout.is_some()),
+            ("max_output", spec.max_output.is_some()),
+            ("needs", !spec.needs.is_empty()),
+        ];
+        for (key, present) in command_only {
+            if present {
+                self.problem(
+                    &at.key(key),
+                    format!("`{key}` applies to `run` probes only; a built-in would ignore it"),
+                );
+            }
+        }
+        Some(Action::Builtin {
+            name: name.to_owned(),
+            with: with?,
+        })
+    }
+}
+
+/// Says what a built-in takes instead, with the nearest name.
+fn unknown_param(info: &builtin::BuiltinInfo, key: &str) -> String {
+    let name = info.name;
+    if info.params.is_empty() {
+        return format!("`{name}` takes no parameters; remove `with`");
+    }
+    let hint = closest(key, info.params.iter())
+        .map(|c| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default();
+    let all: Vec<String> = info.params.iter().map(|p| format!("`{p}`")).collect();
+    format!(
+        "`{name}` takes no parameter `{key}`{hint}; it takes {}",
+        all.join(", ")
+    )
 }
 
 pub fn parse_duration(text: &str) -> Option<Duration> {

@@ -1,0 +1,151 @@
+//! The command line as scripts see it: exit statuses, usage errors that name
+//! what was wrong, `rules list`/`rules graph` output, and a report that is
+//! printed whatever else fails.
+
+use std::path::Path;
+
+use nginx_doctor::causes;
+use serde_json::Value;
+
+use crate::support::doctor::{BINARY, DOCTOR_TIMEOUT, DoctorRun, run_bounded};
+
+/// Runs the binary from the crate root with stdin null and `NO_COLOR=1`.
+fn doctor(args: &[&str]) -> DoctorRun {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    run_bounded(
+        BINARY,
+        &args,
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        DOCTOR_TIMEOUT,
+    )
+}
+
+fn assert_no_panic(run: &DoctorRun) {
+    assert!(!run.stderr.contains("panicked"), "{run}");
+}
+
+#[test]
+fn help_documents_every_exit_status() {
+    let run = doctor(&["--help"]);
+    assert_eq!(run.status, 0, "{run}");
+    let codes: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| l.trim() != "Exit status:")
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(codes, ["0", "1", "2", "3", "130"], "{run}");
+}
+
+#[test]
+fn an_unknown_flag_is_a_usage_error() {
+    let run = doctor(&["--no-such-flag"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert!(run.stderr.contains("--no-such-flag"), "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+}
+
+#[test]
+fn a_nonsense_since_is_a_usage_error_naming_the_value() {
+    let run = doctor(&["--auto", "--since", "nonsense"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert!(run.stderr.contains("--since \"nonsense\""), "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+}
+
+fn listed_causes() -> Vec<String> {
+    let run = doctor(&["rules", "list", "--format", "json"]);
+    assert_eq!(run.status, 0, "{run}");
+    let Some(causes) = run.json.get("causes").and_then(Value::as_array) else {
+        panic!("no causes array\n{run}");
+    };
+    causes
+        .iter()
+        .map(|c| {
+            c.as_str()
+                .unwrap_or_else(|| panic!("cause {c} is not text"))
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn rules_list_json_names_the_causes_the_pack_concludes() {
+    let causes = listed_causes();
+    for id in [
+        "backend-down",
+        "backend-wrong-address",
+        "backend-pool-exhausted",
+        "backend-request-killed",
+        "upstream-timeout",
+        "config-invalid",
+        "pass-protocol-mismatch",
+        "socket-permission",
+        "selinux-denied",
+        "firewall-blocked",
+        "no-fault-found",
+    ] {
+        assert!(causes.iter().any(|c| c == id), "{id} not in {causes:?}");
+    }
+}
+
+#[test]
+fn every_listed_cause_is_a_known_cause_id() {
+    for id in listed_causes() {
+        assert!(causes::is_known(&id), "{id} is not in src/causes.rs");
+    }
+}
+
+#[test]
+fn rules_graph_mermaid_is_a_flowchart() {
+    let run = doctor(&["rules", "graph", "--format", "mermaid"]);
+    assert_eq!(run.status, 0, "{run}");
+    assert!(run.stdout.starts_with("flowchart TD\n"), "{run}");
+}
+
+#[test]
+fn rules_graph_dot_is_a_digraph() {
+    let run = doctor(&["rules", "graph", "--format", "dot"]);
+    assert_eq!(run.status, 0, "{run}");
+    assert!(run.stdout.starts_with("digraph "), "{run}");
+    assert!(run.stdout.trim_end().ends_with('}'), "{run}");
+}
+
+#[test]
+fn auto_with_a_missing_config_still_ends_with_a_json_report() {
+    let run = doctor(&[
+        "--auto",
+        "--conf",
+        "/nonexistent/nginx.conf",
+        "--format",
+        "json",
+    ]);
+    assert_no_panic(&run);
+    // 1 when `nginx -t` runs and rejects the file, 3 when nothing could be read.
+    assert!([1, 3].contains(&run.status), "{run}");
+    assert_eq!(run.json["schema"], 1, "{run}");
+    assert!(run.json["findings"].is_array(), "{run}");
+    assert!(run.json["checks"].is_array(), "{run}");
+}
+
+#[test]
+fn an_unwritable_output_file_still_prints_the_report() {
+    let run = doctor(&[
+        "--auto",
+        "--conf",
+        "/nonexistent/nginx.conf",
+        "--format",
+        "json",
+        "--output",
+        "/proc/nope/report.txt",
+    ]);
+    assert_no_panic(&run);
+    assert_eq!(run.status, 3, "{run}");
+    assert_eq!(run.json["schema"], 1, "the report is not on stdout\n{run}");
+    assert!(
+        run.stderr
+            .contains("cannot write the report to /proc/nope/report.txt"),
+        "{run}"
+    );
+}

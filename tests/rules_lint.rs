@@ -1,0 +1,425 @@
+//! `rules lint` from the outside: the packs that must pass (the embedded one,
+//! the example in `rules/README.md`) and one broken pack per rule in
+//! `tests/fixtures/packs/`, each asserted to the exact `file:line:column:
+//! message` and exit status 2, as an author would read them.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nginx_doctor::builtin::BUILTINS;
+
+use crate::support::doctor::{BINARY, DoctorRun, run_bounded};
+
+/// Linting is instant; this only stops a hung binary from hanging the suite.
+const LINT_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packs")
+}
+
+fn doctor(args: &[&str], cwd: &Path) -> DoctorRun {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    run_bounded(BINARY, &args, cwd, LINT_TIMEOUT)
+}
+
+/// Lints a fixture from the fixtures folder, so messages read `name/file.yaml:...`.
+fn lint_fixture(name: &str) -> DoctorRun {
+    doctor(&["rules", "lint", name], &fixtures())
+}
+
+/// Asserts exit 2, nothing on stdout, and stderr exactly `problems` in order
+/// followed by the summary line.
+fn assert_problems(run: &DoctorRun, problems: &[&str]) {
+    let n = problems.len();
+    let summary = format!(
+        "error: the rule pack has {n} problem{}; nothing was run",
+        if n == 1 { "" } else { "s" }
+    );
+    let mut expected: Vec<&str> = problems.to_vec();
+    expected.push(&summary);
+    let got: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!((run.status, got), (2, expected), "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+}
+
+fn rejects(fixture: &str, problem: &str) {
+    assert_problems(&lint_fixture(fixture), &[problem]);
+}
+
+/// The ```yaml blocks of a Markdown text.
+fn yaml_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```yaml") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+fn rules_readme() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/README.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn every_yaml_block_in_the_rules_readme_is_a_sound_pack() {
+    let blocks = yaml_blocks(&rules_readme());
+    assert!(!blocks.is_empty(), "rules/README.md has no ```yaml block");
+    for (i, block) in blocks.iter().enumerate() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("00-pack.yaml"), block).expect("write the block");
+        let run = doctor(&["rules", "lint", "."], dir.path());
+        assert_eq!(
+            run.status,
+            0,
+            "yaml block {} of rules/README.md\n{run}",
+            i + 1
+        );
+    }
+}
+
+/// The backquoted names of one cell of a Markdown table row.
+fn quoted(cell: &str) -> BTreeSet<&str> {
+    cell.split('`').skip(1).step_by(2).collect()
+}
+
+#[test]
+fn the_rules_readme_lists_every_builtin_with_its_parameters_and_facts() {
+    let readme = rules_readme();
+    let rows: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| built-in |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let listed: Vec<&str> = rows.iter().filter_map(|r| r.split('`').nth(1)).collect();
+    let known: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
+    assert_eq!(listed, known, "the built-in table of rules/README.md");
+    for (row, b) in rows.iter().zip(BUILTINS) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let [_, _, _, params, facts, _] = cells.as_slice() else {
+            panic!(
+                "row of `{}` is not | name | doc | params | facts |: {row}",
+                b.name
+            );
+        };
+        assert_eq!(quoted(params), b.params.iter().copied().collect(), "{row}");
+        assert_eq!(quoted(facts), b.facts.iter().copied().collect(), "{row}");
+    }
+}
+
+#[test]
+fn the_embedded_pack_lints_clean() {
+    let run = doctor(&["rules", "lint"], Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert_eq!(run.status, 0, "{run}");
+    assert!(run.stdout.starts_with("embedded: "), "{run}");
+    assert!(run.stdout.ends_with("; no problems found\n"), "{run}");
+}
+
+#[test]
+fn the_rules_directory_lints_clean() {
+    let run = doctor(
+        &["rules", "lint", "rules"],
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+    assert_eq!(run.status, 0, "{run}");
+}
+
+#[test]
+fn a_yaml_syntax_error_is_reported_where_it_starts() {
+    rejects(
+        "syntax-error",
+        "syntax-error/00-pack.yaml:3:9: unclosed quote; this is not valid YAML: \
+         check quotes, brackets and indentation (spaces, not tabs) here",
+    );
+}
+
+#[test]
+fn a_misspelt_key_is_an_error_listing_the_keys_allowed() {
+    rejects(
+        "unknown-key",
+        "unknown-key/00-pack.yaml:11:5: unknown key `brances`; the keys allowed here are \
+         check, why, found, ask, help, input, choices, fact, auto, default, branches, next, \
+         conclude, confidence, title, explain, evidence, fix, then, stop: \
+         fix the spelling or remove it",
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_an_error_at_the_value() {
+    rejects(
+        "wrong-type",
+        "wrong-type/00-pack.yaml:8:12: wrong kind of value: \
+         expected a list (`[a, b]` or `- item` lines)",
+    );
+}
+
+#[test]
+fn a_key_written_twice_is_an_error_at_the_second() {
+    rejects(
+        "duplicate-key",
+        "duplicate-key/00-pack.yaml:15:5: key `title` appears twice in the same mapping; \
+         remove or rename one of them",
+    );
+}
+
+#[test]
+fn a_dangling_next_suggests_the_node_meant() {
+    rejects(
+        "dangling-next",
+        "dangling-next/00-pack.yaml:13:15: no node `dwn`; did you mean `down`?",
+    );
+}
+
+#[test]
+fn a_check_of_an_unknown_probe_suggests_the_probe_meant() {
+    rejects(
+        "unknown-probe",
+        "unknown-probe/00-pack.yaml:10:12: no probe `logs`; did you mean `log`?",
+    );
+}
+
+#[test]
+fn an_unknown_builtin_suggests_the_builtin_meant() {
+    rejects(
+        "unknown-builtin",
+        "unknown-builtin/00-pack.yaml:7:14: no built-in probe `error-logs`; \
+         did you mean `error-log`?",
+    );
+}
+
+#[test]
+fn an_unknown_builtin_parameter_lists_the_parameters() {
+    rejects(
+        "unknown-builtin-param",
+        "unknown-builtin-param/00-pack.yaml:12:13: `connect` takes no parameter `prot` \
+         (did you mean `port`?); it takes `transport`, `host`, `port`, `path`",
+    );
+}
+
+#[test]
+fn an_unknown_cause_suggests_the_cause_meant() {
+    rejects(
+        "unknown-cause",
+        "unknown-cause/00-pack.yaml:13:15: `no-fault-fund` is not a cause id of CAUSES.md; \
+         did you mean `no-fault-found`?",
+    );
+}
+
+#[test]
+fn an_invalid_regex_in_a_condition_is_one_line_at_the_condition() {
+    rejects(
+        "bad-when-regex",
+        "bad-when-regex/00-pack.yaml:12:15: condition: invalid regex: unclosed group \
+         (at character 13)",
+    );
+}
+
+#[test]
+fn an_invalid_extract_regex_is_one_line_at_the_regex() {
+    rejects(
+        "bad-extract-regex",
+        "bad-extract-regex/00-pack.yaml:10:16: invalid regex: unclosed group \
+         (at character 7 of the regex)",
+    );
+}
+
+#[test]
+fn an_unclosed_template_reference_is_an_error() {
+    rejects(
+        "bad-template",
+        "bad-template/00-pack.yaml:14:12: template: `{{` is not closed by `}}` (at character 1)",
+    );
+}
+
+#[test]
+fn an_unreachable_node_is_an_error() {
+    rejects(
+        "unreachable-node",
+        "unreachable-node/00-pack.yaml:12:3: node `orphan` cannot be reached \
+         from the start node `look`",
+    );
+}
+
+#[test]
+fn a_cycle_is_named_from_the_start_at_the_node_closing_it() {
+    rejects(
+        "cycle",
+        "cycle/00-pack.yaml:15:3: cycle: look -> again -> look; a walk must always end",
+    );
+}
+
+#[test]
+fn an_unused_probe_is_an_error() {
+    rejects(
+        "unused-probe",
+        "unused-probe/00-pack.yaml:8:3: probe `spare` is used by no check",
+    );
+}
+
+#[test]
+fn a_fact_missing_on_one_path_is_an_error() {
+    rejects(
+        "fact-not-on-every-path",
+        "fact-not-on-every-path/00-pack.yaml:22:3: node `fine` uses fact `sockets.listening`, \
+         which is not produced on every path to it",
+    );
+}
+
+#[test]
+fn a_last_branch_with_a_condition_is_an_error_at_that_condition() {
+    rejects(
+        "last-branch-with-when",
+        "last-branch-with-when/00-pack.yaml:14:15: the last branch needs no `when`: \
+         it is taken when nothing else holds, so the walk never stalls",
+    );
+}
+
+#[test]
+fn a_question_auto_cannot_answer_is_an_error() {
+    rejects(
+        "question-without-answer",
+        "question-without-answer/00-pack.yaml:13:5: a question needs `auto:` or `default:` \
+         so `--auto` can answer it",
+    );
+}
+
+#[test]
+fn a_pack_without_a_pack_section_is_an_error() {
+    rejects(
+        "no-pack",
+        "no-pack/00-nodes.yaml: no file has a `pack:` section; \
+         one file must name the pack and its `start` node",
+    );
+}
+
+#[test]
+fn a_second_pack_section_is_an_error_naming_the_first() {
+    rejects(
+        "two-packs",
+        "two-packs/10-more.yaml:2:1: a second `pack:` section; \
+         the first is in two-packs/00-pack.yaml",
+    );
+}
+
+#[test]
+fn a_node_that_is_both_check_and_conclusion_is_an_error() {
+    rejects(
+        "check-and-conclude",
+        "check-and-conclude/00-pack.yaml:10:5: node `look` needs exactly one of \
+         `check`, `ask`, `conclude` or `stop`",
+    );
+}
+
+#[test]
+fn a_key_of_another_kind_of_node_is_an_error() {
+    rejects(
+        "key-of-another-kind",
+        "key-of-another-kind/00-pack.yaml:14:10: `why` does not belong to a conclusion",
+    );
+}
+
+#[test]
+fn needs_on_a_builtin_is_an_error() {
+    rejects(
+        "builtin-with-needs",
+        "builtin-with-needs/00-pack.yaml:8:12: `needs` applies to `run` probes only; \
+         a built-in would ignore it",
+    );
+}
+
+#[test]
+fn an_empty_directory_is_not_a_pack() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().display().to_string();
+    let run = doctor(&["rules", "lint", &path], Path::new("/"));
+    assert_problems(
+        &run,
+        &[&format!(
+            "{path}: no *.yaml files here; a rule pack needs at least one"
+        )],
+    );
+}
+
+#[test]
+fn every_problem_of_a_pack_is_reported_in_one_run() {
+    assert_problems(
+        &lint_fixture("many-problems"),
+        &[
+            "many-problems/00-pack.yaml:11:13: `connect` takes no parameter `prot` \
+             (did you mean `port`?); it takes `transport`, `host`, `port`, `path`",
+            "many-problems/00-pack.yaml:25:15: `no-fault-fund` is not a cause id of CAUSES.md; \
+             did you mean `no-fault-found`?",
+            "many-problems/00-pack.yaml:26:12: template: `{{` is not closed by `}}` \
+             (at character 1)",
+            "many-problems/00-pack.yaml:27:16: template: `{{` is not closed by `}}` \
+             (at character 1)",
+            "many-problems/00-pack.yaml:28:11: no node `nowhere`",
+            "many-problems/00-pack.yaml:17:15: no node `dwn`; did you mean `down`?",
+            "many-problems/00-pack.yaml:19:15: no node `gone`",
+            "many-problems/10-more.yaml:3:5: a conclusion continues with `then:`, \
+             not `next`/`branches`",
+            "many-problems/10-more.yaml:7:5: a question needs `auto:` or `default:` \
+             so `--auto` can answer it",
+        ],
+    );
+}
+
+/// The `runs-nothing` fixture without the node that makes it unsound.
+fn runs_nothing_made_sound() -> String {
+    let broken = std::fs::read_to_string(fixtures().join("runs-nothing/00-pack.yaml"))
+        .expect("read the fixture");
+    let orphan = "  orphan:\n    conclude: backend-down\n    title: down\n";
+    assert!(broken.contains(orphan), "the fixture changed: {broken}");
+    broken.replace(orphan, "")
+}
+
+#[test]
+fn a_broken_pack_given_with_rules_runs_nothing() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let marker = tmp.path().join("touched");
+    let marker_arg = marker.display().to_string();
+    let args = [
+        "--auto",
+        "--format",
+        "json",
+        "--rules",
+        "runs-nothing",
+        "--url",
+        &marker_arg,
+    ];
+    let run = doctor(&args, &fixtures());
+    assert_problems(
+        &run,
+        &[
+            "runs-nothing/00-pack.yaml:12:3: node `orphan` cannot be reached \
+           from the start node `touch`",
+        ],
+    );
+    assert!(!marker.exists(), "the broken pack ran its probe\n{run}");
+
+    // The same pack made sound does run it, so the marker proves something.
+    let sound = tmp.path().join("sound");
+    std::fs::create_dir(&sound).expect("mkdir");
+    std::fs::write(sound.join("00-pack.yaml"), runs_nothing_made_sound()).expect("write");
+    let sound_arg = sound.display().to_string();
+    let args = ["--auto", "--rules", &sound_arg, "--url", &marker_arg];
+    let run = doctor(&args, tmp.path());
+    assert_eq!(run.status, 0, "{run}");
+    assert!(
+        marker.exists(),
+        "the sound pack did not run its probe\n{run}"
+    );
+}
