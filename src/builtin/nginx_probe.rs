@@ -52,7 +52,12 @@ pub fn run(host: &mut Host, out: &mut Out) {
     );
     out.set("user", worker_user(view));
     out.set("source", view.source);
-    let port = view.model.iter().flat_map(|m| &m.servers).flat_map(|s| &s.listen).find_map(|l| crate::nginx::locate::listen_port(l));
+    let port = view
+        .model
+        .iter()
+        .flat_map(|m| &m.servers)
+        .flat_map(|s| &s.listen)
+        .find_map(|l| crate::nginx::locate::listen_port(l));
     out.set("listen_port", port.map(i64::from));
     out.set("parse_error", view.parse_error.clone());
     out.set(

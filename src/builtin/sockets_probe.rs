@@ -197,7 +197,10 @@ fn http_get(target: &Endpoint, params: &BTreeMap<String, String>, out: &mut Out)
 /// "localhost". The request always goes to the loopback target: the name
 /// only selects nginx's server block, as a browser's Host header would.
 fn split_url(uri: &str) -> (&str, &str) {
-    let Some(rest) = uri.strip_prefix("http://").or_else(|| uri.strip_prefix("https://")) else {
+    let Some(rest) = uri
+        .strip_prefix("http://")
+        .or_else(|| uri.strip_prefix("https://"))
+    else {
         return ("localhost", if uri.starts_with('/') { uri } else { "/" });
     };
     match rest.find('/') {
@@ -257,7 +260,10 @@ mod tests {
 
     #[test]
     fn urls_name_the_server_block_and_the_path() {
-        assert_eq!(split_url("http://shop.example/a?b=1"), ("shop.example", "/a?b=1"));
+        assert_eq!(
+            split_url("http://shop.example/a?b=1"),
+            ("shop.example", "/a?b=1")
+        );
         assert_eq!(split_url("https://shop.example"), ("shop.example", "/"));
         assert_eq!(split_url("/index.php"), ("localhost", "/index.php"));
         assert_eq!(split_url("index.php"), ("localhost", "/"));
@@ -265,10 +271,36 @@ mod tests {
 
     #[test]
     fn addresses_come_only_from_typed_parameters() {
-        let p = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        assert!(endpoint(&p(&[("transport", "tcp"), ("host", "127.0.0.1"), ("port", "9000")])).is_ok());
-        assert!(endpoint(&p(&[("transport", "tcp"), ("host", "$(reboot)"), ("port", "9000")])).is_err());
-        assert!(endpoint(&p(&[("transport", "tcp"), ("host", "127.0.0.1"), ("port", "99999")])).is_err());
+        let p = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert!(
+            endpoint(&p(&[
+                ("transport", "tcp"),
+                ("host", "127.0.0.1"),
+                ("port", "9000")
+            ]))
+            .is_ok()
+        );
+        assert!(
+            endpoint(&p(&[
+                ("transport", "tcp"),
+                ("host", "$(reboot)"),
+                ("port", "9000")
+            ]))
+            .is_err()
+        );
+        assert!(
+            endpoint(&p(&[
+                ("transport", "tcp"),
+                ("host", "127.0.0.1"),
+                ("port", "99999")
+            ]))
+            .is_err()
+        );
         assert!(endpoint(&p(&[("transport", "unix"), ("path", "../etc/x.sock")])).is_err());
     }
 }

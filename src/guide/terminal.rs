@@ -103,7 +103,11 @@ impl Guide for Terminal {
     fn ask(&mut self, q: &Question) -> Result<Answer, Interrupted> {
         self.step += 1;
         say("");
-        say(&format!("{} {}", format!("Step {}:", self.step).bold(), q.node.bold()));
+        say(&format!(
+            "{} {}",
+            format!("Step {}:", self.step).bold(),
+            q.node.bold()
+        ));
         let help = q.help.unwrap_or("Esc to quit");
         match q.input {
             Input::Confirm | Input::Select => self.select(q, help),
