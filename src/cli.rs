@@ -17,6 +17,15 @@ Exit status:
   3    the diagnosis could not run (e.g. the report could not be written)
   130  interrupted (Ctrl-C or Esc in guided mode)";
 
+const EXPLAIN_EXIT: &str = "\
+Exit status:
+  0  the input held an nginx error-log line and it was explained
+     (also when it is no upstream failure: the output says so)
+  2  no nginx error-log line in the input, or the rule pack is invalid
+  3  the input could not be read or the output not written
+Reads at most 1 MiB; explains up to 50 entries (a FastCGI stderr message
+spanning lines is one entry).";
+
 /// Takes you from "502 Bad Gateway" to the root cause and a safe fix.
 ///
 /// On a terminal it guides you step by step; with --auto (or without a
@@ -85,6 +94,7 @@ pub enum Command {
     Rules(RulesCommand),
     /// Explain an nginx error-log line: what it means, the causes it can
     /// have, and the checks that tell them apart (reads stdin without LINE)
+    #[command(after_help = EXPLAIN_EXIT)]
     Explain(ExplainArgs),
     /// Count upstream failures in error logs by signature, upstream and time
     Scan(ScanArgs),

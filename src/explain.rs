@@ -1,13 +1,418 @@
-//! `nginx-doctor explain`: what one error-log line means (being written).
+//! `nginx-doctor explain`: what an nginx error-log line means, offline.
+//!
+//! A person pastes a line (or several, or pipes a log excerpt in) and learns
+//! what nginx was doing, what failed, what the client really got, and which
+//! causes the line can have, most likely first, each with the checks that
+//! tell it apart and the commands to run them. It reads nothing on the host
+//! and needs no root: the meaning comes from the line ([`crate::logs`]) and
+//! the rule pack's cause docs (`causes:` in `rules/80-causes.yaml`).
+//!
+//! The line is attacker-influenced (request, headers, backend output), so
+//! every piece of it is escaped for the terminal and cut to a bounded length
+//! before it is shown, in text and in JSON alike; input is read up to 1 MiB.
+//!
+//! * [`entries`] — finding nginx entries in pasted text;
+//! * [`meaning`] — phase, errno and the client's status in plain words;
+//! * [`rank`] — the few line-specific changes to a signature's ranking;
+//! * [`tokens`] — the line's address filled into the pack's commands;
+//! * [`render`] — the text and JSON output.
 
+mod entries;
+mod meaning;
+mod rank;
+mod render;
+mod tokens;
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
-use crate::ExitStatus;
-use crate::cli::ExplainArgs;
+use serde::Serialize;
 
-/// Explains a line; see the module doc.
+use crate::cli::{ExplainArgs, ListFormat};
+use crate::logs::{self, ErrorLine, Signature};
+use crate::rules::CauseDoc;
+use crate::sanitize;
+use crate::{ExitStatus, print_error, print_stdout};
+
+/// Input beyond this many bytes is not read.
+pub const MAX_INPUT: usize = 1 << 20;
+/// At most this many nginx entries are explained; the rest are counted.
+pub const MAX_ENTRIES: usize = 50;
+/// Shown length of host text fields (request, host, ...), in characters.
+const FIELD_CHARS: usize = 300;
+/// Shown length of the message, which may quote backend output.
+const MESSAGE_CHARS: usize = 2000;
+
+/// Everything `explain` found in its input; the JSON output.
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    pub schema: u32,
+    pub lines: Vec<LineExplanation>,
+    /// Non-blank input lines that belonged to no nginx error-log entry.
+    pub skipped_lines: usize,
+    /// nginx entries beyond [`MAX_ENTRIES`], counted but not explained.
+    pub unexplained_entries: usize,
+    /// Whether the input was longer than [`MAX_INPUT`] and cut there.
+    pub input_truncated: bool,
+}
+
+/// One nginx entry, explained.
+#[derive(Debug, Serialize)]
+pub struct LineExplanation {
+    /// The input line the entry starts on, from 1.
+    pub input_line: usize,
+    pub parsed: Fields,
+    /// The failure's id (`conn-refused-tcp`), or null for other nginx lines.
+    pub signature: Option<Signature>,
+    /// The status the client got, when this line tells it.
+    pub status: Option<u16>,
+    /// What the client got, in a sentence.
+    pub client_got: String,
+    /// What happened, in a sentence.
+    pub summary: String,
+    /// What nginx was doing, in words; null without a ` while ...` part.
+    pub phase: Option<&'static str>,
+    /// The errno (or resolver code) in words, when it is a known one.
+    pub errno_meaning: Option<&'static str>,
+    /// Facts about this line that change how to read it.
+    pub notes: Vec<String>,
+    /// The causes it can mean, most likely first.
+    pub candidates: Vec<Candidate>,
+}
+
+/// The line's fields, escaped for a terminal and cut to a bounded length.
+#[derive(Debug, Serialize)]
+pub struct Fields {
+    /// RFC 3339 in UTC, read with this host's UTC offset.
+    pub time: Option<String>,
+    /// The time exactly as the log wrote it (the writer's local time).
+    pub local_time: Option<String>,
+    pub level: &'static str,
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+    pub connection: Option<u64>,
+    pub message: String,
+    pub errno: Option<i32>,
+    pub errno_text: Option<String>,
+    /// The ` while ...` literal.
+    pub action: Option<&'static str>,
+    pub client: Option<String>,
+    pub server: Option<String>,
+    pub request: Option<String>,
+    pub subrequest: Option<String>,
+    pub upstream: Option<String>,
+    pub host: Option<String>,
+    pub referrer: Option<String>,
+    pub config_file: Option<String>,
+    pub config_line: Option<u32>,
+}
+
+/// A candidate cause with its documentation from the rule pack.
+#[derive(Debug, Serialize)]
+pub struct Candidate {
+    pub id: &'static str,
+    pub summary: String,
+    pub checks: Vec<Check>,
+}
+
+/// A check that confirms or rules out a cause: what to look at, and the
+/// command, with the line's address filled in where the pack marks it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub say: String,
+    pub run: Option<String>,
+}
+
+/// Explains every nginx error-log entry in `input` with the cause docs of a
+/// rule pack. `utc_offset_secs` turns the log's local times into instants.
+pub fn explain(
+    input: &str,
+    causes: &BTreeMap<String, CauseDoc>,
+    utc_offset_secs: i32,
+) -> Explanation {
+    let split = entries::split(input);
+    let mut explanation = Explanation {
+        schema: 1,
+        lines: Vec::new(),
+        skipped_lines: split.skipped,
+        unexplained_entries: 0,
+        input_truncated: false,
+    };
+    for entry in &split.entries {
+        let Some(line) = entry.parse(utc_offset_secs) else {
+            explanation.skipped_lines += entry.text.split('\n').count();
+            continue;
+        };
+        if explanation.lines.len() == MAX_ENTRIES {
+            explanation.unexplained_entries += 1;
+        } else {
+            explanation.lines.push(explain_line(entry, &line, causes));
+        }
+    }
+    explanation
+}
+
+fn explain_line(
+    entry: &entries::Entry,
+    line: &ErrorLine,
+    causes: &BTreeMap<String, CauseDoc>,
+) -> LineExplanation {
+    let signature = logs::classify(line);
+    let (got, summary, ranked) = match signature {
+        Some(sig) => (
+            meaning::client_got(sig, line),
+            sig.summary().to_owned(),
+            rank::rank(sig, line),
+        ),
+        None => (
+            meaning::ClientGot {
+                status: None,
+                text: "no 502 or 504 from this line.".to_owned(),
+            },
+            meaning::not_an_upstream_failure(line).to_owned(),
+            rank::Ranked {
+                ids: Vec::new(),
+                why: None,
+            },
+        ),
+    };
+    let mut notes: Vec<String> = ranked.why.into_iter().collect();
+    notes.extend(
+        signature
+            .map(|s| meaning::notes(s, line))
+            .unwrap_or_default(),
+    );
+    let tokens = tokens::Tokens::of(line);
+    LineExplanation {
+        input_line: entry.first_line,
+        parsed: fields(entry, line),
+        signature,
+        status: got.status,
+        client_got: got.text,
+        summary,
+        phase: line.action.map(meaning::phase),
+        errno_meaning: meaning::errno_meaning(line),
+        notes,
+        candidates: ranked
+            .ids
+            .iter()
+            .map(|id| candidate(id, causes, &tokens))
+            .collect(),
+    }
+}
+
+/// Host text as it may be shown: escaped, then cut.
+fn clean(text: &str, max_chars: usize) -> String {
+    sanitize::truncate(&sanitize::for_terminal(text.as_bytes()), max_chars)
+}
+
+fn fields(entry: &entries::Entry, line: &ErrorLine) -> Fields {
+    let short = |v: &Option<String>| v.as_deref().map(|s| clean(s, FIELD_CHARS));
+    Fields {
+        time: line.time.map(|t| t.to_string()),
+        local_time: entry.local_time().map(str::to_owned),
+        level: line.level.as_str(),
+        pid: line.pid,
+        tid: line.tid,
+        connection: line.conn,
+        message: clean(&line.message, MESSAGE_CHARS),
+        errno: line.errno,
+        errno_text: short(&line.errno_text),
+        action: line.action.map(logs::Action::as_str),
+        client: short(&line.client),
+        server: short(&line.server),
+        request: short(&line.request),
+        subrequest: short(&line.subrequest),
+        upstream: short(&line.upstream),
+        host: short(&line.host),
+        referrer: short(&line.referrer),
+        config_file: line
+            .config_location
+            .as_ref()
+            .map(|c| clean(&c.file, FIELD_CHARS)),
+        config_line: line.config_location.as_ref().map(|c| c.line),
+    }
+}
+
+/// A cause with the pack's doc; a pack without one still names the cause
+/// with the contract's one-line description.
+fn candidate(
+    id: &'static str,
+    causes: &BTreeMap<String, CauseDoc>,
+    tokens: &tokens::Tokens,
+) -> Candidate {
+    match causes.get(id) {
+        Some(doc) => Candidate {
+            id,
+            summary: doc.summary.clone(),
+            checks: doc
+                .checks
+                .iter()
+                .filter(|c| c.run.as_deref().is_none_or(|r| tokens.fits(r)))
+                .map(|c| Check {
+                    say: c.say.clone(),
+                    run: c.run.as_deref().map(|r| tokens.fill(r)),
+                })
+                .collect(),
+        },
+        None => Candidate {
+            id,
+            summary: crate::causes::CAUSES
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map_or_else(String::new, |(_, d)| format!("{d}.")),
+            checks: Vec::new(),
+        },
+    }
+}
+
+/// The input and whether it was cut at [`MAX_INPUT`].
+struct Input {
+    text: String,
+    truncated: bool,
+}
+
+fn read_input(line: Option<&str>) -> std::io::Result<Input> {
+    let owned;
+    let bytes = match line {
+        Some(l) => l.as_bytes(),
+        None => {
+            owned = read_stdin()?;
+            &owned[..]
+        }
+    };
+    let kept = &bytes[..bytes.len().min(MAX_INPUT)];
+    Ok(Input {
+        text: String::from_utf8_lossy(kept).into_owned(),
+        truncated: bytes.len() > MAX_INPUT,
+    })
+}
+
+/// Standard input up to one byte past [`MAX_INPUT`], so a longer input is
+/// noticed without being read.
+fn read_stdin() -> std::io::Result<Vec<u8>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("Paste the nginx error-log line(s), then press Ctrl-D:");
+    }
+    let mut buf = Vec::new();
+    stdin
+        .lock()
+        .take(MAX_INPUT as u64 + 1)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Explains the line given, or standard input; see the module doc. Exit 0
+/// when the input held an nginx error-log line, 2 when it held none (or the
+/// rule pack is invalid), 3 when input or output failed.
 pub fn run(args: &ExplainArgs, rules: Option<&Path>) -> ExitStatus {
-    let _ = (args, rules);
-    crate::print_error("explain is not implemented yet");
-    ExitStatus::CouldNotRun
+    let input = match read_input(args.line.as_deref()) {
+        Ok(input) => input,
+        Err(e) => {
+            print_error(&format!("cannot read standard input: {e}"));
+            return ExitStatus::CouldNotRun;
+        }
+    };
+    let set = match crate::rules_command::load(rules) {
+        Ok(set) => set,
+        Err(status) => return status,
+    };
+    let mut explanation = explain(&input.text, &set.causes, logs::local_utc_offset());
+    explanation.input_truncated = input.truncated;
+    let text = match args.format {
+        ListFormat::Json => render::json(&explanation),
+        ListFormat::Text if explanation.lines.is_empty() => String::new(),
+        ListFormat::Text => render::text(&explanation),
+    };
+    if let Err(e) = print_stdout(&text) {
+        print_error(&format!("cannot write to stdout: {e}"));
+        return ExitStatus::CouldNotRun;
+    }
+    if explanation.lines.is_empty() {
+        print_error(render::NOT_NGINX);
+        return ExitStatus::Usage;
+    }
+    ExitStatus::Healthy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::CauseCheck;
+
+    const REFUSED: &str = r#"2026/11/24 21:18:00 [error] 20734#20734: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /refused HTTP/1.1", upstream: "http://127.0.0.1:9001/refused", host: "127.0.0.1:8080""#;
+
+    fn docs() -> BTreeMap<String, CauseDoc> {
+        let doc = CauseDoc {
+            summary: "It is down.".into(),
+            checks: vec![CauseCheck {
+                say: "Nothing listens.".into(),
+                run: Some("ss -Htlnp 'sport = :PORT'".into()),
+            }],
+        };
+        BTreeMap::from([("backend-down".to_owned(), doc)])
+    }
+
+    #[test]
+    fn refused_line_is_explained_with_the_port_filled_in() {
+        let e = explain(REFUSED, &docs(), 0);
+        let line = &e.lines[0];
+        assert_eq!(line.signature, Some(Signature::ConnRefusedTcp));
+        assert_eq!(line.status, Some(502));
+        assert_eq!(line.candidates[0].id, "backend-down");
+        let run = line.candidates[0].checks[0].run.as_deref();
+        assert_eq!(run, Some("ss -Htlnp 'sport = :9001'"));
+        assert_eq!(line.parsed.time.as_deref(), Some("2026-11-24T21:18:00Z"));
+    }
+
+    #[test]
+    fn cause_without_a_doc_keeps_the_contract_description() {
+        let e = explain(REFUSED, &docs(), 0);
+        let wrong = &e.lines[0].candidates[1];
+        assert_eq!(wrong.id, "backend-wrong-address");
+        assert!(wrong.summary.starts_with("the backend runs"));
+        assert!(wrong.checks.is_empty());
+    }
+
+    #[test]
+    fn hostile_fields_are_escaped_and_cut() {
+        let line = REFUSED.replace(
+            "GET /refused",
+            &format!("GET /\u{1b}]0;pwned\u{7}{}", "A".repeat(5000)),
+        );
+        let e = explain(&line, &docs(), 0);
+        let request = e.lines[0].parsed.request.as_deref().unwrap_or_default();
+        assert!(!request.contains('\u{1b}'));
+        assert!(request.contains("\\x1b"));
+        assert!(request.chars().count() < FIELD_CHARS + 40);
+    }
+
+    #[test]
+    fn entries_beyond_the_limit_are_counted_not_explained() {
+        let input = vec![REFUSED; MAX_ENTRIES + 3].join("\n");
+        let e = explain(&input, &docs(), 0);
+        assert_eq!(e.lines.len(), MAX_ENTRIES);
+        assert_eq!(e.unexplained_entries, 3);
+    }
+
+    #[test]
+    fn input_without_nginx_lines_explains_nothing() {
+        let e = explain("hello\nworld\n", &docs(), 0);
+        assert!(e.lines.is_empty());
+        assert_eq!(e.skipped_lines, 2);
+    }
+
+    #[test]
+    fn other_nginx_lines_are_explained_as_no_upstream_failure() {
+        let e = explain(
+            "2026/11/24 21:18:00 [notice] 1#1: signal process started",
+            &docs(),
+            0,
+        );
+        assert_eq!(e.lines[0].signature, None);
+        assert!(e.lines[0].candidates.is_empty());
+        assert!(e.lines[0].summary.contains("no upstream failure"));
+    }
 }

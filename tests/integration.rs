@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod engine_walk;
+mod explain;
 mod guided_tty;
 mod probe_bounds;
 mod readme;

@@ -1,0 +1,132 @@
+//! Ranking a line's candidate causes with what the line itself shows.
+//!
+//! A signature's candidates (`Signature::candidates`) are ranked for the
+//! failure in general. Some lines say more: the pass directive's protocol is
+//! in the `upstream:` scheme, the backend's address in its peer. Each rule
+//! here rests on one fact of `research/502-catalogue.md`, named in its doc,
+//! and says why it moved a cause so the reader can judge it. Rules are few on
+//! purpose: a guess dressed as a ranking would mislead more than the plain
+//! list.
+//!
+//! Already right in the static lists, and tested as such: a unix-socket
+//! `(13: Permission denied)` puts `socket-permission` before
+//! `selinux-denied` (A4); a TCP `(13)` puts `selinux-denied` first (A6, trap 8).
+
+use crate::logs::{ErrorLine, Signature, UpstreamAddr};
+
+/// php-fpm's usual TCP port (`listen = 127.0.0.1:9000` in php-fpm's sample
+/// pool, and the port every PHP container image exposes).
+const PHP_FPM_PORT: u16 = 9000;
+
+/// Candidates in the order this line suggests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ranked {
+    pub ids: Vec<&'static str>,
+    /// Why the order differs from the signature's, in a sentence.
+    pub why: Option<String>,
+}
+
+/// The causes `line` (which shows `signature`) can mean, most likely first.
+pub fn rank(signature: Signature, line: &ErrorLine) -> Ranked {
+    let mut ranked = Ranked {
+        ids: signature.candidates().to_vec(),
+        why: None,
+    };
+    if let Some(why) = http_to_fastcgi_port(signature, line) {
+        promote(&mut ranked.ids, "pass-protocol-mismatch");
+        ranked.why = Some(why);
+    }
+    ranked
+}
+
+/// Catalogue D3, cause 2 (and the §6.7 row "proxy_pass http → php-fpm
+/// TCP"): php-fpm resets a connection that speaks HTTP to it, and nginx
+/// logs exactly `recv() failed (104) while reading response header`. With
+/// `http://` to port 9000 that reading comes first.
+fn http_to_fastcgi_port(signature: Signature, line: &ErrorLine) -> Option<String> {
+    if signature != Signature::ResetHeader {
+        return None;
+    }
+    let upstream = line.upstream_ref()?;
+    let to_fpm_port =
+        matches!(upstream.address, UpstreamAddr::Tcp { port, .. } if port == PHP_FPM_PORT);
+    (upstream.scheme == "http" && to_fpm_port).then(|| {
+        format!(
+            "pass-protocol-mismatch is ranked first: nginx spoke HTTP (proxy_pass) to port {PHP_FPM_PORT}, \
+             php-fpm's usual port, and php-fpm answers HTTP with exactly this reset."
+        )
+    })
+}
+
+/// Moves `id` to the front, if it is a candidate at all.
+fn promote(ids: &mut Vec<&'static str>, id: &str) {
+    if let Some(at) = ids.iter().position(|c| *c == id) {
+        let moved = ids.remove(at);
+        ids.insert(0, moved);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::{classify, nginx_line::parse_line};
+
+    fn ranked(line: &str) -> (Signature, Ranked) {
+        let parsed = parse_line(line, 0).expect("parses");
+        let sig = classify(&parsed).expect("classifies");
+        (sig, rank(sig, &parsed))
+    }
+
+    fn reset_to(upstream: &str) -> String {
+        format!(
+            r#"2026/11/24 21:18:00 [error] 1#1: *1 recv() failed (104: Connection reset by peer) while reading response header from upstream, client: 127.0.0.1, server: , request: "GET / HTTP/1.1", upstream: "{upstream}", host: "h""#
+        )
+    }
+
+    #[test]
+    fn http_reset_from_port_9000_puts_protocol_mismatch_first() {
+        let (_, r) = ranked(&reset_to("http://127.0.0.1:9000/http-to-fpm"));
+        assert_eq!(r.ids.first(), Some(&"pass-protocol-mismatch"));
+        assert!(r.why.is_some_and(|w| w.contains("9000")));
+    }
+
+    #[test]
+    fn fastcgi_reset_from_port_9000_keeps_the_static_order() {
+        let (sig, r) = ranked(&reset_to("fastcgi://127.0.0.1:9000"));
+        assert_eq!(r.ids, sig.candidates());
+        assert_eq!(r.why, None);
+    }
+
+    #[test]
+    fn http_reset_from_another_port_keeps_the_static_order() {
+        let (sig, r) = ranked(&reset_to("http://127.0.0.1:9100/x"));
+        assert_eq!(r.ids, sig.candidates());
+        assert_eq!(r.ids.first(), Some(&"backend-request-killed"));
+    }
+
+    #[test]
+    fn promotion_keeps_every_candidate_once() {
+        let (sig, r) = ranked(&reset_to("http://[::1]:9000/"));
+        let mut got = r.ids.clone();
+        let mut want = sig.candidates().to_vec();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn unix_permission_denied_ranks_socket_permission_then_selinux() {
+        let (_, r) = ranked(
+            r#"2026/11/24 21:18:00 [crit] 1#1: *117 connect() to unix:/srv/lab/run/perm.sock failed (13: Permission denied) while connecting to upstream, client: 127.0.0.1, server: , request: "GET / HTTP/1.1", upstream: "fastcgi://unix:/srv/lab/run/perm.sock:", host: "h""#,
+        );
+        assert_eq!(r.ids[..2], ["socket-permission", "selinux-denied"]);
+    }
+
+    #[test]
+    fn tcp_permission_denied_ranks_selinux_first() {
+        let (_, r) = ranked(
+            r#"2026/11/24 21:18:00 [crit] 1#1: *93 connect() to 127.0.0.6:80 failed (13: Permission denied) while connecting to upstream, client: 127.0.0.1, server: , request: "GET / HTTP/1.1", upstream: "http://127.0.0.6:80/", host: "h""#,
+        );
+        assert_eq!(r.ids.first(), Some(&"selinux-denied"));
+    }
+}
