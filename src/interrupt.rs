@@ -7,9 +7,23 @@
 //! (Children start with an empty signal mask: std resets it at spawn.)
 //! Guided prompts see Ctrl-C as a key in raw mode and end the walk themselves.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 
 use crate::probe::command;
+
+/// Set before the running probe is killed, so the walk (which sees its
+/// probe end) does not go on to print a report of an interrupted run.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Parks the calling thread for good when the run was interrupted: the
+/// signal thread is exiting the process with 130 at this moment.
+pub fn stop_if_interrupted() {
+    while INTERRUPTED.load(Ordering::SeqCst) {
+        std::thread::park();
+    }
+}
 
 /// Installs the handling; call once, before any other thread starts.
 pub fn install() {

@@ -18,7 +18,7 @@ pub mod explain;
 pub mod expr;
 pub mod guide;
 pub mod host;
-mod interrupt;
+pub(crate) mod interrupt;
 pub mod logs;
 pub mod nginx;
 pub mod probe;
@@ -65,6 +65,7 @@ fn set_color(choice: ColorChoice) {
 
 /// Writes to stdout, treating a closed pipe (`| head`) as a quiet success.
 pub(crate) fn print_stdout(text: &str) -> std::io::Result<()> {
+    interrupt::stop_if_interrupted();
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

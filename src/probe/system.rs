@@ -98,6 +98,8 @@ impl SystemProber {
                 Some(format!("could not start: {e}")),
             ),
         };
+        // A probe killed by Ctrl-C ends here; the walk must not go on.
+        crate::interrupt::stop_if_interrupted();
         let dropped = out.stdout_dropped + out.stderr_dropped;
         let reason = match (reason, dropped) {
             (r, 0) => r,
