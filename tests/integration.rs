@@ -10,6 +10,7 @@ mod engine_walk;
 mod explain;
 mod guided_tty;
 mod probe_bounds;
+mod read_only;
 mod readme;
 mod real_host;
 mod rules_lint;
