@@ -6,6 +6,7 @@
 //! (reachability, cycles, facts produced upstream) is `lint`'s job.
 
 mod hint;
+mod mutating;
 mod node;
 mod probe;
 

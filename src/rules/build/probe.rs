@@ -97,6 +97,9 @@ impl Builder {
                         "`with` is for built-in probes; put arguments in `run`",
                     );
                 }
+                if let Some(why) = super::mutating::mutation(argv) {
+                    self.problem(&at.key("run"), why);
+                }
                 Some(Action::Command(self.templates(argv, &at.key("run"))?))
             }
             (None, Some(name)) => self.builtin(name, spec, at),
