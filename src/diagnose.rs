@@ -1,23 +1,32 @@
-//! The default command: diagnose this host, guided or `--auto`.
+//! The default command: diagnose this host, guided or `--auto`; record the
+//! run as a bundle (`--record DIR`), or diagnose a recorded bundle instead
+//! of this host (`--replay BUNDLE`).
 
 use std::io::IsTerminal;
+use std::path::Path;
 
 use crate::builtin::{Host, HostOptions};
 use crate::cli::DiagnoseArgs;
-use crate::engine::Engine;
+use crate::engine::{Engine, Walk};
 use crate::guide::terminal::Terminal;
 use crate::guide::{Guide, Interrupted};
-use crate::probe::command;
 use crate::probe::system::SystemProber;
+use crate::probe::{Observation, Prober, command};
 use crate::report::{HostInfo, Report, RulesInfo};
+use crate::rules::RuleSet;
 use crate::value::Facts;
 use crate::{ExitStatus, print_error, print_stdout, rules_command};
+
+use crate::bundle::{self, Bundle, RecordingGuide, RecordingProber, ReplayGuide, Replayer};
 
 pub fn run(args: &DiagnoseArgs) -> ExitStatus {
     let rules = match rules_command::load(args.rules.as_deref()) {
         Ok(r) => r,
         Err(status) => return status,
     };
+    if let Some(path) = &args.replay {
+        return replay(&rules, path, args);
+    }
     let options = match HostOptions::from_args(args) {
         Ok(o) => o,
         Err(message) => {
@@ -32,7 +41,14 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
     let mut prober = SystemProber { host };
     let mut terminal = Terminal::default();
     let guide: Option<&mut dyn Guide> = if guided { Some(&mut terminal) } else { None };
-    let walk = match Engine::new(&rules, &mut prober, guide, context).run() {
+    let walked = if args.record.is_some() {
+        walk_recording(&rules, &mut prober, guide, context.clone())
+    } else {
+        Engine::new(&rules, &mut prober, guide, context.clone())
+            .run()
+            .map(|walk| (walk, Vec::new()))
+    };
+    let (walk, tape) = match walked {
         Ok(w) => w,
         Err(Interrupted) => {
             command::kill_running();
@@ -40,17 +56,110 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
             return ExitStatus::Interrupted;
         }
     };
-    let rules_info = RulesInfo {
+    let mode = if guided { "guided" } else { "auto" };
+    let recorded = args
+        .record
+        .as_ref()
+        .map(|_| Bundle::of_walk(&walk, tape, mode, &info, &context));
+    let report = Report::new(walk, mode, rules_info(&rules), info);
+    let status = deliver(&report, args, guided);
+    match (&args.record, recorded) {
+        (Some(dir), Some(b)) => match write_bundle(dir, &b, &report) {
+            Ok(()) => status,
+            Err(()) => ExitStatus::CouldNotRun,
+        },
+        _ => status,
+    }
+}
+
+/// Walks the host while keeping every observation the report's checks are
+/// made from: through the person's guide in guided mode (which also sees
+/// skipped checks and steps taken back), through the prober with `--auto`.
+fn walk_recording(
+    rules: &RuleSet,
+    prober: &mut dyn Prober,
+    guide: Option<&mut dyn Guide>,
+    context: Facts,
+) -> Result<(Walk, Vec<Observation>), Interrupted> {
+    match guide {
+        Some(person) => {
+            let mut recorder = RecordingGuide::new(person);
+            let walk = Engine::new(rules, prober, Some(&mut recorder), context).run()?;
+            Ok((walk, recorder.into_tape()))
+        }
+        None => {
+            let mut recorder = RecordingProber::new(prober);
+            let walk = Engine::new(rules, &mut recorder, None, context).run()?;
+            Ok((walk, recorder.into_tape()))
+        }
+    }
+}
+
+/// Writes the bundle after the report was printed, so a bundle that cannot
+/// be written never costs the user the report.
+fn write_bundle(dir: &Path, b: &Bundle, report: &Report) -> Result<(), ()> {
+    let written = serde_json::to_value(report)
+        .map_err(|e| format!("cannot write the bundle to {}: {e}", dir.display()))
+        .and_then(|json| bundle::save(dir, b, &json).map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => {
+            eprintln!("bundle written to {}", dir.display());
+            Ok(())
+        }
+        Err(message) => {
+            print_error(&format!("{message}; the report was printed above"));
+            Err(())
+        }
+    }
+}
+
+/// Diagnoses a recorded bundle: the same engine and rules, but every probe
+/// answered from the recording and every question as the user answered it.
+fn replay(rules: &RuleSet, path: &Path, args: &DiagnoseArgs) -> ExitStatus {
+    let loaded = match bundle::load(path) {
+        Ok(l) => l,
+        Err(e) => {
+            print_error(&e.to_string());
+            return ExitStatus::Usage;
+        }
+    };
+    let recorded = &loaded.bundle;
+    let mut prober = Replayer::new(&recorded.observations);
+    let mut guide = ReplayGuide::new(rules, &recorded.answers);
+    let context = recorded.context_facts();
+    let walk = match Engine::new(rules, &mut prober, Some(&mut guide), context).run() {
+        Ok(w) => w,
+        Err(Interrupted) => return ExitStatus::Interrupted,
+    };
+    let report = Report::new(walk, "replay", rules_info(rules), recorded.host.info());
+    let status = deliver(&report, args, false);
+    if let Some(before) = &loaded.report {
+        compare(before, &report);
+    }
+    status
+}
+
+/// Tells whether the replay reproduced the recorded report.
+fn compare(before: &serde_json::Value, report: &Report) {
+    let Ok(now) = serde_json::to_value(report) else {
+        return;
+    };
+    let differs = bundle::differences(before, &now);
+    if differs.is_empty() {
+        eprintln!("replay: the same diagnosis as the recorded report");
+    } else {
+        eprintln!(
+            "replay: differs from the recorded report in {} (this rule pack reads the recorded evidence differently)",
+            differs.join(", ")
+        );
+    }
+}
+
+fn rules_info(rules: &RuleSet) -> RulesInfo {
+    RulesInfo {
         name: rules.name.clone(),
         source: rules.source.clone(),
-    };
-    let report = Report::new(
-        walk,
-        if guided { "guided" } else { "auto" },
-        rules_info,
-        info,
-    );
-    deliver(&report, args, guided)
+    }
 }
 
 fn context_facts(host: &Host, args: &DiagnoseArgs) -> Facts {

@@ -9,6 +9,7 @@
 //! YAML rules, not here.
 
 pub mod builtin;
+pub mod bundle;
 pub mod causes;
 pub mod cli;
 pub mod config_command;

@@ -12,6 +12,7 @@ mod guided_tty;
 mod probe_bounds;
 mod read_only;
 mod readme;
+mod replay;
 mod real_host;
 mod rules_lint;
 mod signals;
