@@ -1,11 +1,142 @@
-//! `nginx-doctor config`: the model of nginx's configuration (being written).
+//! `nginx-doctor config [--conf PATH] [--format text|json]`: the model of the
+//! host's nginx configuration, as the diagnosis sees it — servers, their
+//! locations, each pass target with the endpoints it reaches and the
+//! timeouts and header buffer in effect with the file:line that set them
+//! (or nginx's default), the logs and the worker user — and where the
+//! configuration was found (the running master, `--conf`, `nginx -V`).
+//!
+//! Discovery is the `nginx` built-in's ([`crate::builtin::Host::nginx`]), so
+//! this command shows exactly what a diagnosis would reason about. The tree
+//! is built in [`view`] and rendered as text in [`text`] or as JSON.
 
-use crate::ExitStatus;
-use crate::cli::ConfigArgs;
+mod text;
+pub mod view;
 
-/// Prints the model; see the module doc.
+use std::path::Path;
+use std::time::Duration;
+
+use crate::builtin::{Host, HostOptions};
+use crate::cli::{ConfigArgs, ListFormat};
+use crate::logs::Timestamp;
+use crate::{ExitStatus, print_error, print_stdout};
+
+use view::{ConfigView, Origin, OtherMaster, UserView, lossy};
+
+/// Prints the model; exit 3 when no configuration can be found or read.
 pub fn run(args: &ConfigArgs) -> ExitStatus {
-    let _ = args;
-    crate::print_error("config is not implemented yet");
-    ExitStatus::CouldNotRun
+    let view = match discover(args.conf.as_deref()) {
+        Ok(v) => v,
+        Err(message) => {
+            print_error(&message);
+            return ExitStatus::CouldNotRun;
+        }
+    };
+    let out = match args.format {
+        ListFormat::Json => match serde_json::to_string_pretty(&view) {
+            Ok(json) => json + "\n",
+            Err(e) => {
+                print_error(&format!("cannot encode the configuration as JSON: {e}"));
+                return ExitStatus::CouldNotRun;
+            }
+        },
+        ListFormat::Text => text::render(&view),
+    };
+    match print_stdout(&out) {
+        Ok(()) => ExitStatus::Healthy,
+        Err(e) => {
+            print_error(&format!("cannot write to stdout: {e}"));
+            ExitStatus::CouldNotRun
+        }
+    }
+}
+
+/// Finds and reads the configuration as a diagnosis would; the error says
+/// what was tried and what to pass.
+pub fn discover(conf: Option<&Path>) -> Result<ConfigView, String> {
+    // Relative to where the user stands, so file:line citations are absolute.
+    let conf = conf.map(|c| std::path::absolute(c).unwrap_or_else(|_| c.to_path_buf()));
+    let mut host = Host::new(HostOptions {
+        conf: conf.clone(),
+        error_logs: Vec::new(),
+        since: Timestamp::now(),
+        window: String::new(),
+        url: None,
+        budget: Duration::from_secs(60),
+    });
+    let found = host.nginx();
+    let Some(path) = found.conf.clone() else {
+        return Err(format!(
+            "no nginx configuration found ({}): no nginx master is running, `nginx -V` names no \
+             configuration file that exists, and none of the usual paths exists; \
+             pass the main file with --conf PATH",
+            found.source
+        ));
+    };
+    let Some(model) = &found.model else {
+        let why = found.parse_error.as_deref().unwrap_or("unknown error");
+        return Err(format!(
+            "cannot read the nginx configuration {} ({}): {why}; pass another main file with --conf PATH",
+            path.display(),
+            found.source
+        ));
+    };
+    let chosen = found.master.as_ref().map(|m| m.pid);
+    let origin = Origin {
+        how: found.source.to_owned(),
+        conf: Some(lossy(&path)),
+        prefix: found.prefix.as_deref().map(lossy),
+        binary: found.binary.as_deref().map(lossy),
+        version: found.build.version.clone(),
+        pid: chosen,
+        globals: found.master.as_ref().and_then(|m| m.globals.clone()),
+        other_masters: other_masters(chosen),
+    };
+    let user = UserView::new(model, &found.worker_users, found.build.user.as_deref());
+    Ok(ConfigView::new(model, origin, user))
+}
+
+/// The running masters other than the one shown.
+fn other_masters(shown: Option<i32>) -> Vec<OtherMaster> {
+    crate::nginx::find_masters()
+        .into_iter()
+        .filter(|m| Some(m.pid) != shown)
+        .map(|m| OtherMaster {
+            pid: m.pid,
+            conf: m.conf.as_deref().map(lossy),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(rel: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/nginx")
+            .join(rel)
+    }
+
+    #[test]
+    fn given_conf_is_read_and_said_so() {
+        let view = discover(Some(&fixture("debian/nginx.conf"))).unwrap();
+        assert_eq!(view.origin.how, "given with --conf");
+        assert_eq!(view.origin.conf, Some(lossy(&fixture("debian/nginx.conf"))));
+        assert_eq!(view.servers.len(), 2);
+    }
+
+    #[test]
+    fn unreadable_conf_names_the_file_and_the_flag() {
+        let missing = fixture("no-such/nginx.conf");
+        let err = discover(Some(&missing)).unwrap_err();
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+        assert!(err.contains("--conf PATH"), "{err}");
+    }
+
+    #[test]
+    fn include_cycle_is_an_error_not_a_hang() {
+        let err = discover(Some(&fixture("cycle/a.conf"))).unwrap_err();
+        assert!(err.contains("include cycle"), "{err}");
+    }
 }

@@ -6,6 +6,7 @@
 mod support;
 
 mod cli;
+mod config;
 mod engine_walk;
 mod explain;
 mod guided_tty;

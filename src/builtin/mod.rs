@@ -76,9 +76,19 @@ pub const BUILTINS: &[BuiltinInfo] = &[
     BuiltinInfo {
         name: "pass-target",
         doc: "Finds the location and pass directive that sends requests to an upstream.",
-        params: &["upstream", "transport", "host", "port", "path"],
+        params: &[
+            "upstream",
+            "transport",
+            "host",
+            "port",
+            "path",
+            "server",
+            "request",
+        ],
         facts: &[
             "found",
+            "candidates",
+            "matched_by",
             "kind",
             "directive",
             "target_host",
@@ -90,9 +100,13 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "read_timeout",
             "read_timeout_at",
             "read_timeout_secs",
+            "read_timeout_default",
+            "effective",
             "connect_timeout",
             "buffer_size",
             "buffer_size_at",
+            "buffer_size_default",
+            "buffer_size_effective",
             "upstream_block",
             "keepalive",
         ],
@@ -199,6 +213,32 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         facts: &["count", "line", "logs"],
     },
     BuiltinInfo {
+        name: "capacity",
+        doc: "Measures a php-fpm pool's workers and the free memory, and sizes pm.max_children from them.",
+        params: &["pool", "conf"],
+        facts: &[
+            "pool",
+            "workers",
+            "measured_with",
+            "pss_avg_mib",
+            "pss_max_mib",
+            "per_worker_mib",
+            "mem_available_mib",
+            "mem_total_mib",
+            "mem_limit_mib",
+            "current_max_children",
+            "current_max_children_at",
+            "recommended_max_children",
+            "start_servers",
+            "min_spare",
+            "max_spare",
+            "arithmetic",
+            "affordable",
+            "caveat",
+            "others",
+        ],
+    },
+    BuiltinInfo {
         name: "resolve",
         doc: "Resolves a host name now, as the system does (/etc/hosts, then DNS).",
         params: &["name", "ip"],
@@ -219,6 +259,7 @@ pub const CONTEXT_FACTS: &[&str] = &["host.root", "host.systemd", "opts.url", "o
 
 mod access_log;
 mod backend;
+mod capacity;
 mod context;
 mod error_log;
 mod fpm_log;
@@ -295,6 +336,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "pass-target" => pass_target::run(host, params, &mut out),
         "fpm-log" => fpm_log::run(host, params, &mut out),
         "backend" => backend::run(params, &mut out),
+        "capacity" => capacity::run(params, &mut out),
         "access-log" => access_log::run(host, &mut out),
         "resolve" => resolve(param("name"), param("ip"), &mut out),
         "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {

@@ -1,12 +1,47 @@
 //! The `pass-target` built-in: the location and the `*_pass` directive that
 //! send requests to the failing upstream, with the effective timeouts and
 //! buffer size and the file:line each came from — where a fix goes.
+//!
+//! Several locations often pass to one upstream (`location ~ \.php$` and
+//! `location @php`, or one per site). The error line's `server:` and
+//! `request:` fields say which one served the failing request: the server is
+//! the one whose first `server_name` nginx logged, and the location is the one
+//! nginx's matching rules pick for the request's path. Without them, or when
+//! the match passes elsewhere, the first candidate is quoted and the note says so.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::Path;
 
 use super::{Host, Out};
-use crate::nginx::{Address, Effective, Location, Pass, PassKind, Server};
+use crate::nginx::{Address, Effective, Location, Model, Pass, PassKind, Server};
+
+/// One candidate: a pass directive with its server and location.
+type Hit<'a> = (&'a Server, &'a Location, &'a Pass);
+
+/// How the quoted pass was chosen among the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchedBy {
+    /// Only one location passes to the upstream.
+    Only,
+    /// nginx's location matching for the logged server and request.
+    Request,
+    /// The first candidate in the logged server (the request did not decide).
+    Server,
+    /// The first candidate in the configuration.
+    First,
+}
+
+impl MatchedBy {
+    fn as_str(self) -> &'static str {
+        match self {
+            MatchedBy::Only => "only",
+            MatchedBy::Request => "request",
+            MatchedBy::Server => "server",
+            MatchedBy::First => "first",
+        }
+    }
+}
 
 pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     let view = host.nginx();
@@ -23,11 +58,20 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         },
     };
     out.set("found", !hits.is_empty());
+    out.set("candidates", i64::try_from(hits.len()).unwrap_or(i64::MAX));
     out.shown_as = "nginx -T | grep -n _pass".into();
-    let Some((server, location, pass)) = hits.first() else {
+    let server = params.get("server").map(String::as_str);
+    let uri = params
+        .get("request")
+        .map(String::as_str)
+        .and_then(request_path);
+    let Some((index, how)) = choose(model, &hits, server, uri.as_deref()) else {
         return;
     };
+    let (server, location, pass) = hits[index];
+    out.set("matched_by", how.as_str());
     describe(server, location, pass, out);
+    out.set("target_host", target_host(model, pass));
     if let Some(name) = &pass.upstream {
         out.set("upstream_block", name.clone());
         out.set(
@@ -39,11 +83,135 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         );
     }
     if hits.len() > 1 {
-        out.note(&format!(
-            "{} locations pass to this upstream; the first is quoted",
-            hits.len()
-        ));
+        out.note(&match how {
+            MatchedBy::Request => format!(
+                "{} locations pass to this upstream; quoted: the one nginx picks for {}",
+                hits.len(),
+                uri.as_deref().unwrap_or("the request")
+            ),
+            _ => format!(
+                "{} locations pass to this upstream; the request did not single one out, the first is quoted",
+                hits.len()
+            ),
+        });
     }
+}
+
+/// Picks the candidate that served the request: the location nginx selects
+/// for `uri` in the server that logged `server`, if it is a candidate.
+fn choose(
+    model: &Model,
+    hits: &[Hit],
+    server: Option<&str>,
+    uri: Option<&str>,
+) -> Option<(usize, MatchedBy)> {
+    match hits.len() {
+        0 => return None,
+        1 => return Some((0, MatchedBy::Only)),
+        _ => {}
+    }
+    let in_server: Vec<usize> = (0..hits.len())
+        .filter(|&i| server.is_none_or(|name| logs_as(hits[i].0, name)))
+        .collect();
+    if let Some(uri) = uri {
+        if let Some((s, l)) = model.locate(server, None, uri)
+            && let Some(i) = in_server.iter().copied().find(|&i| same(hits[i], s, l))
+        {
+            return Some((i, MatchedBy::Request));
+        }
+        // The Host-based choice above can land on a twin server (the same
+        // name on port 80 and 443); try every server the log line names.
+        for &i in &in_server {
+            let (s, _, _) = hits[i];
+            if let Some(l) = locate_in(s, uri)
+                && let Some(j) = in_server.iter().copied().find(|&j| same(hits[j], s, &l))
+            {
+                return Some((j, MatchedBy::Request));
+            }
+        }
+    }
+    match (server, in_server.first()) {
+        (Some(_), Some(&i)) => Some((i, MatchedBy::Server)),
+        _ => Some((0, MatchedBy::First)),
+    }
+}
+
+/// Whether nginx logs this server as `server: NAME`: its first
+/// `server_name`, lower-cased, without a leading dot ("" when it has none).
+fn logs_as(server: &Server, logged: &str) -> bool {
+    let first = server.names.first().map_or("", String::as_str);
+    let first = first.strip_prefix('.').unwrap_or(first);
+    first.eq_ignore_ascii_case(logged)
+}
+
+/// The location nginx picks for `uri` within one server.
+fn locate_in(server: &Server, uri: &str) -> Option<Location> {
+    let alone = Model {
+        servers: vec![server.clone()],
+        ..Model::default()
+    };
+    alone.locate(None, None, uri).map(|(_, l)| l.clone())
+}
+
+fn same(hit: Hit, server: &Server, location: &Location) -> bool {
+    let (s, l, _) = hit;
+    (&s.file, s.line) == (&server.file, server.line)
+        && (&l.file, l.line) == (&location.file, location.line)
+}
+
+/// The path nginx matches locations against, from an error-log `request:`
+/// field such as `GET /a//b/../x.php?a=1 HTTP/1.1`: percent-decoded, with
+/// merged slashes and dot segments resolved, as nginx normalises `$uri`.
+fn request_path(request: &str) -> Option<String> {
+    let target = request.split_whitespace().nth(1)?;
+    let target = match target.split_once("://") {
+        Some((_, rest)) => &rest[rest.find('/')?..],
+        None => target,
+    };
+    let raw = target.split(['?', '#']).next()?;
+    if !raw.starts_with('/') {
+        return None;
+    }
+    let decoded = String::from_utf8_lossy(&percent_decode(raw)).into_owned();
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
+        match segment {
+            "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let trailing = decoded.ends_with('/') || decoded.ends_with("/.") || decoded.ends_with("/..");
+    let mut path = format!("/{}", parts.join("/"));
+    if trailing && !parts.is_empty() {
+        path.push('/');
+    }
+    Some(path)
+}
+
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
@@ -70,15 +238,25 @@ fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
     let t = &pass.timeouts;
     out.set("read_timeout", t.read_timeout.value.clone());
     out.set("read_timeout_at", source(&t.read_timeout));
+    out.set("read_timeout_default", t.read_timeout.source.is_none());
     out.set(
         "read_timeout_secs",
         t.read_timeout
             .duration()
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
     );
+    out.set(
+        "effective",
+        effective_text(&format!("{kind}_read_timeout"), &t.read_timeout),
+    );
     out.set("connect_timeout", t.connect_timeout.value.clone());
     out.set("buffer_size", t.buffer_size.value.clone());
     out.set("buffer_size_at", source(&t.buffer_size));
+    out.set("buffer_size_default", t.buffer_size.source.is_none());
+    out.set(
+        "buffer_size_effective",
+        effective_text(&format!("{kind}_buffer_size"), &t.buffer_size),
+    );
     out.note(&format!(
         "{}:{}: {kind}_pass {}",
         pass.file.display(),
@@ -92,6 +270,29 @@ fn source(e: &Effective) -> String {
     match &e.source {
         Some((file, line)) => format!("{}:{line}", file.display()),
         None => "nginx's default".into(),
+    }
+}
+
+/// `fastcgi_read_timeout 5s (/etc/nginx/sites-enabled/shop:42)`.
+fn effective_text(directive: &str, e: &Effective) -> String {
+    format!("{directive} {} ({})", e.value, source(e))
+}
+
+/// The host name nginx resolved for this pass (once, at start or reload):
+/// the target's own host, else the first upstream `server` written as a name.
+fn target_host(model: &Model, pass: &Pass) -> Option<String> {
+    let named = |a: &Address| match a {
+        Address::Tcp { host, .. } if host.parse::<IpAddr>().is_err() => Some(host.clone()),
+        _ => None,
+    };
+    match (&pass.address, &pass.upstream) {
+        (Some(a), _) => named(a),
+        (None, Some(group)) => model
+            .upstream(group)?
+            .servers
+            .iter()
+            .find_map(|s| named(s.parsed.as_ref()?)),
+        (None, None) => None,
     }
 }
 
@@ -116,5 +317,136 @@ fn address(params: &BTreeMap<String, String>) -> Option<Address> {
             port: params.get("port")?.parse().ok()?,
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nginx::{model, parse_str};
+
+    const CONF: &str = r#"
+http {
+    upstream php { server unix:/run/php.sock; }
+    upstream named { server backend.internal:9000; server 10.0.0.1:9000; }
+    server {
+        listen 80;
+        server_name shop.test;
+        return 301 https://$host$request_uri;
+        location /admin/ { fastcgi_pass php; }
+    }
+    server {
+        listen 443;
+        server_name .shop.test www.shop.test;
+        fastcgi_read_timeout 5s;
+        location / { try_files $uri @php; }
+        location @php { fastcgi_pass php; }
+        location ~ \.php$ { fastcgi_pass php; fastcgi_buffer_size 16k; }
+        location /api/ { fastcgi_pass named; fastcgi_read_timeout 90s; }
+    }
+    server {
+        listen 8080;
+        location /x.php { fastcgi_pass unix:/run/php.sock; }
+    }
+}
+"#;
+
+    fn m() -> Model {
+        model(
+            &parse_str(CONF, Path::new("/n.conf")).unwrap(),
+            Path::new("/p"),
+        )
+    }
+
+    fn chosen(server: Option<&str>, request: Option<&str>) -> (String, usize, &'static str) {
+        let model = m();
+        let hits = model.find_by_log_upstream("fastcgi://unix:/run/php.sock:");
+        let uri = request.and_then(request_path);
+        let (i, how) = choose(&model, &hits, server, uri.as_deref()).unwrap();
+        let (s, l, _) = hits[i];
+        (l.path.clone(), s.line, how.as_str())
+    }
+
+    #[test]
+    fn request_is_located_in_the_twin_server_sharing_the_name() {
+        // By name nginx's Host lookup finds the port-80 server first, which
+        // has no location for /a/b.php; its port-443 twin serves it.
+        let (path, _, how) = chosen(Some("shop.test"), Some("GET /a/b.php?x=1 HTTP/1.1"));
+        assert_eq!((path.as_str(), how), ("\\.php$", "request"));
+    }
+
+    #[test]
+    fn logged_server_and_request_pick_a_prefix_location() {
+        let (path, line, how) = chosen(Some("shop.test"), Some("GET /admin/x HTTP/1.1"));
+        assert_eq!((path.as_str(), line, how), ("/admin/", 5, "request"));
+    }
+
+    #[test]
+    fn unnamed_server_is_logged_as_the_empty_name() {
+        let model = m();
+        assert!(logs_as(&model.servers[2], ""));
+        assert!(logs_as(&model.servers[1], "shop.test"));
+        assert!(!logs_as(&model.servers[1], "www.shop.test"));
+    }
+
+    #[test]
+    fn without_request_the_first_candidate_of_the_server_is_quoted() {
+        let (path, _, how) = chosen(Some("shop.test"), None);
+        assert_eq!((path.as_str(), how), ("/admin/", "server"));
+    }
+
+    #[test]
+    fn request_served_elsewhere_falls_back_to_the_first_candidate() {
+        // `/` only tries files, then redirects to @php: locate cannot follow that.
+        let (path, _, how) = chosen(None, Some("GET /page HTTP/1.1"));
+        assert_eq!((path.as_str(), how), ("/admin/", "first"));
+    }
+
+    #[test]
+    fn request_paths_are_normalised_like_nginx_uri() {
+        let cases = [
+            ("GET /a//b/../x%2Ephp?q=/y HTTP/1.1", Some("/a/x.php")),
+            ("POST /dir/ HTTP/1.0", Some("/dir/")),
+            ("GET http://h.test/p/./q HTTP/1.1", Some("/p/q")),
+            ("GET /../.. HTTP/1.1", Some("/")),
+            ("GET /%zz HTTP/1.1", Some("/%zz")),
+            ("garbage", None),
+            ("GET * HTTP/1.1", None),
+        ];
+        for (request, path) in cases {
+            assert_eq!(request_path(request).as_deref(), path, "{request}");
+        }
+    }
+
+    #[test]
+    fn effective_text_names_the_source_or_the_default() {
+        let model = m();
+        let hits = model.find_by_log_upstream("fastcgi://unix:/run/php.sock:");
+        let regex = hits.iter().find(|h| h.1.path == "\\.php$").unwrap().2;
+        assert_eq!(
+            effective_text("fastcgi_read_timeout", &regex.timeouts.read_timeout),
+            "fastcgi_read_timeout 5s (/n.conf:14)"
+        );
+        let admin = hits[0].2;
+        assert_eq!(
+            effective_text("fastcgi_read_timeout", &admin.timeouts.read_timeout),
+            "fastcgi_read_timeout 60s (nginx's default)"
+        );
+    }
+
+    #[test]
+    fn target_host_is_a_name_never_an_ip() {
+        let model = m();
+        let api = model
+            .locate(Some("shop.test"), Some(443), "/api/x")
+            .unwrap()
+            .1;
+        let pass = api.pass.as_ref().unwrap();
+        assert_eq!(
+            target_host(&model, pass).as_deref(),
+            Some("backend.internal")
+        );
+        let unix = model.locate(None, Some(8080), "/x.php").unwrap().1;
+        assert_eq!(target_host(&model, unix.pass.as_ref().unwrap()), None);
     }
 }
