@@ -242,14 +242,14 @@ impl<'a> Engine<'a> {
         facts.set(
             format!("{id}.stdout"),
             Value::text(sanitize::truncate(
-                &sanitize::for_terminal(obs.stdout.as_bytes()),
+                &sanitize::for_terminal(obs.stdout.trim_end().as_bytes()),
                 FACT_CHARS,
             )),
         );
         facts.set(
             format!("{id}.stderr"),
             Value::text(sanitize::truncate(
-                &sanitize::for_terminal(obs.stderr.as_bytes()),
+                &sanitize::for_terminal(obs.stderr.trim_end().as_bytes()),
                 FACT_CHARS,
             )),
         );

@@ -297,6 +297,7 @@ fn selinux_blocking_nginx_is_selinux_denied() {
     );
     run.assert_evidence_quotes("selinux-denied", "getenforce: Enforcing");
     run.assert_evidence_quotes("selinux-denied", "httpd_can_network_connect --> off");
+    run.assert_evidence_quotes("selinux-denied", "avc:  denied  { name_connect }");
 }
 
 #[test]
