@@ -592,7 +592,9 @@ mod tests {
 
     #[test]
     fn escaped_process_holding_pipes_costs_a_bounded_wait() {
-        let out = probe(&spec(&["setsid", "-f", "sleep", "3"]));
+        // The escaped child needs a moment to leave the group before the
+        // probe exits and its group is killed; the sleep gives it that.
+        let out = probe(&spec(&["sh", "-c", "setsid -f sleep 20; sleep 1"]));
         assert_eq!(out.outcome, Outcome::Exited(0));
         assert!(out.pipes_left_open);
         assert!(out.duration < PROMPT);
