@@ -36,6 +36,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "source",
             "passes",
             "listen_port",
+            "other_masters",
             "parse_error",
         ],
     },

@@ -24,6 +24,9 @@ pub struct NginxView {
     pub parse_error: Option<String>,
     pub source: &'static str,
     pub worker_users: Vec<String>,
+    /// Masters running besides the one diagnosed (another instance, a
+    /// container's): the report names them so `--conf` can pick one.
+    pub other_masters: Vec<Master>,
 }
 
 /// Where configurations live when nothing else says: Debian/RHEL/Alpine
@@ -82,6 +85,28 @@ pub fn run(host: &mut Host, out: &mut Out) {
     if let Some(m) = &view.master {
         out.note(&format!("master {}: {}", m.pid, m.cmdline));
     }
+    if !view.other_masters.is_empty() {
+        let others: Vec<String> = view
+            .other_masters
+            .iter()
+            .map(|m| {
+                format!(
+                    "pid {} ({})",
+                    m.pid,
+                    m.conf
+                        .as_ref()
+                        .map_or("compiled-in configuration".into(), |c| c
+                            .display()
+                            .to_string())
+                )
+            })
+            .collect();
+        out.note(&format!(
+            "other nginx masters run: {}; diagnose one with --conf",
+            others.join(", ")
+        ));
+        out.set("other_masters", others.join(", "));
+    }
     if let Some(e) = &view.parse_error {
         out.note(&format!("configuration not fully read: {e}"));
     }
@@ -104,12 +129,15 @@ fn worker_user(view: &NginxView) -> String {
 pub fn discover(conf_flag: Option<&Path>) -> NginxView {
     let masters = nginx::find_masters();
     let mut view = NginxView::default();
-    let chosen = match conf_flag {
+    let pick = match conf_flag {
         Some(flag) => masters
-            .into_iter()
-            .find(|m| m.conf.as_deref().is_some_and(|c| same_file(c, flag))),
-        None => masters.into_iter().next(),
+            .iter()
+            .position(|m| m.conf.as_deref().is_some_and(|c| same_file(c, flag))),
+        None => (!masters.is_empty()).then_some(0),
     };
+    let mut masters = masters;
+    let chosen = pick.map(|i| masters.remove(i));
+    view.other_masters = masters;
     let binary = chosen
         .as_ref()
         .and_then(|m| m.exe.clone())
