@@ -333,6 +333,7 @@ impl<'a> Engine<'a> {
                     .fix
                     .steps
                     .iter()
+                    .filter(|s| s.when.as_ref().is_none_or(|w| w.holds(facts)))
                     .map(|s| StepText {
                         text: s.say.render(facts),
                         // A fix command obeys the probes' argument rules: one

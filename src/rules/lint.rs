@@ -230,6 +230,7 @@ fn uses(set: &RuleSet, n: usize) -> Vec<(&str, bool)> {
                     .chain(&fix.verify),
             );
             for s in &fix.steps {
+                conditions.extend(s.when.iter().map(|w| (w, false)));
                 before.push(&s.say);
                 before.extend(s.run.iter().flatten().chain(&s.file).chain(&s.snippet));
             }

@@ -131,6 +131,8 @@ pub struct Fix {
 
 #[derive(Debug)]
 pub struct FixStep {
+    /// The step is shown only when this holds.
+    pub when: Option<Expr>,
     pub say: Template,
     pub run: Option<Vec<Template>>,
     pub file: Option<Template>,

@@ -194,6 +194,8 @@ pub struct FixSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
+    /// Only when this condition holds (e.g. `host.systemd`).
+    pub when: Option<String>,
     pub say: String,
     pub run: Option<Vec<String>>,
     pub file: Option<String>,

@@ -270,6 +270,7 @@ impl Builder {
     }
 
     fn step(&mut self, s: &schema::StepSpec, at: &At) -> Option<FixStep> {
+        let when = s.when.as_ref().map(|w| self.condition(w, &at.key("when")));
         let say = self.template(&s.say, &at.key("say"));
         let run = s
             .run
@@ -284,6 +285,7 @@ impl Builder {
             .as_ref()
             .and_then(|f| self.template(f, &at.key("snippet")));
         Some(FixStep {
+            when: when.map(|w| w.ok_or(())).transpose().ok()?,
             say: say?,
             run,
             file,
