@@ -10,6 +10,7 @@ mod config;
 mod engine_walk;
 mod explain;
 mod guided_tty;
+mod netns;
 mod probe_bounds;
 mod read_only;
 mod readme;
