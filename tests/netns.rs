@@ -24,7 +24,9 @@ fn scenario(script: &str) -> Option<(String, Value, String)> {
         .join("tests/fixtures/netns")
         .join(script);
     let out = Command::new("unshare")
-        .args(["-n", "bash"])
+        // A private mount namespace too, for scenarios that bind-mount
+        // their own /etc/hosts.
+        .args(["--net", "--mount", "bash"])
         .arg(&path)
         .env("DIR", dir.path())
         .env("DOCTOR", env!("CARGO_BIN_EXE_nginx-doctor"))
@@ -99,5 +101,22 @@ fn dropped_port_is_firewall_blocked() {
     assert!(
         evidence(&report).contains("DROP"),
         "the rule is quoted: {report:#}"
+    );
+}
+
+#[test]
+fn moved_backend_behind_a_name_is_upstream_stale_dns() {
+    let Some((statuses, report, log)) = scenario("stale-dns.sh") else {
+        return;
+    };
+    assert_eq!(statuses.trim(), "502", "{log}");
+    assert!(
+        log.contains("upstream: \"http://127.0.0.2:9050/api/orders\""),
+        "{log}"
+    );
+    assert_eq!(first_finding(&report), "upstream-stale-dns", "{report:#}");
+    assert!(
+        evidence(&report).contains("app resolves to 127.0.0.3 now"),
+        "{report:#}"
     );
 }

@@ -50,21 +50,32 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         out.fail("the nginx configuration could not be read, so the pass directive is unknown");
         return;
     };
-    let hits = match params.get("upstream") {
+    let mut hits = match params.get("upstream") {
         Some(field) => model.find_by_log_upstream(field),
         None => match address(params) {
             Some(a) => model.find_by_upstream(&a),
             None => Vec::new(),
         },
     };
-    out.set("found", !hits.is_empty());
-    out.set("candidates", i64::try_from(hits.len()).unwrap_or(i64::MAX));
-    out.shown_as = "nginx -T | grep -n _pass".into();
     let server = params.get("server").map(String::as_str);
     let uri = params
         .get("request")
         .map(String::as_str)
         .and_then(request_path);
+    if hits.is_empty() {
+        // No pass names the logged address: a host name nginx resolved to
+        // it at start (and may no longer resolve to). The location that
+        // handled the request still says which directive it was.
+        let handled = uri.as_deref().and_then(|u| model.locate(server, None, u));
+        if let Some((s, l)) = handled
+            && let Some(pass) = &l.pass
+        {
+            hits = vec![(s, l, pass)];
+        }
+    }
+    out.set("found", !hits.is_empty());
+    out.set("candidates", i64::try_from(hits.len()).unwrap_or(i64::MAX));
+    out.shown_as = "nginx -T | grep -n _pass".into();
     let Some((index, how)) = choose(model, &hits, server, uri.as_deref()) else {
         return;
     };
