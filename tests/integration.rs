@@ -17,4 +17,5 @@ mod readme;
 mod replay;
 mod real_host;
 mod rules_lint;
+mod scan;
 mod signals;

@@ -16,9 +16,13 @@ use crate::logs::upstream_ref::UpstreamAddr;
 use crate::logs::window::tail_since;
 use crate::logs::{Timestamp, time::local_utc_offset};
 use crate::sanitize;
+use crate::scan::prefilter::Prefilter;
 
-/// Bytes read back from the end of each log, window and history together.
-const READ_BUDGET: u64 = 16 << 20;
+/// Bytes read back from the end of each log for the window itself.
+const WINDOW_BUDGET: u64 = 16 << 20;
+/// Bytes of history read before the window: enough to say "and before
+/// that, N more", bounded so a huge log costs what a small one does.
+const HISTORY_BUDGET: u64 = 1 << 20;
 /// How far back history reaches before the window.
 const HISTORY_SECS: u64 = 7 * 86_400;
 const LINE_CHARS: usize = 800;
@@ -48,10 +52,23 @@ pub fn run(host: &mut Host, out: &mut Out) {
     let mut history = 0_i64;
     let mut history_last: Option<Timestamp> = None;
     let (mut read, mut unreadable) = (Vec::new(), Vec::new());
+    let prefilter = Prefilter::default();
     for path in &logs {
-        let tail = match tail_since(path, since.minus_secs(HISTORY_SECS), READ_BUDGET, |l| {
-            nginx_line::line_time(l, offset)
-        }) {
+        let time_of = |l: &[u8]| nginx_line::line_time(l, offset);
+        // The window first, then a bounded stretch of history before it.
+        let window = tail_since(path, since, WINDOW_BUDGET, time_of);
+        let window_bytes = window
+            .as_ref()
+            .map_or(0, |t| t.entries.iter().map(|e| e.len() as u64 + 1).sum());
+        let tail = window.and_then(|_| {
+            tail_since(
+                path,
+                since.minus_secs(HISTORY_SECS),
+                window_bytes + HISTORY_BUDGET,
+                time_of,
+            )
+        });
+        let tail = match tail {
             Ok(t) => t,
             Err(e) => {
                 unreadable.push(format!(
@@ -64,6 +81,14 @@ pub fn run(host: &mut Host, out: &mut Out) {
         };
         read.push(path.display().to_string());
         for entry in &tail.entries {
+            // Most lines are noise; the byte-level test skips them unparsed.
+            let head = entry.split(|b| *b == b'\n').next().unwrap_or_default();
+            if !prefilter
+                .message_start(head)
+                .is_some_and(|at| prefilter.may_fail(entry, at))
+            {
+                continue;
+            }
             let raw = String::from_utf8_lossy(entry);
             let Some(line) = nginx_line::parse_line(&raw, offset) else {
                 continue;

@@ -268,7 +268,7 @@ mod nginx_probe;
 mod pass_target;
 mod sockets_probe;
 
-pub use context::{Host, HostOptions};
+pub use context::{Host, HostOptions, parse_since};
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -12,11 +12,13 @@
 //! * [`signature`] — the known failures, each with its status and causes;
 //! * [`classify`] — which signature a parsed line shows;
 //! * [`fpm_line`] — one php-fpm log line into an event;
+//! * [`rotated`] — a log's rotated copies, and which of them a time window reaches into;
 //! * [`window`] — the recent part of a log, read backwards from the end.
 
 pub mod classify;
 pub mod fpm_line;
 pub mod nginx_line;
+pub mod rotated;
 pub mod signature;
 pub mod time;
 pub mod upstream_ref;

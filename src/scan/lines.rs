@@ -1,0 +1,219 @@
+//! A log's physical lines, read forward in large chunks.
+//!
+//! One buffer of [`CHUNK`] bytes is refilled from the reader and searched
+//! with `memchr`; lines are handed out as slices of it, so the common case
+//! copies nothing. Memory stays bounded whatever the input: a line longer
+//! than [`LINE_CAP`] keeps its first and last halves around a marker saying
+//! how much was cut (the timestamp is at the start, the request context at
+//! the end), as `logs::window` does when it reads backwards.
+
+use std::io::{self, Read};
+use std::ops::ControlFlow;
+
+/// Bytes read per refill.
+const CHUNK: usize = 1 << 20;
+/// Longest line handed out whole.
+pub const LINE_CAP: usize = 64 * 1024;
+const HALF: usize = LINE_CAP / 2;
+
+/// Calls `f(offset, line)` for every line of `reader`, in order, without its
+/// `\n`; `offset` is where the line starts, counting `reader`'s first byte as
+/// `first_offset`. A last line without `\n` is included. Stops early when `f`
+/// breaks.
+pub fn for_each_line<R, F>(mut reader: R, first_offset: u64, mut f: F) -> io::Result<()>
+where
+    R: Read,
+    F: FnMut(u64, &[u8]) -> ControlFlow<()>,
+{
+    let mut buf = vec![0; CHUNK];
+    // buf[..filled] holds data from offset `base`; the unfinished line
+    // starts at buf[begin] (or, when too long, is partly in `long`).
+    let (mut filled, mut begin, mut base) = (0, 0, first_offset);
+    let mut long: Option<LongLine> = None;
+    loop {
+        let searched = filled;
+        let read = fill(&mut reader, &mut buf[filled..])?;
+        filled += read;
+        let mut from = searched;
+        while let Some(at) = memchr::memchr(b'\n', &buf[from..filled]) {
+            let end = from + at;
+            let flow = match long.take() {
+                Some(l) => f(l.offset, &l.finish(&buf[begin..end])),
+                None => f(base + begin as u64, &buf[begin..end]),
+            };
+            if flow.is_break() {
+                return Ok(());
+            }
+            begin = end + 1;
+            from = begin;
+        }
+        if read == 0 {
+            match long.take() {
+                Some(l) => {
+                    let _ = f(l.offset, &l.finish(&buf[begin..filled]));
+                }
+                None if begin < filled => {
+                    let _ = f(base + begin as u64, &buf[begin..filled]);
+                }
+                None => {}
+            }
+            return Ok(());
+        }
+        if long.is_none() && filled - begin > LINE_CAP {
+            long = Some(LongLine {
+                offset: base + begin as u64,
+                head: buf[begin..begin + HALF].to_vec(),
+                cut: 0,
+            });
+            begin += HALF;
+        }
+        if let Some(l) = &mut long {
+            // Only the last HALF bytes can end up in the line.
+            let excess = (filled - begin).saturating_sub(HALF);
+            l.cut += excess as u64;
+            begin += excess;
+        }
+        buf.copy_within(begin..filled, 0);
+        base += begin as u64;
+        filled -= begin;
+        begin = 0;
+    }
+}
+
+/// Reads until `buf` is full or the input ends; the count read (0 at the end).
+fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match reader.read(&mut buf[done..]) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// A line over [`LINE_CAP`] while it is read: its start, its first half,
+/// and how many bytes after that were dropped so far.
+struct LongLine {
+    offset: u64,
+    head: Vec<u8>,
+    cut: u64,
+}
+
+impl LongLine {
+    /// The capped line, given the bytes read since the last drop.
+    fn finish(mut self, rest: &[u8]) -> Vec<u8> {
+        let tail_from = rest.len().saturating_sub(HALF);
+        self.cut += tail_from as u64;
+        self.head
+            .extend_from_slice(format!("[... {} bytes cut ...]", self.cut).as_bytes());
+        self.head.extend_from_slice(&rest[tail_from..]);
+        self.head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(input: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let mut lines = Vec::new();
+        for_each_line(input, 100, |at, line| {
+            lines.push((at, line.to_vec()));
+            ControlFlow::Continue(())
+        })
+        .expect("reads");
+        lines
+    }
+
+    #[test]
+    fn lines_come_with_their_offsets() {
+        let lines = collect(b"ab\n\ncde\nf");
+        let want: Vec<(u64, Vec<u8>)> = vec![
+            (100, b"ab".to_vec()),
+            (103, b"".to_vec()),
+            (104, b"cde".to_vec()),
+            (108, b"f".to_vec()),
+        ];
+        assert_eq!(lines, want);
+    }
+
+    #[test]
+    fn final_newline_adds_no_empty_line() {
+        assert_eq!(collect(b"a\nb\n").len(), 2);
+        assert!(collect(b"").is_empty());
+    }
+
+    #[test]
+    fn lines_spanning_many_chunks_are_whole_and_in_order() {
+        let text: String = (0..100_000)
+            .map(|i| format!("line {i:06} xxxxxxxxxxxxxxxx\n"))
+            .collect();
+        let lines = collect(text.as_bytes());
+        assert!(text.len() > 2 * CHUNK);
+        assert_eq!(lines.len(), 100_000);
+        assert_eq!(lines[54_321].1, b"line 054321 xxxxxxxxxxxxxxxx");
+        assert_eq!(lines[54_321].0, 100 + 54_321 * 29);
+    }
+
+    #[test]
+    fn huge_line_keeps_both_ends_and_says_how_much_was_cut() {
+        let huge = format!("start{}end", "y".repeat(3 * CHUNK));
+        let input = format!("a\n{huge}\nb\n");
+        let lines = collect(input.as_bytes());
+        assert_eq!(lines.len(), 3);
+        let (at, line) = &lines[1];
+        assert_eq!(*at, 102);
+        assert!(line.len() < LINE_CAP + 100);
+        assert!(line.starts_with(b"starty"));
+        assert!(line.ends_with(b"yyyend"));
+        let cut = huge.len() - 2 * HALF;
+        assert!(
+            String::from_utf8_lossy(line).contains(&format!("[... {cut} bytes cut ...]")),
+            "{cut}"
+        );
+        assert_eq!(lines[2], (103 + huge.len() as u64, b"b".to_vec()));
+    }
+
+    #[test]
+    fn huge_last_line_without_newline_is_capped_too() {
+        let huge = "z".repeat(LINE_CAP * 3);
+        let lines = collect(huge.as_bytes());
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].1.len() < LINE_CAP + 100);
+    }
+
+    #[test]
+    fn break_stops_the_reading() {
+        let mut seen = 0;
+        for_each_line(&b"a\nb\nc\n"[..], 0, |_, _| {
+            seen += 1;
+            ControlFlow::Break(())
+        })
+        .expect("reads");
+        assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn slow_reader_giving_a_few_bytes_at_a_time_gives_the_same_lines() {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(buf.len()).min(3);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let text = b"one\ntwo\nthree";
+        let mut lines = Vec::new();
+        for_each_line(Trickle(text), 0, |_, l| {
+            lines.push(l.to_vec());
+            ControlFlow::Continue(())
+        })
+        .expect("reads");
+        assert_eq!(lines, [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+    }
+}
