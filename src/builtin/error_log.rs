@@ -20,9 +20,9 @@ use crate::scan::prefilter::Prefilter;
 
 /// Bytes read back from the end of each log for the window itself.
 const WINDOW_BUDGET: u64 = 16 << 20;
-/// Bytes of history read before the window: enough to say "and before
+/// Bytes of history read before the window (256 KiB): enough to say "and before
 /// that, N more", bounded so a huge log costs what a small one does.
-const HISTORY_BUDGET: u64 = 1 << 20;
+const HISTORY_BUDGET: u64 = 256 << 10;
 /// How far back history reaches before the window.
 const HISTORY_SECS: u64 = 7 * 86_400;
 const LINE_CHARS: usize = 800;
