@@ -74,6 +74,11 @@ pub const CAUSES: &[(&str, &str)] = &[
 /// The cause a healthy host reports; dropped when any other finding exists.
 pub const NO_FAULT: &str = "no-fault-found";
 
+/// The cause that is only ever a consequence of another (CAUSES.md: "always
+/// secondary to the failure behind it"): it never leads a report that has
+/// any other finding.
+pub const SECONDARY: &str = "no-live-upstreams";
+
 /// Whether `id` is a known cause.
 pub fn is_known(id: &str) -> bool {
     CAUSES.iter().any(|(c, _)| *c == id)

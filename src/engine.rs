@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::causes::NO_FAULT;
+use crate::causes::{NO_FAULT, SECONDARY};
 use crate::guide::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
 use crate::probe::{Invocation, Observation, ProbeStatus, Prober};
 use crate::rules::{Action, Ask, Check, Conclusion, Confidence, NodeKind, Probe, RuleSet, Stream};
@@ -449,14 +449,15 @@ fn excerpt(obs: &Observation) -> String {
 }
 
 /// Orders findings most likely first, drops `no-fault-found` when anything
-/// else was found, and marks the first one primary.
+/// else was found, and marks the first one primary; the always-secondary
+/// cause comes after every other, whatever its confidence.
 fn rank(findings: &mut Vec<Finding>) {
     let mut seen = std::collections::BTreeSet::new();
     findings.retain(|f| seen.insert(f.id.clone()));
     if findings.iter().any(|f| f.id != NO_FAULT) {
         findings.retain(|f| f.id != NO_FAULT);
     }
-    findings.sort_by_key(|f| std::cmp::Reverse(f.confidence));
+    findings.sort_by_key(|f| (f.id == SECONDARY, std::cmp::Reverse(f.confidence)));
     if let Some(first) = findings.first_mut() {
         first.primary = true;
     }
@@ -465,4 +466,48 @@ fn rank(findings: &mut Vec<Finding>) {
 /// How long the report says a probe took; kept here so tests can build one.
 pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(id: &str, confidence: Confidence) -> Finding {
+        Finding {
+            id: id.to_owned(),
+            title: String::new(),
+            confidence,
+            primary: false,
+            explanation: String::new(),
+            evidence: Vec::new(),
+            fix: FixText::default(),
+            node: id.to_owned(),
+        }
+    }
+
+    fn ranked(mut findings: Vec<Finding>) -> Vec<(String, bool)> {
+        rank(&mut findings);
+        findings.into_iter().map(|f| (f.id, f.primary)).collect()
+    }
+
+    #[test]
+    fn the_secondary_cause_follows_the_failure_behind_it_at_any_confidence() {
+        let found = vec![
+            finding(SECONDARY, Confidence::Medium),
+            finding("firewall-blocked", Confidence::Low),
+        ];
+        assert_eq!(
+            ranked(found),
+            [
+                ("firewall-blocked".to_owned(), true),
+                (SECONDARY.to_owned(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_secondary_cause_alone_is_primary() {
+        let found = vec![finding(SECONDARY, Confidence::Medium)];
+        assert_eq!(ranked(found), [(SECONDARY.to_owned(), true)]);
+    }
 }

@@ -26,6 +26,7 @@ fn diagnose(lab: &Lab, exit: i32) -> DoctorRun {
     );
     assert_eq!(run.status, exit, "exit status\n{run}");
     assert_eq!(run.json["schema"], 1, "schema\n{run}");
+    crate::scenarios::time_doctor(lab);
     run
 }
 

@@ -169,6 +169,7 @@ fn describe_primary(recent: &[Seen], out: &mut Out) {
         .find(|(id, _)| *id != Signature::NoLiveUpstreams.id())
         .or(ranked.first())
         .map(|(id, _)| *id);
+    describe_no_live(recent, out);
     let Some(seen) = primary.and_then(|id| recent.iter().rev().find(|s| s.sig.id() == id)) else {
         return;
     };
@@ -223,6 +224,29 @@ fn describe_primary(recent: &[Seen], out: &mut Out) {
                 out.set("host", clean(&name));
             }
         }
+    }
+}
+
+/// "no live upstreams" in the window, whatever the primary failure: it is
+/// the consequence of other failures, reported beside them with its own line.
+fn describe_no_live(recent: &[Seen], out: &mut Out) {
+    let no_live: Vec<&Seen> = recent
+        .iter()
+        .filter(|s| s.sig == Signature::NoLiveUpstreams)
+        .collect();
+    out.set(
+        "no_live_count",
+        i64::try_from(no_live.len()).unwrap_or(i64::MAX),
+    );
+    let Some(latest) = no_live.last() else {
+        return;
+    };
+    out.set(
+        "no_live_line",
+        sanitize::truncate(&clean(latest.raw.trim_end()), LINE_CHARS),
+    );
+    if let Some(UpstreamAddr::Group(name)) = latest.line.upstream_ref().map(|u| u.address) {
+        out.set("no_live_group", clean(&name));
     }
 }
 
