@@ -51,7 +51,10 @@ impl PhpFpm {
     fn wait_until_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            let workers = procs::find(|p| p.ppid == self.pid()).len();
+            // A fresh worker keeps the master's title until it names its
+            // pool; count only workers that have.
+            let workers =
+                procs::find(|p| p.ppid == self.pid() && p.cmdline.contains("pool ")).len();
             if workers >= 2 && self.unix_path().exists() {
                 return;
             }
