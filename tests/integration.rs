@@ -12,6 +12,7 @@ mod explain;
 mod guided_tty;
 mod netns;
 mod probe_bounds;
+mod properties;
 mod read_only;
 mod readme;
 mod real_host;

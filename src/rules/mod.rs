@@ -223,9 +223,13 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A pack's text (ids, file names) may hold escape sequences; they
+        // are shown escaped, never sent to the terminal.
+        let file = crate::sanitize::for_terminal(self.file.as_bytes());
+        let message = crate::sanitize::for_terminal(self.message.as_bytes());
         match self.pos {
-            Some(p) => write!(f, "{}:{}:{}: {}", self.file, p.line, p.column, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
+            Some(p) => write!(f, "{file}:{}:{}: {message}", p.line, p.column),
+            None => write!(f, "{file}: {message}"),
         }
     }
 }
