@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
 
 use crate::probe::command;
 
@@ -28,8 +28,15 @@ pub fn stop_if_interrupted() {
 /// Installs the handling; call once, before any other thread starts.
 pub fn install() {
     let mut set = SigSet::empty();
-    set.add(Signal::SIGINT);
-    set.add(Signal::SIGTERM);
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // A parent may have left the signal ignored (a shell's background
+        // job ignores SIGINT); an ignored signal is discarded even while
+        // blocked, and sigwait would never see it.
+        // SAFETY: SIG_DFL installs no handler code; nothing runs in signal
+        // context.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+        set.add(sig);
+    }
     if pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).is_err() {
         return;
     }
