@@ -345,7 +345,14 @@ impl<'a> Engine<'a> {
                         snippet: render_opt(s.snippet.as_ref(), facts),
                     })
                     .collect(),
-                verify: c.fix.verify.iter().map(|t| t.render(facts)).collect(),
+                // A verify line is pasted into a shell: one quoting a value
+                // that is not plain (a quote, `$(`, a leading `-`) is not offered.
+                verify: c
+                    .fix
+                    .verify
+                    .iter()
+                    .filter_map(|t| t.render_command(facts))
+                    .collect(),
             },
             node: self.rules.nodes[n].id.clone(),
         }

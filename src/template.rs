@@ -100,6 +100,29 @@ impl Template {
         self.facts().all(|n| !facts.get(n).is_null())
     }
 
+    /// Renders a command line for a person to paste into a shell (a fix's
+    /// `verify`). `None` when a known fact holds anything but plain
+    /// characters or begins with `-`: a value from a log or a config could
+    /// otherwise close the template's quotes, run a command substitution or
+    /// pass an option. Unknown facts read "(unknown)", as in [`Template::render`].
+    pub fn render_command(&self, facts: &Facts) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Fact(n) => {
+                    let v = facts.get(n).to_string();
+                    let plain = v.chars().all(is_shell_plain) && !v.starts_with('-');
+                    if !plain && !facts.get(n).is_null() {
+                        return None;
+                    }
+                    out.push_str(&v);
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// Renders one argv element for a probe, refusing values that could
     /// change the command's meaning.
     pub fn render_arg(&self, facts: &Facts) -> Result<String, UnsafeArg> {
@@ -128,6 +151,13 @@ impl Template {
         }
         Ok(out)
     }
+}
+
+/// Characters a fact may hold to be pasted into a shell command as it is:
+/// no quote, `$`, backtick, `;`, `|`, `&`, redirection or whitespace
+/// (brackets stay, for IPv6 addresses: at worst they glob).
+fn is_shell_plain(c: char) -> bool {
+    c.is_alphanumeric() || "_-./:=@%+,[]".contains(c)
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -178,6 +208,40 @@ mod tests {
     fn argument_with_a_newline_is_refused() {
         let t = Template::parse("{{log.line}}").unwrap();
         assert!(matches!(t.render_arg(&facts()), Err(UnsafeArg::Control(_))));
+    }
+
+    #[test]
+    fn command_quoting_a_plain_fact_is_rendered() {
+        let t = Template::parse("ss -Htlnp 'sport = :{{log.port}}'").unwrap();
+        assert_eq!(
+            t.render_command(&facts()).as_deref(),
+            Some("ss -Htlnp 'sport = :9000'")
+        );
+    }
+
+    #[test]
+    fn command_quoting_shell_syntax_is_not_offered() {
+        let mut f = facts();
+        f.set("log.path", "/run/x'$(touch /tmp/p)'.sock");
+        let t = Template::parse("ls -l '{{log.path}}'").unwrap();
+        assert_eq!(t.render_command(&f), None);
+    }
+
+    #[test]
+    fn command_quoting_an_option_is_not_offered() {
+        let mut f = facts();
+        f.set("log.host", "-oProxyCommand=x");
+        let t = Template::parse("grep -F '{{log.host}}'").unwrap();
+        assert_eq!(t.render_command(&f), None);
+    }
+
+    #[test]
+    fn command_quoting_an_unknown_fact_reads_unknown() {
+        let t = Template::parse("ls -l {{log.nope}}").unwrap();
+        assert_eq!(
+            t.render_command(&facts()).as_deref(),
+            Some("ls -l (unknown)")
+        );
     }
 
     #[test]

@@ -7,9 +7,12 @@ mod support;
 
 mod cli;
 mod config;
+mod degraded;
 mod engine_walk;
 mod explain;
 mod guided_tty;
+mod hostile;
+mod malformed_rules;
 mod netns;
 mod probe_bounds;
 mod properties;

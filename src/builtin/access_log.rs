@@ -15,12 +15,10 @@ const READ_BUDGET: u64 = 16 << 20;
 
 pub fn run(host: &mut Host, out: &mut Out) {
     let logs = access_logs(host);
+    let words: Vec<String> = logs.iter().map(|p| p.display().to_string()).collect();
     out.shown_as = format!(
         "awk '$9 ~ /^50[24]$/' {}",
-        logs.iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
+        crate::report::shell_words(&words)
     );
     let since = host.options.since;
     let (mut count, mut read) = (0_i64, Vec::new());

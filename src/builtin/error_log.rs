@@ -134,12 +134,11 @@ fn short_reason(message: &str) -> String {
         .to_owned()
 }
 
+/// The paths as shell words: a log path comes from a config and is shown
+/// as part of a command a person may paste.
 fn shell_paths(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let words: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    crate::report::shell_words(&words)
 }
 
 /// The failure the rules follow: the most frequent signature in the window,

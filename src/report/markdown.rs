@@ -1,7 +1,10 @@
 //! The report for a ticket or a wiki: Markdown with fenced commands.
 //!
-//! Host text (log lines, command output) goes only inside code spans or
-//! fences, after sanitising, so it can neither inject Markdown nor escapes.
+//! Host text (log lines, command output) goes inside code spans or fences,
+//! after sanitising, so it can neither inject Markdown nor escapes. Titles
+//! and explanations quote facts too (an upstream path, a group name): their
+//! text outside code spans is escaped ([`prose`]), so a value cannot become a
+//! link, an image, HTML or emphasis.
 
 use std::fmt::Write as _;
 
@@ -10,14 +13,18 @@ use crate::engine::Finding;
 
 pub fn render(r: &Report) -> String {
     let mut out = format!(
-        "# nginx-doctor report\n\n{} {}, rules `{}` ({}), host `{}`\n",
-        r.tool.name, r.tool.version, r.rules.name, r.rules.source, r.host.hostname
+        "# nginx-doctor report\n\n{} {}, rules {} ({}), host {}\n",
+        r.tool.name,
+        r.tool.version,
+        code(&r.rules.name),
+        prose(&r.rules.source),
+        code(&r.host.hostname)
     );
     for f in &r.findings {
         finding(&mut out, f);
     }
     if let Some(why) = &r.stopped {
-        let _ = writeln!(out, "\n## Could not finish\n\n{why}");
+        let _ = writeln!(out, "\n## Could not finish\n\n{}", prose(why));
     }
     let _ = writeln!(
         out,
@@ -45,16 +52,76 @@ pub fn render(r: &Report) -> String {
     out
 }
 
-/// A code span that survives backticks and pipes in host text.
+/// A code span that survives backticks and pipes in host text: CommonMark
+/// ends a span only at a backtick run as long as the one that opened it, so
+/// the delimiter is one backtick longer than the longest run inside.
 fn code(s: &str) -> String {
     let s = s.replace('|', "\\|");
-    let ticks = if s.contains('`') { "``" } else { "`" };
+    let ticks = "`".repeat(longest_backtick_run(&s) + 1);
     format!("{ticks} {s} {ticks}")
 }
 
+/// A fenced block whose body cannot close it: a backtick fence closes only
+/// on a line of at least as many backticks, and is longer than any run inside.
 fn fence(out: &mut String, lang: &str, body: &str) {
-    let fence = if body.contains("```") { "~~~~" } else { "```" };
+    let fence = "`".repeat((longest_backtick_run(body) + 1).max(3));
     let _ = writeln!(out, "{fence}{lang}\n{}\n{fence}", body.trim_end());
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// Rule prose with facts in it, for Markdown: code spans (the rule's own
+/// `` `nginx -t` ``, or one a value opens) are kept, as nothing in them is
+/// markup; elsewhere the characters that make links, images, HTML, emphasis
+/// or escapes are backslash-escaped, and a backtick run that opens no span
+/// is escaped too.
+fn prose(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(open) = rest.find('`') {
+        out.push_str(&escape_markup(&rest[..open]));
+        let ticks = rest[open..].len() - rest[open..].trim_start_matches('`').len();
+        let after = &rest[open + ticks..];
+        match closing_run(after, ticks) {
+            Some(close) => {
+                out.push_str(&rest[open..open + ticks + close + ticks]);
+                rest = &after[close + ticks..];
+            }
+            None => {
+                out.push_str(&"\\`".repeat(ticks));
+                rest = after;
+            }
+        }
+    }
+    out.push_str(&escape_markup(rest));
+    out
+}
+
+/// Where in `s` a run of exactly `n` backticks starts.
+fn closing_run(s: &str, n: usize) -> Option<usize> {
+    let mut at = 0;
+    while let Some(i) = s[at..].find('`') {
+        let start = at + i;
+        let len = s[start..].len() - s[start..].trim_start_matches('`').len();
+        if len == n {
+            return Some(start);
+        }
+        at = start + len;
+    }
+    None
+}
+
+fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '<' | '>' | '[' | ']' | '*' | '_' | '&') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn finding(out: &mut String, f: &Finding) {
@@ -62,10 +129,12 @@ fn finding(out: &mut String, f: &Finding) {
     let _ = writeln!(
         out,
         "\n## `{}`: {}\n\nConfidence: {:?}{primary}\n",
-        f.id, f.title, f.confidence
+        f.id,
+        prose(&f.title),
+        f.confidence
     );
     if !f.explanation.is_empty() {
-        let _ = writeln!(out, "{}\n", f.explanation.trim());
+        let _ = writeln!(out, "{}\n", prose(f.explanation.trim()));
     }
     if !f.evidence.is_empty() {
         let _ = writeln!(out, "### Evidence\n");
@@ -74,15 +143,15 @@ fn finding(out: &mut String, f: &Finding) {
     if !f.fix.steps.is_empty() {
         let _ = writeln!(out, "\n### Fix\n");
         if !f.fix.summary.is_empty() {
-            let _ = writeln!(out, "{}\n", f.fix.summary);
+            let _ = writeln!(out, "{}\n", prose(&f.fix.summary));
         }
         for (i, s) in f.fix.steps.iter().enumerate() {
-            let _ = writeln!(out, "{}. {}", i + 1, s.text);
+            let _ = writeln!(out, "{}. {}", i + 1, prose(&s.text));
             if let Some(argv) = &s.command {
                 fence(out, "sh", &shell_words(argv));
             }
             if let (Some(file), Some(snippet)) = (&s.file, &s.snippet) {
-                let _ = writeln!(out, "   In `{file}`:");
+                let _ = writeln!(out, "   In {}:", code(file));
                 fence(out, "nginx", snippet);
             }
         }
@@ -90,5 +159,41 @@ fn finding(out: &mut String, f: &Finding) {
     if !f.fix.verify.is_empty() {
         let _ = writeln!(out, "\n### Verify\n");
         fence(out, "sh", &f.fix.verify.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_span_outlasts_every_backtick_run_inside() {
+        assert_eq!(code("a``b`c"), "``` a``b`c ```");
+        assert_eq!(code("plain"), "` plain `");
+    }
+
+    #[test]
+    fn prose_keeps_code_spans_and_escapes_markup_around_them() {
+        assert_eq!(
+            prose("`nginx -t` rejects <img src=x> [a](http://e) *b*"),
+            "`nginx -t` rejects \\<img src=x\\> \\[a\\](http://e) \\*b\\*"
+        );
+    }
+
+    #[test]
+    fn prose_escapes_a_backtick_run_that_closes_nothing() {
+        assert_eq!(prose("a``<b>"), "a\\`\\`\\<b\\>");
+    }
+
+    #[test]
+    fn code_span_escapes_table_pipes() {
+        assert_eq!(code("a|b"), "` a\\|b `");
+    }
+
+    #[test]
+    fn fence_outlasts_backtick_and_tilde_lines_inside() {
+        let mut out = String::new();
+        fence(&mut out, "text", "```\n~~~~\n`````");
+        assert_eq!(out, "``````text\n```\n~~~~\n`````\n``````\n");
     }
 }

@@ -62,7 +62,7 @@ const MAX_FILES: usize = 256;
 pub fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Problems> {
     let fail = |message: String| {
         Problems(vec![Problem {
-            file: dir.display().to_string(),
+            file: display_name(dir),
             pos: None,
             message,
         }])
@@ -92,7 +92,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Problems> {
     let mut problems = Vec::new();
     let mut files = Vec::new();
     for path in paths {
-        let name = path.display().to_string();
+        let name = display_name(&path);
         match read_bounded(&path) {
             Ok(bytes) => files.push((name, bytes)),
             Err(message) => problems.push(Problem {
@@ -107,6 +107,12 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Problems> {
     } else {
         Err(Problems(problems))
     }
+}
+
+/// A path as messages show it. File names are host data: one holding an
+/// escape sequence must not steer the terminal that prints the message.
+pub fn display_name(path: &Path) -> String {
+    crate::sanitize::for_terminal(path.as_os_str().as_encoded_bytes())
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
@@ -126,6 +132,12 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_name_with_an_escape_is_shown_escaped() {
+        let name = display_name(Path::new("pack/00-\x1b]0;t\x07.yaml"));
+        assert_eq!(name, "pack/00-\\x1b]0;t\\x07.yaml");
+    }
 
     #[test]
     fn embedded_list_matches_the_rules_directory() {

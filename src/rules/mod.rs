@@ -190,7 +190,7 @@ impl RuleSet {
     /// Every `*.yaml` file of `dir`, in name order.
     pub fn from_dir(dir: &Path) -> Result<RuleSet, Problems> {
         let files = embedded::read_dir(dir)?;
-        build::build(&dir.display().to_string(), files)
+        build::build(&embedded::display_name(dir), files)
     }
 
     pub fn node(&self, id: &str) -> Option<usize> {
@@ -247,5 +247,26 @@ impl fmt::Display for Problems {
             write!(f, "{p}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_quoting_an_escape_sequence_shows_it_escaped() {
+        let p = Problem {
+            file: "pack/00-\x1b[31m.yaml".into(),
+            pos: Some(Pos {
+                line: 3,
+                column: 10,
+            }),
+            message: "no node `\x1b]0;title\x07`".into(),
+        };
+        assert_eq!(
+            p.to_string(),
+            "pack/00-\\x1b[31m.yaml:3:10: no node `\\x1b]0;title\\x07`"
+        );
     }
 }

@@ -60,6 +60,13 @@ impl PosIndex {
         best.unwrap_or(Pos { line: 1, column: 1 })
     }
 
+    /// The first text in the file (a value or a key) holding a character
+    /// that steers a terminal, and where it is. Plain YAML cannot hold one,
+    /// but a double-quoted `"\e"` or `"\a"` can, and rule text is printed.
+    pub fn first_control(&self) -> Option<(Option<Pos>, char)> {
+        self.root.first_control()
+    }
+
     fn find(&self, path: &[PathSeg]) -> Option<&Node> {
         path.iter()
             .try_fold(&self.root, |node, seg| node.child(*seg))
@@ -98,6 +105,19 @@ impl Node {
         }
     }
 
+    fn first_control(&self) -> Option<(Option<Pos>, char)> {
+        match &self.kids {
+            Kids::Leaf(text) => control_in(text.as_deref()?).map(|c| (self.pos, c)),
+            Kids::Seq(items) => items.iter().find_map(Node::first_control),
+            Kids::Map(entries) => entries.iter().find_map(|e| {
+                let in_key = e.key.as_deref().and_then(control_in);
+                in_key
+                    .map(|c| (e.key_pos, c))
+                    .or_else(|| e.value.first_control())
+            }),
+        }
+    }
+
     fn entry(&self, key: &str) -> Option<&Entry> {
         match &self.kids {
             // Duplicate keys were rejected before indexing, so the first match is the only one.
@@ -105,6 +125,18 @@ impl Node {
             _ => None,
         }
     }
+}
+
+/// A control character other than tab and newline, a bidi embedding,
+/// override or isolate, or a line/paragraph separator in `s`.
+fn control_in(s: &str) -> Option<char> {
+    s.chars().find(|&c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+            || c == '\u{2028}'
+            || c == '\u{2029}'
+    })
 }
 
 // The index is built by a second serde-saphyr pass into `Spanned` nodes:

@@ -180,6 +180,17 @@ pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<(T, PosIn
     let value: T =
         serde_saphyr::from_str_with_options(text, options()).map_err(|e| convert(file, &e))?;
     let index = index::build(text, options()).map_err(|e| convert(file, &e))?;
+    if let Some((pos, c)) = index.first_control() {
+        return Err(YamlError::Schema {
+            file: file.to_string(),
+            pos,
+            message: format!(
+                "this text holds the control character U+{:04X} (from an escape such as `\\e`); \
+                 rule text is shown on terminals, so remove it",
+                u32::from(c)
+            ),
+        });
+    }
     Ok((value, index))
 }
 

@@ -342,3 +342,16 @@ fn alias_is_placed_where_it_is_used() {
         Some(at(3, 6))
     );
 }
+
+#[test]
+fn an_escape_sequence_written_as_a_yaml_escape_is_refused_where_it_is() {
+    let e = err(b"nodes:\n  a:\n    check: \"x\\e]0;title\\a\"\n");
+    assert_eq!(e.pos(), Some(at(3, 12)), "{e}");
+    assert!(e.to_string().contains("control character U+001B"), "{e}");
+}
+
+#[test]
+fn an_escape_in_a_key_is_refused_too() {
+    let e = err_untyped(b"\"k\\e[2J\": 1\n");
+    assert!(e.to_string().contains("control character U+001B"), "{e}");
+}
