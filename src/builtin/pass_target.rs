@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use super::{Host, Out};
-use crate::nginx::{Address, Effective, Location, Model, Pass, PassKind, Server};
+use crate::nginx::{Address, Effective, Location, Model, Pass, Server};
 
 /// One candidate: a pass directive with its server and location.
 type Hit<'a> = (&'a Server, &'a Location, &'a Pass);
@@ -226,7 +226,7 @@ fn percent_decode(text: &str) -> Vec<u8> {
 }
 
 fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
-    let kind = kind_name(pass.kind);
+    let kind = pass.kind.prefix();
     out.set("kind", kind);
     out.set("directive", format!("{kind}_pass {}", pass.target));
     out.set("file", pass.file.display().to_string());
@@ -304,17 +304,6 @@ fn target_host(model: &Model, pass: &Pass) -> Option<String> {
             .iter()
             .find_map(|s| named(s.parsed.as_ref()?)),
         (None, None) => None,
-    }
-}
-
-pub(super) fn kind_name(kind: PassKind) -> &'static str {
-    match kind {
-        PassKind::Proxy => "proxy",
-        PassKind::FastCgi => "fastcgi",
-        PassKind::Uwsgi => "uwsgi",
-        PassKind::Scgi => "scgi",
-        PassKind::Grpc => "grpc",
-        PassKind::Memcached => "memcached",
     }
 }
 
