@@ -19,6 +19,7 @@ fn scenario(script: &str) -> Option<(String, Value, String)> {
         eprintln!("skipped {script}: needs root and {missing:?}");
         return None;
     }
+    let _serial = crate::support::lab::Serial::take();
     let dir = tempfile::tempdir().expect("temp dir");
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/netns")

@@ -3,9 +3,10 @@
 //! loopback ports, driven with real HTTP requests, then diagnosed by the binary under test.
 //!
 //! Everything a lab starts dies with it, also when the test panics. Labs run one at a time
-//! (a process-wide lock): the doctor reads the host's process and socket tables, and a
-//! neighbouring lab's daemons there would make its report depend on test scheduling.
-//! So a test holds at most one `Lab` at a time.
+//! (a lock held by the process and, through `flock` on [`LOCK_FILE`], by every test binary
+//! on the machine): the doctor reads the host's process and socket tables, and a
+//! neighbouring lab's daemons there — in this suite or in another checkout's — would make
+//! its report depend on scheduling. So a test holds at most one `Lab` at a time.
 
 use super::backend::{Backend, Mode};
 use super::doctor::{self, DoctorRun};
@@ -14,6 +15,7 @@ use super::logs::{nginx_message, read_lossy, wait_for_line};
 use super::net::{self, Addr, NotUp};
 use super::nginx::{FASTCGI_PARAMS, Layout, Nginx, NginxConf};
 use super::proc::{self, Guard};
+use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::{Group, User, geteuid};
 use std::cell::{Cell, RefCell};
 use std::fs::{self, File, Permissions};
@@ -44,6 +46,34 @@ const SCRIPTS: &[(&str, &str)] = &[
 ];
 
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The machine-wide lab lock: test binaries of several checkouts take turns on it.
+pub const LOCK_FILE: &str = "/tmp/nginx-doctor-labs.lock";
+
+/// Held while a lab lives: this process's turn, then the machine's. Tests that start
+/// daemons without a `Lab` (the network-namespace scenarios) hold one too.
+pub struct Serial {
+    _machine: Option<Flock<File>>,
+    _process: MutexGuard<'static, ()>,
+}
+
+impl Serial {
+    pub fn take() -> Serial {
+        let process = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        // Without the file (a read-only /tmp) labs of one binary are still serial.
+        let machine = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(LOCK_FILE)
+            .ok()
+            .and_then(|f| Flock::lock(f, FlockArg::LockExclusive).ok());
+        Serial {
+            _machine: machine,
+            _process: process,
+        }
+    }
+}
 
 /// The unprivileged account nginx workers and php-fpm children run as when we are root.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,7 +110,7 @@ pub struct Lab {
     fpm_count: Cell<usize>,
     worker: Option<Account>,
     dir: TempDir,
-    _serial: MutexGuard<'static, ()>,
+    _serial: Serial,
 }
 
 impl Default for Lab {
@@ -93,7 +123,7 @@ impl Lab {
     /// A fresh lab: `/tmp/ngxlab-XXXX` (short, so socket paths stay far below 108 bytes)
     /// with `www/` (the fixture scripts), `tmp/` and our `fastcgi_params`.
     pub fn new() -> Lab {
-        let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let serial = Serial::take();
         let dir = TempDir::with_prefix_in("ngxlab-", "/tmp").expect("create lab dir in /tmp");
         let lab = Lab {
             procs: RefCell::new(Vec::new()),
