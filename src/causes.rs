@@ -68,6 +68,10 @@ pub const CAUSES: &[(&str, &str)] = &[
         "no-live-upstreams",
         "every server of an upstream group is marked failed",
     ),
+    (
+        "nginx-down",
+        "nginx itself is not running for this configuration",
+    ),
     ("no-fault-found", "nothing is wrong now"),
 ];
 
