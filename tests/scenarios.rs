@@ -429,7 +429,8 @@ fn isolated(test: &str, scenario: impl FnOnce()) {
     let _serial = Lab::new();
     let exe = std::env::current_exe().expect("path of the test binary");
     let module = module_path!().split_once("::").map_or("", |(_, m)| m);
-    let args: Vec<String> = ["-n", "--", "env", &format!("{ISOLATED}=1")]
+    let held = format!("{}=1", crate::support::lab::LOCK_HELD);
+    let args: Vec<String> = ["-n", "--", "env", &format!("{ISOLATED}=1"), &held]
         .iter()
         .map(|s| s.to_string())
         .chain([exe.display().to_string(), format!("{module}::{test}")])

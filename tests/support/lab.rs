@@ -50,6 +50,10 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// The machine-wide lab lock: test binaries of several checkouts take turns on it.
 pub const LOCK_FILE: &str = "/tmp/nginx-doctor-labs.lock";
 
+/// Set in a child test process whose parent already holds the machine-wide lock (a
+/// scenario re-run inside a network namespace): taking it again would wait forever.
+pub const LOCK_HELD: &str = "NGXDOC_LABS_LOCK_HELD";
+
 /// Held while a lab lives: this process's turn, then the machine's. Tests that start
 /// daemons without a `Lab` (the network-namespace scenarios) hold one too.
 pub struct Serial {
@@ -61,12 +65,14 @@ impl Serial {
     pub fn take() -> Serial {
         let process = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
         // Without the file (a read-only /tmp) labs of one binary are still serial.
-        let machine = fs::OpenOptions::new()
+        let held = std::env::var_os(LOCK_HELD).is_some();
+        let machine = (!held)
+            .then(|| fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(LOCK_FILE)
-            .ok()
+            .open(LOCK_FILE))
+            .and_then(Result::ok)
             .and_then(|f| Flock::lock(f, FlockArg::LockExclusive).ok());
         Serial {
             _machine: machine,
