@@ -4,6 +4,8 @@
 //! JSON report can rely on a closed vocabulary. Adding one is additive;
 //! renaming one breaks every consumer and is not done.
 
+use crate::rules::Role;
+
 /// Every cause id, with the one-line description from the catalogue.
 pub const CAUSES: &[(&str, &str)] = &[
     ("backend-down", "the upstream service is not running"),
@@ -75,13 +77,16 @@ pub const CAUSES: &[(&str, &str)] = &[
     ("no-fault-found", "nothing is wrong now"),
 ];
 
-/// The cause a healthy host reports; dropped when any other finding exists.
-pub const NO_FAULT: &str = "no-fault-found";
-
-/// The cause that is only ever a consequence of another (CAUSES.md: "always
-/// secondary to the failure behind it"): it never leads a report that has
-/// any other finding.
-pub const SECONDARY: &str = "no-live-upstreams";
+/// The role a conclusion of `cause` has when the pack does not say: the
+/// healthy id is no fault, and "no live upstreams" is always the consequence
+/// of the failures that marked the servers down (CAUSES.md).
+pub fn default_role(cause: &str) -> Role {
+    match cause {
+        "no-fault-found" => Role::Healthy,
+        "no-live-upstreams" => Role::Consequence,
+        _ => Role::Cause,
+    }
+}
 
 /// Whether `id` is a known cause.
 pub fn is_known(id: &str) -> bool {

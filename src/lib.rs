@@ -27,8 +27,10 @@ pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod scan;
+pub mod shell;
 pub mod template;
 pub mod value;
+pub mod walk;
 
 mod diagnose;
 mod rules_command;

@@ -111,6 +111,8 @@ impl<'a> Listing<'a> {
                         NodeKind::Ask(_) => ("ask", None),
                         NodeKind::Conclude(c) => ("conclude", Some(c.cause.as_str())),
                         NodeKind::Stop(_) => ("stop", None),
+                        NodeKind::Each(_) => ("each", None),
+                        NodeKind::Decide(_) => ("decide", None),
                     };
                     NodeEntry {
                         id: &n.id,

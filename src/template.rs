@@ -16,7 +16,9 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Text(String),
-    Fact(String),
+    /// A fact, and whether it is optional (`{{name?}}`): a fact that only
+    /// some paths produce, which reads as unknown on the others.
+    Fact(String, bool),
 }
 
 /// Why a template did not parse; `offset` is the byte offset in the text.
@@ -58,13 +60,17 @@ impl Template {
                 offset: offset + open,
             })?;
             let name = after[..close].trim();
+            let (name, optional) = match name.strip_suffix('?') {
+                Some(n) => (n.trim_end(), true),
+                None => (name, false),
+            };
             if name.is_empty() || !name.bytes().all(is_name_byte) {
                 return Err(TemplateError {
                     message: format!("{name:?} is not a fact name"),
                     offset: offset + open + 2,
                 });
             }
-            parts.push(Part::Fact(name.to_owned()));
+            parts.push(Part::Fact(name.to_owned(), optional));
             let consumed = open + 2 + close + 2;
             offset += consumed;
             rest = &rest[consumed..];
@@ -78,8 +84,17 @@ impl Template {
     /// Every fact the template quotes.
     pub fn facts(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Fact(n) => Some(n.as_str()),
+            Part::Fact(n, _) => Some(n.as_str()),
             Part::Text(_) => None,
+        })
+    }
+
+    /// The facts the template quotes that every path to it must produce
+    /// (all but the optional `{{name?}}` ones).
+    pub fn required_facts(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Fact(n, false) => Some(n.as_str()),
+            _ => None,
         })
     }
 
@@ -89,7 +104,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Fact(n) => out.push_str(&facts.get(n).to_string()),
+                Part::Fact(n, _) => out.push_str(&facts.get(n).to_string()),
             }
         }
         out
@@ -110,7 +125,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Fact(n) => {
+                Part::Fact(n, _) => {
                     let v = facts.get(n).to_string();
                     let plain = v.chars().all(is_shell_plain) && !v.starts_with('-');
                     if !plain && !facts.get(n).is_null() {
@@ -130,7 +145,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Fact(n) => match facts.get(n) {
+                Part::Fact(n, _) => match facts.get(n) {
                     Value::Null => return Err(UnsafeArg::Unknown(n.clone())),
                     v => out.push_str(&v.to_string()),
                 },
@@ -139,7 +154,7 @@ impl Template {
         let from_fact = self
             .parts
             .first()
-            .is_some_and(|p| matches!(p, Part::Fact(_)));
+            .is_some_and(|p| matches!(p, Part::Fact(..)));
         if from_fact && out.starts_with('-') {
             return Err(UnsafeArg::LeadingDash(out));
         }

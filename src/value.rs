@@ -19,6 +19,9 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Str(String),
+    /// Items, each with facts of its own (every failing upstream): what an
+    /// `each` node walks one by one.
+    List(Vec<BTreeMap<String, Value>>),
 }
 
 impl Value {
@@ -29,6 +32,7 @@ impl Value {
             Value::Bool(b) => *b,
             Value::Int(i) => *i != 0,
             Value::Str(s) => !s.is_empty(),
+            Value::List(items) => !items.is_empty(),
         }
     }
 
@@ -38,7 +42,7 @@ impl Value {
         match self {
             Value::Int(i) => Some(*i),
             Value::Str(s) => s.trim().parse().ok(),
-            Value::Bool(_) | Value::Null => None,
+            Value::Bool(_) | Value::Null | Value::List(_) => None,
         }
     }
 
@@ -79,6 +83,7 @@ impl fmt::Display for Value {
             Value::Bool(b) => write!(f, "{}", if *b { "yes" } else { "no" }),
             Value::Int(i) => write!(f, "{i}"),
             Value::Str(s) => f.write_str(s),
+            Value::List(items) => write!(f, "{} item(s)", items.len()),
         }
     }
 }

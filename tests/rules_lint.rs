@@ -152,7 +152,7 @@ fn a_misspelt_key_is_an_error_listing_the_keys_allowed() {
         "unknown-key",
         "unknown-key/00-pack.yaml:11:5: unknown key `brances`; the keys allowed here are \
          check, why, found, ask, help, input, choices, fact, auto, default, branches, next, \
-         conclude, confidence, title, explain, evidence, fix, then, stop: \
+         conclude, confidence, title, explain, evidence, fix, then, role, stop, each, as, label, do, decide: \
          fix the spelling or remove it",
     );
 }
@@ -319,7 +319,7 @@ fn a_node_that_is_both_check_and_conclusion_is_an_error() {
     rejects(
         "check-and-conclude",
         "check-and-conclude/00-pack.yaml:10:5: node `look` needs exactly one of \
-         `check`, `ask`, `conclude` or `stop`",
+         `check`, `ask`, `conclude`, `stop`, `each` or `decide`",
     );
 }
 

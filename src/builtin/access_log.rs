@@ -16,10 +16,7 @@ const READ_BUDGET: u64 = 16 << 20;
 pub fn run(host: &mut Host, out: &mut Out) {
     let logs = access_logs(host);
     let words: Vec<String> = logs.iter().map(|p| p.display().to_string()).collect();
-    out.shown_as = format!(
-        "awk '$9 ~ /^50[24]$/' {}",
-        crate::report::shell_words(&words)
-    );
+    out.shown_as = format!("awk '$9 ~ /^50[24]$/' {}", crate::shell::words(&words));
     let since = host.options.since;
     let (mut count, mut read) = (0_i64, Vec::new());
     for path in &logs {

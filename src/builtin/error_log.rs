@@ -1,6 +1,6 @@
 //! The `error-log` built-in: the recent window of nginx's error logs, with
-//! every upstream failure classified and the most frequent one chosen as
-//! the one the rules follow.
+//! every upstream failure classified and grouped by the upstream it is
+//! about, each group an item the rules walk (see `upstreams`).
 //!
 //! Reading is from the end and bounded, so a 10 GiB log costs what a small
 //! one does. Lines before the window are counted as history, not faults.
@@ -8,15 +8,20 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+mod upstreams;
+
 use super::{Host, Out};
 use crate::logs::classify::classify;
-use crate::logs::nginx_line::{self, ErrorLine};
+use crate::logs::nginx_line;
 use crate::logs::signature::Signature;
 use crate::logs::upstream_ref::UpstreamAddr;
 use crate::logs::window::tail_since;
 use crate::logs::{Timestamp, time::local_utc_offset};
 use crate::sanitize;
 use crate::scan::prefilter::Prefilter;
+use crate::value::Value;
+pub use upstreams::ITEM_FACTS;
+use upstreams::{Clock, Seen};
 
 /// Bytes read back from the end of each log for the window itself.
 const WINDOW_BUDGET: u64 = 16 << 20;
@@ -36,12 +41,6 @@ fn is_gateway_failure(sig: Signature) -> bool {
             sig,
             Signature::UpstreamDisabledWarn | Signature::FastcgiStderr
         )
-}
-
-struct Seen {
-    line: ErrorLine,
-    raw: String,
-    sig: Signature,
 }
 
 pub fn run(host: &mut Host, out: &mut Out) {
@@ -122,7 +121,32 @@ pub fn run(host: &mut Host, out: &mut Out) {
             unreadable.join(", ")
         ));
     }
-    describe_primary(&recent, out);
+    describe_upstreams(&recent, out);
+}
+
+/// The failing upstream of a recording made before failures were grouped
+/// by upstream (a v0.1 bundle): its flat facts described the one failure
+/// the walk followed, which becomes the only item.
+pub fn items_of_flat_recording(facts: &BTreeMap<String, Value>) -> Option<Value> {
+    if facts.contains_key("upstreams") || !facts.contains_key("signature") {
+        return None;
+    }
+    let mut item: BTreeMap<String, Value> = ITEM_FACTS
+        .iter()
+        .filter_map(|name| Some(((*name).to_owned(), facts.get(*name)?.clone())))
+        .collect();
+    let text = |name: &str| item.get(name).map(ToString::to_string);
+    let key = match (
+        text("scheme"),
+        text("transport").as_deref(),
+        text("address"),
+    ) {
+        (Some(scheme), Some("unix"), Some(path)) => format!("{scheme}://unix:{path}"),
+        (Some(scheme), _, Some(address)) => format!("{scheme}://{address}"),
+        _ => text("signature").unwrap_or_default(),
+    };
+    item.insert("key".into(), Value::Str(key));
+    Some(Value::List(vec![item]))
 }
 
 fn short_reason(message: &str) -> String {
@@ -138,15 +162,35 @@ fn short_reason(message: &str) -> String {
 /// as part of a command a person may paste.
 fn shell_paths(paths: &[PathBuf]) -> String {
     let words: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    crate::report::shell_words(&words)
+    crate::shell::words(&words)
 }
 
-/// The failure the rules follow: the most frequent signature in the window,
-/// its latest line. "no live upstreams" only when nothing else failed: it
-/// is always the consequence of another failure.
-fn describe_primary(recent: &[Seen], out: &mut Out) {
-    // Per signature: how many, and the index of the latest (ties go to the
-    // failure that is happening now, not the one fixed ten minutes ago).
+/// Every failing upstream as an item of its own, plus, for packs written
+/// before items, the first item's facts under the probe's own names.
+fn describe_upstreams(recent: &[Seen], out: &mut Out) {
+    let clock = Clock {
+        now: Timestamp::now(),
+        offset: local_utc_offset(),
+    };
+    out.set("signatures", tally(recent));
+    describe_no_live(recent, out);
+    let items = upstreams::items(recent, clock);
+    out.set(
+        "upstream_count",
+        i64::try_from(items.len()).unwrap_or(i64::MAX),
+    );
+    if let Some(first) = items.first() {
+        for (name, value) in first {
+            if !matches!(name.as_str(), "count" | "signatures") {
+                out.set(name, value.clone());
+            }
+        }
+    }
+    out.set("upstreams", Value::List(items));
+}
+
+/// Every signature of the window, most frequent first.
+fn tally(recent: &[Seen]) -> String {
     let mut counts: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
     for (i, s) in recent.iter().enumerate() {
         let e = counts.entry(s.sig.id()).or_default();
@@ -155,75 +199,11 @@ fn describe_primary(recent: &[Seen], out: &mut Out) {
     }
     let mut ranked: Vec<(&str, (usize, usize))> = counts.into_iter().collect();
     ranked.sort_by_key(|(_, key)| std::cmp::Reverse(*key));
-    out.set(
-        "signatures",
-        ranked
-            .iter()
-            .map(|(id, (n, _))| format!("{id} x{n}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
-    let primary = ranked
+    ranked
         .iter()
-        .find(|(id, _)| *id != Signature::NoLiveUpstreams.id())
-        .or(ranked.first())
-        .map(|(id, _)| *id);
-    describe_no_live(recent, out);
-    let Some(seen) = primary.and_then(|id| recent.iter().rev().find(|s| s.sig.id() == id)) else {
-        return;
-    };
-    let l = &seen.line;
-    out.set("signature", seen.sig.id());
-    out.set("summary", seen.sig.summary());
-    out.set("candidates", seen.sig.candidates().join(", "));
-    out.set("http_status", seen.sig.status().map(i64::from));
-    out.set("errno", l.errno.map(i64::from));
-    out.set("errno_text", l.errno_text.as_deref().map(clean));
-    out.set("action", l.action.map(|a| a.as_str()));
-    out.set("upstream", l.upstream.as_deref().map(clean));
-    out.set("request", l.request.as_deref().map(clean));
-    out.set("server", l.server.as_deref().map(clean));
-    out.set("time", l.time.map(|t| t.to_string()));
-    // The span of this failure, for joining with the backend's own log.
-    let times = recent
-        .iter()
-        .filter(|s| s.sig == seen.sig)
-        .filter_map(|s| s.line.time);
-    let (first, last) = times.fold(
-        (None, None),
-        |(lo, hi): (Option<Timestamp>, Option<Timestamp>), t| {
-            (
-                Some(lo.map_or(t, |l| l.min(t))),
-                Some(hi.map_or(t, |h| h.max(t))),
-            )
-        },
-    );
-    out.set("first_unix", first.map(Timestamp::unix));
-    out.set("last_unix", last.map(Timestamp::unix));
-    out.set(
-        "line",
-        sanitize::truncate(&clean(seen.raw.trim_end()), LINE_CHARS),
-    );
-    if let Some(up) = l.upstream_ref() {
-        out.set("scheme", up.scheme.clone());
-        out.set("address", clean(&up.address.to_string()));
-        match up.address {
-            UpstreamAddr::Tcp { host, port } => {
-                out.set("transport", "tcp");
-                out.set("host", host.to_string());
-                out.set("port", i64::from(port));
-            }
-            UpstreamAddr::Unix(path) => {
-                out.set("transport", "unix");
-                out.set("address", clean(&path));
-                out.set("path", clean(&path));
-            }
-            UpstreamAddr::Group(name) => {
-                out.set("transport", "group");
-                out.set("host", clean(&name));
-            }
-        }
-    }
+        .map(|(id, (n, _))| format!("{id} x{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// "no live upstreams" in the window, whatever the primary failure: it is

@@ -58,10 +58,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         out.fail("no php-fpm log is known for this backend");
         return;
     };
-    out.shown_as = format!(
-        "tail -n 100 {}",
-        crate::report::shell_words(&[path.to_owned()])
-    );
+    out.shown_as = format!("tail -n 100 {}", crate::shell::words(&[path.to_owned()]));
     let offset = local_utc_offset();
     // php-fpm events come a little before nginx gives up (a killed request
     // is logged as it is killed): read a minute more than the window.

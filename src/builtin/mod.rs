@@ -14,6 +14,9 @@ pub struct BuiltinInfo {
     pub params: &'static [&'static str],
     /// Fact names it produces, without the probe-id prefix.
     pub facts: &'static [&'static str],
+    /// List facts it produces (one of `facts`), with the facts of each
+    /// item: what an `each` node walks.
+    pub lists: &'static [(&'static str, &'static [&'static str])],
 }
 
 const ADDRESS: &[&str] = &["transport", "host", "port", "path"];
@@ -39,13 +42,19 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "other_masters",
             "parse_error",
         ],
+        lists: &[],
     },
     BuiltinInfo {
         name: "error-log",
         doc: "Reads the recent window of nginx's error logs and classifies upstream failures.",
         params: &[],
+        // The failing upstreams are items (`upstreams`); the facts of the
+        // first are also the probe's own, for packs written before items.
         facts: &[
             "count",
+            "upstreams",
+            "upstream_count",
+            "key",
             "signature",
             "http_status",
             "errno",
@@ -58,10 +67,16 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "host",
             "port",
             "path",
+            "name",
             "line",
             "time",
+            "clock",
             "first_unix",
             "last_unix",
+            "mode_count",
+            "mode_since",
+            "earlier",
+            "earlier_count",
             "request",
             "server",
             "candidates",
@@ -76,6 +91,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "unreadable",
             "window",
         ],
+        lists: &[("upstreams", error_log::ITEM_FACTS)],
     },
     BuiltinInfo {
         name: "pass-target",
@@ -113,7 +129,41 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "buffer_size_effective",
             "upstream_block",
             "keepalive",
+            "now_transport",
+            "now_host",
+            "now_port",
+            "now_path",
+            "now_address",
+            "names_logged",
         ],
+        lists: &[],
+    },
+    BuiltinInfo {
+        name: "upstream-now",
+        doc: "Tests whether a failing upstream still fails now, and what changed since its last failure.",
+        params: &[
+            "transport",
+            "host",
+            "port",
+            "path",
+            "logged",
+            "last_unix",
+            "user",
+            "url",
+            "url_code",
+            "pass_at",
+        ],
+        facts: &[
+            "target",
+            "moved",
+            "changed_after",
+            "change",
+            "answer",
+            "answers",
+            "url_ok",
+            "resolved",
+        ],
+        lists: &[],
     },
     BuiltinInfo {
         name: "listeners",
@@ -130,6 +180,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "queue_full",
             "owners",
         ],
+        lists: &[],
     },
     BuiltinInfo {
         name: "backend",
@@ -158,6 +209,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "group",
             "mode",
         ],
+        lists: &[],
     },
     BuiltinInfo {
         name: "fpm-log",
@@ -177,24 +229,28 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "crashed_near",
             "lines",
         ],
+        lists: &[],
     },
     BuiltinInfo {
         name: "connect",
         doc: "Opens a TCP or unix-socket connection to an address, as nginx would.",
         params: ADDRESS,
         facts: &["result", "errno"],
+        lists: &[],
     },
     BuiltinInfo {
         name: "fastcgi-ping",
         doc: "Asks an address for FastCGI values to learn which protocol it speaks.",
         params: ADDRESS,
         facts: &["reply"],
+        lists: &[],
     },
     BuiltinInfo {
         name: "http-get",
         doc: "Sends one bounded HTTP GET to a loopback address.",
         params: &["transport", "host", "port", "path", "uri"],
         facts: &["result", "code", "first_line"],
+        lists: &[],
     },
     BuiltinInfo {
         name: "socket-file",
@@ -209,12 +265,14 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "user_can_connect",
             "reason",
         ],
+        lists: &[],
     },
     BuiltinInfo {
         name: "access-log",
         doc: "Reads the recent window of nginx's access logs for 502 and 504 answers.",
         params: &[],
         facts: &["count", "line", "logs"],
+        lists: &[],
     },
     BuiltinInfo {
         name: "capacity",
@@ -241,12 +299,14 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "caveat",
             "others",
         ],
+        lists: &[],
     },
     BuiltinInfo {
         name: "resolve",
         doc: "Resolves a host name now, as the system does (/etc/hosts, then DNS).",
         params: &["name", "ip"],
         facts: &["addresses", "includes"],
+        lists: &[],
     },
 ];
 
@@ -258,8 +318,16 @@ pub fn info(name: &str) -> Option<&'static BuiltinInfo> {
 /// Facts every probe has, whatever its kind.
 pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr"];
 
-/// Facts known before any probe runs.
-pub const CONTEXT_FACTS: &[&str] = &["host.root", "host.systemd", "opts.url", "opts.since"];
+/// Facts known before any probe runs; the engine keeps the `walk.` ones
+/// up to date (faults and resolved upstreams found so far).
+pub const CONTEXT_FACTS: &[&str] = &[
+    "host.root",
+    "host.systemd",
+    "opts.url",
+    "opts.since",
+    "walk.faults",
+    "walk.resolved",
+];
 
 mod access_log;
 mod backend;
@@ -270,8 +338,10 @@ mod fpm_log;
 mod nginx_probe;
 mod pass_target;
 mod sockets_probe;
+mod upstream_now;
 
 pub use context::{Host, HostOptions, parse_since};
+pub use error_log::items_of_flat_recording;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -338,6 +408,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "nginx" => nginx_probe::run(host, &mut out),
         "error-log" => error_log::run(host, &mut out),
         "pass-target" => pass_target::run(host, params, &mut out),
+        "upstream-now" => upstream_now::run(host, params, &mut out),
         "fpm-log" => fpm_log::run(host, params, &mut out),
         "backend" => backend::run(params, &mut out),
         "capacity" => capacity::run(params, &mut out),

@@ -62,6 +62,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         .get("request")
         .map(String::as_str)
         .and_then(request_path);
+    out.set("names_logged", !hits.is_empty());
     if hits.is_empty() {
         // No pass names the logged address: a host name nginx resolved to
         // it at start (and may no longer resolve to). The location that
@@ -83,6 +84,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     out.set("matched_by", how.as_str());
     describe(server, location, pass, out);
     out.set("target_host", target_host(model, pass));
+    set_endpoint(model, pass, out);
     if let Some(name) = &pass.upstream {
         out.set("upstream_block", name.clone());
         out.set(
@@ -274,6 +276,38 @@ fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
         pass.line,
         pass.target
     ));
+}
+
+/// Where the pass sends requests now, as typed facts the address probes
+/// take: its own address, or the first server of its upstream group.
+/// A host name is left out (nginx resolved it once; the probes take IPs),
+/// except `localhost`, which nginx resolves to the loopback.
+fn set_endpoint(model: &Model, pass: &Pass, out: &mut Out) {
+    let group = pass.upstream.as_deref().and_then(|n| model.upstream(n));
+    let first_server = group.and_then(|g| g.servers.iter().find_map(|s| s.parsed.clone()));
+    match pass.address.clone().or(first_server) {
+        Some(Address::Unix(path)) => {
+            out.set("now_transport", "unix");
+            out.set("now_path", path.display().to_string());
+            out.set("now_address", path.display().to_string());
+        }
+        Some(Address::Tcp { host, port }) => {
+            let ip = if host == "localhost" {
+                "127.0.0.1".parse().ok()
+            } else {
+                host.trim_matches(['[', ']']).parse::<IpAddr>().ok()
+            };
+            let Some(ip) = ip else { return };
+            out.set("now_transport", "tcp");
+            out.set("now_host", ip.to_string());
+            out.set("now_port", i64::from(port));
+            out.set(
+                "now_address",
+                std::net::SocketAddr::new(ip, port).to_string(),
+            );
+        }
+        None => {}
+    }
 }
 
 /// "file:line", or that it is nginx's default.

@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use super::{Bundle, FORMAT, HostDetails, Recording};
-use crate::engine::{CheckRecord, Finding, Walk, millis};
 use crate::guide::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
 use crate::logs::Timestamp;
 use crate::probe::command::{self, CommandSpec};
@@ -20,6 +19,7 @@ use crate::probe::{Invocation, Observation, Prober};
 use crate::report::HostInfo;
 use crate::rules::Probe;
 use crate::value::Facts;
+use crate::walk::{CheckRecord, Finding, Walk, millis};
 
 /// Bytes of `nginx -V` output kept (its configure line is long, not huge).
 const NGINX_V_MAX: usize = 16 * 1024;
@@ -117,6 +117,10 @@ impl Guide for RecordingGuide<'_> {
 
     fn concluded(&mut self, finding: &Finding) -> Result<(), Interrupted> {
         self.inner.concluded(finding)
+    }
+
+    fn section(&mut self, title: &str, index: usize, count: usize) -> Result<(), Interrupted> {
+        self.inner.section(title, index, count)
     }
 }
 
@@ -261,6 +265,7 @@ mod tests {
         CheckRecord {
             probe: probe.into(),
             node: format!("node-{probe}"),
+            upstream: None,
             invocation: Invocation::Command {
                 argv: vec![probe.into()],
             },

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::Recording;
 use super::redact::Redactor;
-use crate::engine::{Finding, shown_command};
 use crate::guide::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
 use crate::probe::{Invocation, Observation, ProbeStatus, Prober};
 use crate::rules::{NodeKind, Probe, RuleSet};
 use crate::value::Value;
+use crate::walk::Finding;
 
 /// What a probe the bundle has no recording for reports.
 pub const NOT_IN_BUNDLE: &str = "not run: not in the bundle";
@@ -38,10 +38,22 @@ impl Replayer {
             queues
                 .entry(r.probe.clone())
                 .or_default()
-                .push_back(r.observation());
+                .push_back(upgraded(r));
         }
         Replayer { queues }
     }
+}
+
+/// A recording as this version's rules read it: a v0.1 error-log recording
+/// gets its one failing upstream as the list of items the rules now walk.
+fn upgraded(r: &Recording) -> Observation {
+    let mut observation = r.observation();
+    let is_error_log =
+        matches!(&r.invocation, Invocation::Builtin { name, .. } if name == "error-log");
+    if is_error_log && let Some(items) = crate::builtin::items_of_flat_recording(&r.facts) {
+        observation.facts.push(("upstreams".into(), items));
+    }
+    observation
 }
 
 impl Prober for Replayer {
@@ -50,7 +62,7 @@ impl Prober for Replayer {
             .get_mut(&probe.id)
             .and_then(VecDeque::pop_front)
             .unwrap_or_else(|| {
-                Observation::not_run(ProbeStatus::Error, shown_command(invocation), NOT_IN_BUNDLE)
+                Observation::not_run(ProbeStatus::Error, invocation.shown(), NOT_IN_BUNDLE)
             })
     }
 }

@@ -8,10 +8,10 @@
 pub mod scripted;
 pub mod terminal;
 
-use crate::engine::Finding;
 use crate::probe::Observation;
 use crate::rules::Input;
 use crate::value::Value;
+use crate::walk::Finding;
 
 /// The user quit (Ctrl-C or Esc); the run ends with exit status 130.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -66,4 +66,10 @@ pub trait Guide {
     ) -> Result<(), Interrupted>;
     fn ask(&mut self, question: &Question) -> Result<Answer, Interrupted>;
     fn concluded(&mut self, finding: &Finding) -> Result<(), Interrupted>;
+    /// A part of the walk begins: item `index` of `count` (one failing
+    /// upstream of several), with a title saying which.
+    fn section(&mut self, title: &str, index: usize, count: usize) -> Result<(), Interrupted> {
+        let _ = (title, index, count);
+        Ok(())
+    }
 }

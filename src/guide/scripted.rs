@@ -3,8 +3,8 @@
 use std::collections::VecDeque;
 
 use super::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
-use crate::engine::Finding;
 use crate::probe::Observation;
+use crate::walk::Finding;
 
 /// One scripted reply, consumed in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +61,11 @@ impl Guide for Scripted {
 
     fn concluded(&mut self, finding: &Finding) -> Result<(), Interrupted> {
         self.findings.push(finding.id.clone());
+        Ok(())
+    }
+
+    fn section(&mut self, title: &str, index: usize, count: usize) -> Result<(), Interrupted> {
+        self.shown.push(format!("section {index}/{count} {title}"));
         Ok(())
     }
 }

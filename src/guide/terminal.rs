@@ -13,13 +13,13 @@ use colored::Colorize;
 use inquire::{Confirm, InquireError, Select, Text};
 
 use super::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
-use crate::engine::Finding;
 use crate::probe::command::{self, CommandSpec, Outcome};
 use crate::probe::{Observation, ProbeStatus};
-use crate::report::shell_words;
 use crate::rules::Input;
 use crate::sanitize;
+use crate::shell::words as shell_words;
 use crate::value::Value;
+use crate::walk::Finding;
 
 const RUN: &str = "Run this check";
 const SKIP: &str = "Skip it";
@@ -97,6 +97,20 @@ impl Guide for Terminal {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn section(&mut self, title: &str, index: usize, count: usize) -> Result<(), Interrupted> {
+        say("");
+        let which = if count > 1 {
+            format!("{index} of {count}: ")
+        } else {
+            String::new()
+        };
+        say(&format!(
+            "{}",
+            format!("━━ {which}{title}").bold().underline()
+        ));
         Ok(())
     }
 

@@ -118,6 +118,31 @@ fn split_args(raw: &[u8]) -> Vec<String> {
     args
 }
 
+/// When `p` started, in whole seconds since the Unix epoch (the second a
+/// log line written at that moment shows). `None` when the clock or
+/// /proc/uptime cannot be read.
+pub fn started_unix(p: &Process) -> Option<i64> {
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|t| *t > 0)?;
+    let after_boot = p.start_time_ticks as f64 / ticks as f64;
+    Some((boot_time()? + after_boot).floor() as i64)
+}
+
+/// When the machine booted, to the hundredth of a second: now minus the
+/// uptime. (/proc/stat's `btime` is whole seconds, rounded: a process
+/// started in the same second as a log line could look a second older.)
+fn boot_time() -> Option<f64> {
+    let uptime = fs::read_to_string("/proc/uptime").ok()?;
+    let up: f64 = uptime.split_whitespace().next()?.parse().ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
+    Some(now - up)
+}
+
 /// Whether PID 1 is systemd, i.e. whether `systemctl` can answer at all (not in most
 /// containers, where it exits 1 with "System has not been booted with systemd").
 pub fn pid1_is_systemd() -> bool {

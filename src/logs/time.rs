@@ -72,6 +72,24 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The local wall-clock time a person reads beside the host's logs:
+    /// `10:41:02` on the day of `today`, `2026-11-24 10:41:02` on another.
+    pub fn clock(self, today: Timestamp, utc_offset_secs: i32) -> String {
+        let local = |t: Timestamp| t.0 + i64::from(utc_offset_secs);
+        let (days, secs) = (
+            local(self).div_euclid(86_400),
+            local(self).rem_euclid(86_400),
+        );
+        let (h, mi, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+        if days == local(today).div_euclid(86_400) {
+            return format!("{h:02}:{mi:02}:{s:02}");
+        }
+        let (y, m, d) = civil_from_days(days);
+        format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+    }
+}
+
 /// RFC 3339 in UTC (`2026-11-24T21:18:00Z`), for reports that may be read in
 /// another time zone than the host's.
 impl fmt::Display for Timestamp {
@@ -171,6 +189,16 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clock_today_is_the_time_alone_and_another_day_has_its_date() {
+        let today = Timestamp::from_unix(1_764_000_000); // 2025-11-24T16:00:00Z
+        let morning = Timestamp::from_unix(1_763_978_462); // 10:01:02Z
+        assert_eq!(morning.clock(today, 0), "10:01:02");
+        assert_eq!(morning.clock(today, 3600), "11:01:02");
+        let before = today.minus_secs(86_400);
+        assert_eq!(before.clock(today, 0), "2025-11-23 16:00:00");
+    }
 
     fn local(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> LocalTime {
         LocalTime {

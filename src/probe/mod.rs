@@ -30,6 +30,21 @@ pub enum Invocation {
     },
 }
 
+impl Invocation {
+    /// The command line shown to a person before a probe runs.
+    pub fn shown(&self) -> String {
+        match self {
+            Invocation::Command { argv } => crate::shell::words(argv),
+            Invocation::Builtin { name, params } => {
+                let args: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("(built-in) {name} {}", args.join(" "))
+                    .trim_end()
+                    .to_owned()
+            }
+        }
+    }
+}
+
 /// How a probe went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -11,8 +11,8 @@ use std::time::Instant;
 use super::command::{self, CommandSpec, Outcome};
 use super::{Invocation, Observation, ProbeStatus, Prober};
 use crate::builtin::Host;
-use crate::report::shell_words;
 use crate::rules::{Need, Probe};
+use crate::shell::words as shell_words;
 
 /// Runs probes on this machine.
 pub struct SystemProber {
@@ -25,7 +25,7 @@ impl Prober for SystemProber {
             let budget = self.host.options.budget.as_secs();
             return Observation::not_run(
                 ProbeStatus::OverBudget,
-                crate::engine::shown_command(invocation),
+                invocation.shown(),
                 format!("not run: the run's time budget ({budget} s, --budget) was used up"),
             );
         }

@@ -8,8 +8,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, shell_words};
-use crate::engine::Finding;
+use super::Report;
+use crate::shell::words as shell_words;
+use crate::walk::Finding;
 
 pub fn render(r: &Report) -> String {
     let mut out = format!(
@@ -20,8 +21,19 @@ pub fn render(r: &Report) -> String {
         prose(&r.rules.source),
         code(&r.host.hostname)
     );
-    for f in &r.findings {
-        finding(&mut out, f);
+    for (about, findings) in r.groups() {
+        if let Some(u) = about {
+            let _ = writeln!(out, "\n## Upstream {}", code(u));
+        }
+        for f in findings {
+            finding(&mut out, f);
+        }
+    }
+    if !r.resolved.is_empty() {
+        let _ = writeln!(out, "\n## Recovered");
+        for f in &r.resolved {
+            finding(&mut out, f);
+        }
     }
     if let Some(why) = &r.stopped {
         let _ = writeln!(out, "\n## Could not finish\n\n{}", prose(why));
@@ -126,22 +138,28 @@ fn escape_markup(s: &str) -> String {
 
 fn finding(out: &mut String, f: &Finding) {
     let primary = if f.primary { ", primary" } else { "" };
+    let role = super::role_note(f.role)
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "\n## `{}`: {}\n\nConfidence: {:?}{primary}\n",
+        "\n### `{}`: {}\n\nConfidence: {:?}{primary}{role}\n",
         f.id,
         prose(&f.title),
         f.confidence
     );
+    if let Some(note) = super::unchecked_note(f) {
+        let _ = writeln!(out, "{}\n", prose(&note));
+    }
     if !f.explanation.is_empty() {
         let _ = writeln!(out, "{}\n", prose(f.explanation.trim()));
     }
     if !f.evidence.is_empty() {
-        let _ = writeln!(out, "### Evidence\n");
+        let _ = writeln!(out, "#### Evidence\n");
         fence(out, "text", &f.evidence.join("\n"));
     }
     if !f.fix.steps.is_empty() {
-        let _ = writeln!(out, "\n### Fix\n");
+        let _ = writeln!(out, "\n#### Fix\n");
         if !f.fix.summary.is_empty() {
             let _ = writeln!(out, "{}\n", prose(&f.fix.summary));
         }
@@ -157,7 +175,7 @@ fn finding(out: &mut String, f: &Finding) {
         }
     }
     if !f.fix.verify.is_empty() {
-        let _ = writeln!(out, "\n### Verify\n");
+        let _ = writeln!(out, "\n#### Verify\n");
         fence(out, "sh", &f.fix.verify.join("\n"));
     }
 }

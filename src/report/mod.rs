@@ -10,9 +10,28 @@ mod text;
 
 use serde::Serialize;
 
-use crate::causes::NO_FAULT;
-use crate::engine::{CheckRecord, Finding, Walk};
+use crate::rules::Role;
 use crate::value::Value;
+use crate::walk::{CheckRecord, Finding, Walk};
+
+/// What a finding's role means to a reader, beside its confidence.
+pub fn role_note(role: Role) -> Option<&'static str> {
+    match role {
+        Role::Cause | Role::Healthy | Role::Resolved => None,
+        Role::Latent => Some("latent: not behind the failures seen now"),
+        Role::Consequence => Some("a consequence of the failures above"),
+    }
+}
+
+/// How a finding's lowered confidence is explained.
+pub fn unchecked_note(f: &Finding) -> Option<String> {
+    (!f.unchecked.is_empty()).then(|| {
+        format!(
+            "Confidence lowered: this rests on checks that were skipped ({}).",
+            f.unchecked.join(", ")
+        )
+    })
+}
 
 /// Output formats of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,6 +50,8 @@ pub struct Report {
     pub rules: RulesInfo,
     pub host: HostInfo,
     pub findings: Vec<Finding>,
+    /// Upstreams whose logged failures stopped, with what changed.
+    pub resolved: Vec<Finding>,
     pub checks: Vec<CheckRecord>,
     /// The decision-tree nodes visited, in order.
     pub path: Vec<String>,
@@ -72,6 +93,7 @@ impl Report {
             rules,
             host,
             findings: walk.findings,
+            resolved: walk.resolved,
             checks: walk.checks,
             path: walk.path,
             answers: walk.answers,
@@ -79,9 +101,9 @@ impl Report {
         }
     }
 
-    /// Whether any finding is a fault (anything but `no-fault-found`).
+    /// Whether any finding is a fault: something to fix.
     pub fn has_fault(&self) -> bool {
-        self.findings.iter().any(|f| f.id != NO_FAULT)
+        self.findings.iter().any(Finding::is_fault)
     }
 
     pub fn render(&self, format: Format) -> String {
@@ -97,45 +119,22 @@ impl Report {
         }
     }
 
+    /// The findings grouped by what they are about, in report order: each
+    /// upstream (and the host as a whole) once, where its first finding ranks.
+    pub fn groups(&self) -> Vec<(Option<&str>, Vec<&Finding>)> {
+        let mut groups: Vec<(Option<&str>, Vec<&Finding>)> = Vec::new();
+        for f in &self.findings {
+            let about = f.upstream.as_deref();
+            match groups.iter_mut().find(|(u, _)| *u == about) {
+                Some((_, list)) => list.push(f),
+                None => groups.push((about, vec![f])),
+            }
+        }
+        groups
+    }
+
     /// The probes that could not run, for the "not checked" section.
     pub fn not_run(&self) -> impl Iterator<Item = &CheckRecord> {
         self.checks.iter().filter(|c| !c.status.ran())
-    }
-}
-
-/// Quotes an argv for display so it can be pasted into a shell as is.
-pub fn shell_words(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn shell_quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-./:=@%+,".contains(&b));
-    if plain {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_words_stay_unquoted() {
-        assert_eq!(shell_words(&["ss".into(), "-Htlnp".into()]), "ss -Htlnp");
-    }
-
-    #[test]
-    fn words_with_spaces_or_quotes_are_single_quoted() {
-        assert_eq!(shell_words(&["sport = :9000".into()]), "'sport = :9000'");
-        assert_eq!(shell_words(&["it's".into()]), r"'it'\''s'");
-        assert_eq!(shell_words(&[String::new()]), "''");
     }
 }

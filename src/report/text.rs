@@ -4,16 +4,13 @@ use std::fmt::Write as _;
 
 use colored::Colorize;
 
-use super::{Report, shell_words};
-use crate::engine::Finding;
+use super::Report;
+use crate::shell::words as shell_words;
+use crate::walk::Finding;
 
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
-    let faults = r
-        .findings
-        .iter()
-        .filter(|f| f.id != crate::causes::NO_FAULT)
-        .count();
+    let faults = r.findings.iter().filter(|f| f.is_fault()).count();
     let headline = match faults {
         0 if r.stopped.is_some() => "diagnosis incomplete".yellow().bold(),
         0 => "no fault found".green().bold(),
@@ -23,8 +20,25 @@ pub fn render(r: &Report) -> String {
             .bold(),
     };
     let _ = writeln!(out, "{} {}: {headline}", r.tool.name, r.tool.version);
-    for f in &r.findings {
-        finding(&mut out, f);
+    let groups = r.groups();
+    let headed = groups.iter().any(|(about, _)| about.is_some());
+    for (about, findings) in groups {
+        if headed {
+            let heading = about.map_or_else(
+                || "nginx on this host".to_owned(),
+                |u| format!("Upstream {u}"),
+            );
+            let _ = writeln!(out, "\n{}", heading.bold().underline());
+        }
+        for f in findings {
+            finding(&mut out, f);
+        }
+    }
+    if !r.resolved.is_empty() {
+        let _ = writeln!(out, "\n{}", "Recovered".bold().underline());
+        for f in &r.resolved {
+            finding(&mut out, f);
+        }
     }
     if let Some(why) = &r.stopped {
         let _ = writeln!(out, "\n{} {why}", "Could not finish:".yellow().bold());
@@ -46,21 +60,23 @@ pub fn render(r: &Report) -> String {
 }
 
 fn finding(out: &mut String, f: &Finding) {
-    let mark = if f.id == crate::causes::NO_FAULT {
-        "✓".green()
-    } else {
+    let mark = if f.is_fault() {
         "✗".red()
+    } else {
+        "✓".green()
     };
-    let primary = if f.primary { ", primary" } else { "" };
-    let confidence = format!("{:?}", f.confidence).to_lowercase();
-    let _ = writeln!(
-        out,
-        "\n{mark} {}\n  [{}, {confidence} confidence{primary}]",
-        f.title.bold(),
-        f.id
-    );
+    let mut tags = vec![
+        f.id.clone(),
+        format!("{:?} confidence", f.confidence).to_lowercase(),
+    ];
+    tags.extend(f.primary.then(|| "primary".to_owned()));
+    tags.extend(super::role_note(f.role).map(str::to_owned));
+    let _ = writeln!(out, "\n{mark} {}\n  [{}]", f.title.bold(), tags.join(", "));
     for line in f.explanation.trim().lines() {
         let _ = writeln!(out, "  {line}");
+    }
+    if let Some(note) = super::unchecked_note(f) {
+        let _ = writeln!(out, "  {}", note.yellow());
     }
     if !f.evidence.is_empty() {
         let _ = writeln!(out, "  {}", "Evidence:".bold());

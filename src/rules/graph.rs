@@ -29,6 +29,8 @@ fn label(set: &RuleSet, n: usize) -> String {
         NodeKind::Ask(_) => format!("{}?", node.id),
         NodeKind::Conclude(c) => c.cause.clone(),
         NodeKind::Stop(_) => format!("{}: stop", node.id),
+        NodeKind::Each(e) => format!("{}: each {}", node.id, e.list),
+        NodeKind::Decide(_) => format!("{}?", node.id),
     }
 }
 
@@ -49,6 +51,15 @@ fn edges(set: &RuleSet) -> Vec<(usize, usize, String)> {
             ),
             NodeKind::Conclude(c) => out.extend(c.then.map(|t| (i, t, "then".to_owned()))),
             NodeKind::Stop(_) => {}
+            NodeKind::Decide(branches) => out.extend(
+                branches
+                    .iter()
+                    .map(|b| (i, b.next, b.when_text.clone().unwrap_or_default())),
+            ),
+            NodeKind::Each(e) => {
+                out.push((i, e.start, format!("each {}", e.prefix)));
+                out.extend(e.then.map(|t| (i, t, "then".to_owned())));
+            }
         }
     }
     out
@@ -67,6 +78,8 @@ fn mermaid(set: &RuleSet) -> String {
             NodeKind::Ask(_) => format!("{{\"{text}\"}}"),
             NodeKind::Conclude(_) => format!("([\"{text}\"])"),
             NodeKind::Stop(_) => format!("[[\"{text}\"]]"),
+            NodeKind::Each(_) => format!("[/\"{text}\"/]"),
+            NodeKind::Decide(_) => format!("{{\"{text}\"}}"),
         };
         let _ = writeln!(out, "  n{i}{shape}");
     }
@@ -92,6 +105,8 @@ fn dot(set: &RuleSet) -> String {
             NodeKind::Ask(_) => "diamond",
             NodeKind::Conclude(_) => "ellipse",
             NodeKind::Stop(_) => "octagon",
+            NodeKind::Each(_) => "parallelogram",
+            NodeKind::Decide(_) => "diamond",
         };
         let _ = writeln!(
             out,

@@ -15,6 +15,7 @@ use crate::template::Template;
 pub fn soundness(set: &RuleSet) -> Vec<Problem> {
     let mut problems = unreachable(set);
     problems.extend(unused_probes(set));
+    problems.extend(item_walks_end_alone(set));
     match topological_order(set) {
         Ok(order) => problems.extend(undefined_facts(set, &order)),
         Err(p) => problems.push(p),
@@ -32,14 +33,7 @@ fn at(set: &RuleSet, node: usize, message: String) -> Problem {
 }
 
 fn reachable(set: &RuleSet) -> Vec<bool> {
-    let mut seen = vec![false; set.nodes.len()];
-    let mut stack = vec![set.start];
-    while let Some(n) = stack.pop() {
-        if !std::mem::replace(&mut seen[n], true) {
-            stack.extend(set.nodes[n].successors());
-        }
-    }
-    seen
+    reachable_from(set, set.start)
 }
 
 fn unreachable(set: &RuleSet) -> Vec<Problem> {
@@ -148,12 +142,73 @@ fn produced(set: &RuleSet, node: usize) -> Vec<String> {
                 .collect()
         }
         NodeKind::Ask(a) => vec![a.fact.clone()],
-        NodeKind::Conclude(_) | NodeKind::Stop(_) => Vec::new(),
+        NodeKind::Conclude(_) | NodeKind::Stop(_) | NodeKind::Each(_) | NodeKind::Decide(_) => {
+            Vec::new()
+        }
     }
+}
+
+/// The facts node `n` passes on to its successor `m`: an `each` gives its
+/// items' facts to the walk of an item only; after the last item the walk
+/// goes on with what was known before it.
+fn passed_on(set: &RuleSet, n: usize, m: usize, after: &BTreeSet<String>) -> BTreeSet<String> {
+    match &set.nodes[n].kind {
+        NodeKind::Each(e) if m == e.start => {
+            let mut with_item = after.clone();
+            with_item.extend(e.item_facts.iter().map(|f| format!("{}.{f}", e.prefix)));
+            with_item
+        }
+        _ => after.clone(),
+    }
+}
+
+/// An item's walk must end by itself: reaching the node that follows the
+/// whole `each`, or another `each`, would walk it once per item and again.
+fn item_walks_end_alone(set: &RuleSet) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (n, node) in set.nodes.iter().enumerate() {
+        let NodeKind::Each(e) = &node.kind else {
+            continue;
+        };
+        let inside = reachable_from(set, e.start);
+        for (m, reached) in inside.iter().enumerate() {
+            if !reached {
+                continue;
+            }
+            let why = if Some(m) == e.then {
+                "the node the walk goes on at after every item"
+            } else if matches!(set.nodes[m].kind, NodeKind::Each(_)) {
+                "another `each` (items are not walked inside items)"
+            } else {
+                continue;
+            };
+            problems.push(at(
+                set,
+                n,
+                format!(
+                    "the walk of an item of `{}` reaches `{}`, {why}; it must end by itself",
+                    node.id, set.nodes[m].id
+                ),
+            ));
+        }
+    }
+    problems
+}
+
+fn reachable_from(set: &RuleSet, start: usize) -> Vec<bool> {
+    let mut seen = vec![false; set.nodes.len()];
+    let mut stack = vec![start];
+    while let Some(n) = stack.pop() {
+        if !std::mem::replace(&mut seen[n], true) {
+            stack.extend(set.nodes[n].successors());
+        }
+    }
+    seen
 }
 
 fn undefined_facts(set: &RuleSet, order: &[usize]) -> Vec<Problem> {
     let live = reachable(set);
+    let declared = declared(set);
     let mut avail: Vec<Option<BTreeSet<String>>> = vec![None; set.nodes.len()];
     avail[set.start] = Some(CONTEXT_FACTS.iter().map(|s| (*s).to_owned()).collect());
     let mut problems = Vec::new();
@@ -176,22 +231,57 @@ fn undefined_facts(set: &RuleSet, order: &[usize]) -> Vec<Problem> {
                 ));
             }
         }
+        for fact in optional_uses(set, n) {
+            if !declared.contains(fact) {
+                problems.push(at(
+                    set,
+                    n,
+                    format!(
+                        "node `{}` uses fact `{fact}?`, which no probe, question or list produces",
+                        set.nodes[n].id
+                    ),
+                ));
+            }
+        }
         for m in set.nodes[n].successors() {
+            let passed = passed_on(set, n, m, &after);
             avail[m] = Some(match avail[m].take() {
-                None => after.clone(),
-                Some(prev) => prev.intersection(&after).cloned().collect(),
+                None => passed,
+                Some(prev) => prev.intersection(&passed).cloned().collect(),
             });
         }
     }
     problems
 }
 
-/// The facts node `n` reads, each with whether it reads them after its own
-/// probe or answer (true) or before (false).
-fn uses(set: &RuleSet, n: usize) -> Vec<(&str, bool)> {
+/// Every fact the pack can produce anywhere.
+fn declared(set: &RuleSet) -> BTreeSet<String> {
+    let mut all: BTreeSet<String> = CONTEXT_FACTS.iter().map(|s| (*s).to_owned()).collect();
+    for (n, node) in set.nodes.iter().enumerate() {
+        all.extend(produced(set, n));
+        if let NodeKind::Each(e) = &node.kind {
+            all.extend(e.item_facts.iter().map(|f| format!("{}.{f}", e.prefix)));
+        }
+    }
+    all
+}
+
+/// The optional facts (`{{name?}}`) node `n`'s templates quote.
+fn optional_uses(set: &RuleSet, n: usize) -> Vec<&str> {
+    templates(set, n)
+        .into_iter()
+        .flat_map(|(t, _)| {
+            let required: BTreeSet<&str> = t.required_facts().collect();
+            t.facts().filter(move |f| !required.contains(f))
+        })
+        .collect()
+}
+
+/// Every template of node `n`, each with whether it is rendered after the
+/// node's own probe ran (a check's `found`) or before.
+fn templates(set: &RuleSet, n: usize) -> Vec<(&Template, bool)> {
     let mut before: Vec<&Template> = Vec::new();
     let mut after: Vec<&Template> = Vec::new();
-    let mut conditions: Vec<(&crate::expr::Expr, bool)> = Vec::new();
     match &set.nodes[n].kind {
         NodeKind::Check(c) => {
             let probe = &set.probes[c.probe];
@@ -199,26 +289,15 @@ fn uses(set: &RuleSet, n: usize) -> Vec<(&str, bool)> {
                 Action::Command(argv) => before.extend(argv),
                 Action::Builtin { with, .. } => before.extend(with.values()),
             }
-            before.extend(probe.doc.iter().chain(c.why.iter()));
-            after.extend(c.found.iter());
-            conditions.extend(
-                c.branches
-                    .iter()
-                    .filter_map(|b| b.when.as_ref())
-                    .map(|w| (w, true)),
-            );
+            before.extend(probe.doc.iter().chain(&c.why));
+            after.extend(&c.found);
         }
-        NodeKind::Ask(a) => {
-            before.push(&a.question);
-            conditions.extend(a.auto.iter().map(|w| (w, false)));
-            conditions.extend(
-                a.branches
-                    .iter()
-                    .filter_map(|b| b.when.as_ref())
-                    .map(|w| (w, true)),
-            );
-        }
+        NodeKind::Ask(a) => before.push(&a.question),
         NodeKind::Stop(t) => before.push(t),
+        NodeKind::Decide(_) => {}
+        NodeKind::Each(e) => {
+            before.extend(std::iter::once(&e.label).chain(&e.title).chain(&e.evidence));
+        }
         NodeKind::Conclude(c) => {
             let fix = &c.fix;
             before.push(&c.title);
@@ -230,17 +309,67 @@ fn uses(set: &RuleSet, n: usize) -> Vec<(&str, bool)> {
                     .chain(&fix.verify),
             );
             for s in &fix.steps {
-                conditions.extend(s.when.iter().map(|w| (w, false)));
                 before.push(&s.say);
                 before.extend(s.run.iter().flatten().chain(&s.file).chain(&s.snippet));
             }
         }
     }
+    let before = before.into_iter().map(|t| (t, false));
+    before.chain(after.into_iter().map(|t| (t, true))).collect()
+}
+
+/// Every condition of node `n`, each with whether it is evaluated after the
+/// node's own probe or answer (branches) or before (`auto`, a fix step's `when`).
+fn conditions(set: &RuleSet, n: usize) -> Vec<(&crate::expr::Expr, bool)> {
+    match &set.nodes[n].kind {
+        NodeKind::Check(c) => whens(&c.branches, true),
+        NodeKind::Ask(a) => {
+            let mut out: Vec<_> = a.auto.iter().map(|w| (w, false)).collect();
+            out.extend(whens(&a.branches, true));
+            out
+        }
+        NodeKind::Decide(branches) => whens(branches, false),
+        NodeKind::Conclude(c) => c
+            .fix
+            .steps
+            .iter()
+            .filter_map(|s| s.when.as_ref())
+            .map(|w| (w, false))
+            .collect(),
+        NodeKind::Stop(_) | NodeKind::Each(_) => Vec::new(),
+    }
+}
+
+fn whens(branches: &[crate::rules::Branch], after: bool) -> Vec<(&crate::expr::Expr, bool)> {
+    branches
+        .iter()
+        .filter_map(|b| b.when.as_ref())
+        .map(|w| (w, after))
+        .collect()
+}
+
+fn is_item_fact(e: &crate::rules::Each, fact: &str) -> bool {
+    fact.strip_prefix(e.prefix.as_str())
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|name| e.item_facts.iter().any(|f| f == name))
+}
+
+/// The facts node `n` reads, each with whether it reads them after its own
+/// probe or answer (true) or before (false). An `each` reads its list, and
+/// renders its label, title and evidence with an item's facts on top.
+fn uses(set: &RuleSet, n: usize) -> Vec<(&str, bool)> {
     let mut out: Vec<(&str, bool)> = Vec::new();
-    out.extend(before.iter().flat_map(|t| t.facts()).map(|f| (f, false)));
-    out.extend(after.iter().flat_map(|t| t.facts()).map(|f| (f, true)));
-    for (e, when_after) in conditions {
-        out.extend(e.facts().into_iter().map(|f| (f, when_after)));
+    if let NodeKind::Each(e) = &set.nodes[n].kind {
+        out.push((e.list.as_str(), false));
+    }
+    for (t, after) in templates(set, n) {
+        out.extend(t.required_facts().map(|f| (f, after)));
+    }
+    for (e, after) in conditions(set, n) {
+        out.extend(e.facts().into_iter().map(|f| (f, after)));
+    }
+    if let NodeKind::Each(e) = &set.nodes[n].kind {
+        out.retain(|(f, _)| !is_item_fact(e, f));
     }
     out
 }

@@ -22,7 +22,7 @@ use regex::Regex;
 use crate::expr::Expr;
 use crate::template::Template;
 use crate::value::Value;
-pub use schema::{Confidence, Input, Need, Stream};
+pub use schema::{Confidence, Input, Need, Role, Stream};
 pub use yaml::Pos;
 
 /// A checked rule pack.
@@ -80,6 +80,31 @@ pub enum NodeKind {
     Conclude(Conclusion),
     /// The walk cannot go on; the text says why and what to do.
     Stop(Template),
+    /// Walks each item of a list fact in turn.
+    Each(Each),
+    /// Goes where the first branch that holds leads; ends the walk when none does.
+    Decide(Vec<Branch>),
+}
+
+/// A walk of every item of a list fact, one after the other.
+#[derive(Debug)]
+pub struct Each {
+    /// The list fact, `probe.list`.
+    pub list: String,
+    /// The prefix an item's facts get while it is walked.
+    pub prefix: String,
+    /// The names of an item's facts, without the prefix.
+    pub item_facts: Vec<String>,
+    /// What the item's findings are about.
+    pub label: Template,
+    /// Shown to a person when the walk of an item begins.
+    pub title: Option<Template>,
+    /// Added to the evidence of every finding made while walking an item.
+    pub evidence: Vec<Template>,
+    /// Where each item's walk begins.
+    pub start: usize,
+    /// Where the walk goes on once every item was walked.
+    pub then: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -115,6 +140,7 @@ pub struct Branch {
 pub struct Conclusion {
     pub cause: String,
     pub confidence: Confidence,
+    pub role: Role,
     pub title: Template,
     pub explain: Option<Template>,
     pub evidence: Vec<Template>,
@@ -176,6 +202,8 @@ impl Node {
             NodeKind::Ask(a) => a.branches.iter().map(|b| b.next).collect(),
             NodeKind::Conclude(c) => c.then.into_iter().collect(),
             NodeKind::Stop(_) => Vec::new(),
+            NodeKind::Each(e) => std::iter::once(e.start).chain(e.then).collect(),
+            NodeKind::Decide(branches) => branches.iter().map(|b| b.next).collect(),
         }
     }
 }

@@ -143,8 +143,57 @@ pub struct NodeSpec {
     /// Keep walking after recording this finding: a host can have several faults.
     pub then: Option<String>,
 
+    /// What the conclusion's finding is to the failures seen now; the
+    /// default follows the cause (see [`Role`]).
+    pub role: Option<Role>,
+
     // A stop: the diagnosis cannot go on (nothing to read, nothing to test).
     pub stop: Option<String>,
+
+    // A walk of each item of a list fact (every failing upstream): the
+    // item's facts are known as `<as>.<fact>` while `do` walks it, and the
+    // walk goes on at `then` once every item was walked.
+    pub each: Option<String>,
+    #[serde(rename = "as")]
+    pub as_: Option<String>,
+    /// Names what the item's findings are about (`{{upstream.key}}`).
+    pub label: Option<String>,
+    #[serde(rename = "do")]
+    pub do_: Option<String>,
+
+    // A decision on what is known, without a probe: the first branch whose
+    // condition holds; when none holds, the walk (or the item's) ends here.
+    pub decide: Option<Vec<BranchSpec>>,
+}
+
+/// What a finding is to the failures users see now: what the report ranks
+/// by and what decides the exit status.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// It causes the failures seen now.
+    #[default]
+    Cause,
+    /// A fault that causes no failure yet: a configuration the next reload
+    /// rejects while nginx runs on the last one that loaded.
+    Latent,
+    /// Only the consequence of another finding (every server of a group
+    /// marked failed by the failures behind it).
+    Consequence,
+    /// Nothing wrong now.
+    Healthy,
+    /// The logged failures stopped, and the live checks say why: history,
+    /// not a fault.
+    Resolved,
+}
+
+impl Role {
+    /// Whether a finding with this role is something to fix.
+    pub fn is_fault(self) -> bool {
+        matches!(self, Role::Cause | Role::Latent | Role::Consequence)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

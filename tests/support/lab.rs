@@ -67,11 +67,13 @@ impl Serial {
         // Without the file (a read-only /tmp) labs of one binary are still serial.
         let held = std::env::var_os(LOCK_HELD).is_some();
         let machine = (!held)
-            .then(|| fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(LOCK_FILE))
+            .then(|| {
+                fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(LOCK_FILE)
+            })
             .and_then(Result::ok)
             .and_then(|f| Flock::lock(f, FlockArg::LockExclusive).ok());
         Serial {
@@ -216,6 +218,68 @@ impl Lab {
             }
         }
         panic!("php-fpm: the port was taken {START_TRIES} times in a row");
+    }
+
+    /// Returns once the wall clock is in a later second than when called: what happens
+    /// next is logged (and timed by /proc) in a later second than what happened before,
+    /// as when an admin fixes something minutes after the failure.
+    pub fn next_second(&self) {
+        let second = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        };
+        let start = second();
+        while second() == start {
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts a stopped php-fpm again from the same configuration (same socket or port,
+    /// same log), as `systemctl start` would after a stop; waits until it accepts.
+    pub fn restart_fpm(&self, fpm: &Fpm) -> Fpm {
+        let mut args = vec!["-F".to_string(), "-y".to_string(), path_str(&fpm.conf)];
+        if is_root() {
+            args.push("-R".to_string());
+        }
+        let stem = fpm
+            .conf
+            .file_stem()
+            .map_or("php-fpm".into(), |s| s.to_string_lossy().into_owned());
+        let pid = self
+            .start(&fpm_binary(), &args, &fpm.addr, &[&fpm.log], &stem)
+            .unwrap_or_else(|| panic!("php-fpm could not take {:?} again", fpm.addr));
+        Fpm { pid, ..fpm.clone() }
+    }
+
+    /// Edits `DIR/nginx.conf` on disk (`from` must occur in it) and reloads nginx with
+    /// SIGHUP, as `nginx -s reload` does; returns once every worker is one the reload
+    /// started (the old ones exited), so the new configuration is what answers.
+    pub fn edit_and_reload_nginx(&self, from: &str, to: &str) {
+        let path = self.path("nginx.conf");
+        let text = read_lossy(&path);
+        assert!(text.contains(from), "{from:?} is not in {}", path.display());
+        fs::write(&path, text.replace(from, to)).expect("rewrite nginx.conf");
+        let master = self.nginx_info().pid;
+        let before = proc::children(master);
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(master),
+            nix::sys::signal::Signal::SIGHUP,
+        )
+        .expect("SIGHUP nginx");
+        let reloaded = || {
+            let now = proc::children(master);
+            !now.is_empty() && now.iter().all(|p| !before.contains(p))
+        };
+        let deadline = std::time::Instant::now() + START_LIMIT;
+        while !reloaded() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nginx did not replace its workers within {START_LIMIT:?}:\n{}",
+                self.error_log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Writes `DIR/nginx.conf` from `build` and starts `nginx -p DIR/ -e DIR/error.log

@@ -47,6 +47,7 @@ pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Pro
         problems,
         node_ids: BTreeMap::new(),
         probe_ids: BTreeMap::new(),
+        lists: BTreeMap::new(),
     };
     let set = b.pack(source, &parsed);
     let mut problems = b.problems;
@@ -63,6 +64,9 @@ struct Builder {
     problems: Vec<Problem>,
     node_ids: BTreeMap<String, usize>,
     probe_ids: BTreeMap<String, usize>,
+    /// The list facts probes produce (`error-log.upstreams`), with the
+    /// names of an item's facts: what an `each` node may walk.
+    lists: BTreeMap<String, Vec<String>>,
 }
 
 /// The spot a message points at: a file and a path inside it.
@@ -135,6 +139,7 @@ impl Builder {
                 probes.push(self.probe(id, spec, &at));
             }
         }
+        self.lists = probes.iter().flatten().flat_map(list_facts).collect();
         let mut nodes = Vec::new();
         for f in files {
             for (id, spec) in &f.file.nodes {
@@ -275,6 +280,21 @@ impl Builder {
             .collect();
         out.into_iter().collect()
     }
+}
+
+/// A built-in probe's list facts, by their full names.
+fn list_facts(probe: &Probe) -> Vec<(String, Vec<String>)> {
+    let super::Action::Builtin { name, .. } = &probe.action else {
+        return Vec::new();
+    };
+    crate::builtin::info(name)
+        .into_iter()
+        .flat_map(|b| b.lists)
+        .map(|(list, facts)| {
+            let names = facts.iter().map(|f| (*f).to_owned()).collect();
+            (format!("{}.{list}", probe.id), names)
+        })
+        .collect()
 }
 
 fn valid_id(id: &str) -> bool {

@@ -6,12 +6,13 @@ use super::{At, Builder, valid_id};
 use crate::causes;
 use crate::expr::Expr;
 use crate::rules::schema::{self, NodeSpec};
-use crate::rules::{Ask, Branch, Check, Conclusion, Fix, FixStep, Node, NodeKind};
+use crate::rules::{Ask, Branch, Check, Conclusion, Each, Fix, FixStep, Node, NodeKind, Role};
+use crate::template::Template;
 use crate::value::Value;
 
 /// The keys only some kinds of node have, besides their kind key and the
 /// `next`/`branches` of checks and questions (checked with their own hints).
-const KIND_KEYS: [&str; 14] = [
+const KIND_KEYS: [&str; 18] = [
     "why",
     "found",
     "help",
@@ -26,6 +27,10 @@ const KIND_KEYS: [&str; 14] = [
     "evidence",
     "fix",
     "then",
+    "role",
+    "as",
+    "label",
+    "do",
 ];
 
 impl Builder {
@@ -35,23 +40,42 @@ impl Builder {
             spec.ask.is_some(),
             spec.conclude.is_some(),
             spec.stop.is_some(),
+            spec.each.is_some(),
+            spec.decide.is_some(),
         ];
         let kind = match kinds {
-            [true, false, false, false] => {
+            [false, false, false, false, false, true] => {
+                self.only_for(spec, at, "a `decide`", &[]);
+                NodeKind::Decide(self.decisions(spec, at)?)
+            }
+            [false, false, false, false, true, false] => {
+                let own = ["as", "label", "do", "title", "evidence", "then"];
+                self.only_for(spec, at, "an `each`", &own);
+                NodeKind::Each(self.each(spec, at)?)
+            }
+            [true, false, false, false, false, false] => {
                 self.only_for(spec, at, "a check", &["why", "found"]);
                 NodeKind::Check(self.check(spec, at)?)
             }
-            [false, true, false, false] => {
+            [false, true, false, false, false, false] => {
                 let own = ["help", "input", "choices", "fact", "auto", "default"];
                 self.only_for(spec, at, "a question", &own);
                 NodeKind::Ask(self.ask(spec, at)?)
             }
-            [false, false, true, false] => {
-                let own = ["confidence", "title", "explain", "evidence", "fix", "then"];
+            [false, false, true, false, false, false] => {
+                let own = [
+                    "confidence",
+                    "title",
+                    "explain",
+                    "evidence",
+                    "fix",
+                    "then",
+                    "role",
+                ];
                 self.only_for(spec, at, "a conclusion", &own);
                 NodeKind::Conclude(self.conclusion(spec, at)?)
             }
-            [false, false, false, true] => {
+            [false, false, false, true, false, false] => {
                 self.only_for(spec, at, "a stop", &[]);
                 if spec.next.is_some() || !spec.branches.is_empty() {
                     self.problem(at, "a stop ends the walk; it has no `next` or `branches`");
@@ -64,7 +88,7 @@ impl Builder {
                 self.problem(
                     at,
                     format!(
-                        "node `{id}` needs exactly one of `check`, `ask`, `conclude` or `stop`"
+                        "node `{id}` needs exactly one of `check`, `ask`, `conclude`, `stop`, `each` or `decide`"
                     ),
                 );
                 return None;
@@ -158,23 +182,9 @@ impl Builder {
     }
 
     fn branches(&mut self, spec: &NodeSpec, at: &At) -> Option<Vec<Branch>> {
-        let mut out = Vec::new();
-        let mut sound = true;
-        for (i, b) in spec.branches.iter().enumerate() {
-            let bat = at.key("branches").index(i);
-            let when = b
-                .when
-                .as_ref()
-                .map(|text| self.condition(text, &bat.key("when")));
-            match (when, self.node_ref(&b.next, &bat.key("next"))) {
-                (Some(None), _) | (_, None) => sound = false,
-                (when, Some(next)) => out.push(Branch {
-                    when: when.flatten(),
-                    when_text: b.when.clone(),
-                    next,
-                }),
-            }
-        }
+        let listed = self.branch_list(&spec.branches, &at.key("branches"));
+        let mut sound = listed.is_some();
+        let mut out = listed.unwrap_or_default();
         if let Some(next) = &spec.next {
             if !spec.branches.is_empty() {
                 self.problem(&at.key("next"), "use `next` or `branches`, not both (a last branch without `when` is the otherwise)");
@@ -201,6 +211,41 @@ impl Builder {
         sound.then_some(out)
     }
 
+    /// A `decide` node's branches: any may have a condition, the last too.
+    fn decisions(&mut self, spec: &NodeSpec, at: &At) -> Option<Vec<Branch>> {
+        if !spec.branches.is_empty() || spec.next.is_some() {
+            self.problem(at, "a `decide` lists its branches under `decide:` itself");
+        }
+        let specs = spec.decide.as_deref().unwrap_or_default();
+        self.branch_list(specs, &at.key("decide"))
+    }
+
+    /// Branches as written, each condition parsed and target resolved;
+    /// `None` when any is unsound (every one is still checked).
+    fn branch_list(&mut self, specs: &[schema::BranchSpec], at: &At) -> Option<Vec<Branch>> {
+        let mut out = Some(Vec::new());
+        for (i, b) in specs.iter().enumerate() {
+            let bat = at.index(i);
+            let when = b
+                .when
+                .as_ref()
+                .map(|text| self.condition(text, &bat.key("when")));
+            match (when, self.node_ref(&b.next, &bat.key("next"))) {
+                (Some(None), _) | (_, None) => out = None,
+                (when, Some(next)) => {
+                    if let Some(list) = out.as_mut() {
+                        list.push(Branch {
+                            when: when.flatten(),
+                            when_text: b.when.clone(),
+                            next,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn conclusion(&mut self, spec: &NodeSpec, at: &At) -> Option<Conclusion> {
         let cause = spec.conclude.clone().unwrap_or_default();
         if !causes::is_known(&cause) {
@@ -218,13 +263,12 @@ impl Builder {
                 "a conclusion continues with `then:`, not `next`/`branches`",
             );
         }
-        let title = match &spec.title {
-            Some(title) => self.template(title, &at.key("title")),
-            None => {
-                self.problem(at, "a conclusion needs a `title`");
-                None
-            }
-        };
+        let title = self.required(
+            spec.title.as_deref(),
+            at,
+            "title",
+            "a conclusion needs a `title`",
+        );
         let explain = spec
             .explain
             .as_ref()
@@ -236,9 +280,11 @@ impl Builder {
             None => None,
         };
         let confidence = spec.confidence.unwrap_or(schema::Confidence::Medium);
+        let role = self.role(&cause, spec.role, at);
         Some(Conclusion {
             cause,
             confidence,
+            role,
             title: title?,
             explain,
             evidence: evidence?,
@@ -293,6 +339,116 @@ impl Builder {
         })
     }
 
+    /// The conclusion's role: as written, or the cause's default. The
+    /// healthy id cannot be a fault, and a fault id cannot be healthy.
+    fn role(&mut self, cause: &str, written: Option<Role>, at: &At) -> Role {
+        let default = causes::default_role(cause);
+        let Some(role) = written else {
+            return default;
+        };
+        let no_fault = matches!(default, Role::Healthy);
+        if role.is_fault() == no_fault {
+            let want = if no_fault {
+                "`healthy` or `resolved`"
+            } else {
+                "`cause`, `latent` or `consequence`"
+            };
+            self.problem(
+                &at.key("role"),
+                format!("a conclusion of `{cause}` takes role {want}"),
+            );
+        }
+        role
+    }
+
+    fn each(&mut self, spec: &NodeSpec, at: &At) -> Option<Each> {
+        let list = spec.each.clone().unwrap_or_default();
+        let item_facts = self.lists.get(&list).cloned();
+        if item_facts.is_none() {
+            let hint = closest(&list, self.lists.keys())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            self.problem(
+                &at.key("each"),
+                format!("`{list}` is no list fact of a probe{hint}"),
+            );
+        }
+        let prefix = spec.as_.clone();
+        match &prefix {
+            None => self.problem(
+                at,
+                "an `each` needs `as:`, the name its items' facts are known by",
+            ),
+            Some(p) if p.contains('.') || !valid_id(p) => self.problem(
+                &at.key("as"),
+                format!("`as: {p}` must be a plain name (no dots)"),
+            ),
+            Some(p) if self.probe_ids.contains_key(p) => self.problem(
+                &at.key("as"),
+                format!("`as: {p}` is also a probe id; its facts would be mixed up"),
+            ),
+            Some(_) => {}
+        }
+        let label = self.required(
+            spec.label.as_deref(),
+            at,
+            "label",
+            "an `each` needs `label:`, what its findings are about",
+        );
+        let title = spec
+            .title
+            .as_ref()
+            .and_then(|t| self.template(t, &at.key("title")));
+        let evidence = self.templates(&spec.evidence, &at.key("evidence"));
+        let start = match &spec.do_ {
+            Some(d) => self.node_ref(d, &at.key("do")),
+            None => {
+                self.problem(
+                    at,
+                    "an `each` needs `do:`, the node each item's walk starts at",
+                );
+                None
+            }
+        };
+        let then = match &spec.then {
+            Some(t) => Some(self.node_ref(t, &at.key("then"))?),
+            None => None,
+        };
+        if !spec.branches.is_empty() || spec.next.is_some() {
+            self.problem(
+                at,
+                "an `each` continues with `then:`, not `next`/`branches`",
+            );
+        }
+        Some(Each {
+            list,
+            prefix: prefix?,
+            item_facts: item_facts?,
+            label: label?,
+            title,
+            evidence: evidence?,
+            start: start?,
+            then,
+        })
+    }
+
+    /// A template the node must have: parsed, or `missing` said at the node.
+    fn required(
+        &mut self,
+        text: Option<&str>,
+        at: &At,
+        key: &'static str,
+        missing: &str,
+    ) -> Option<Template> {
+        match text {
+            Some(t) => self.template(t, &at.key(key)),
+            None => {
+                self.problem(at, missing);
+                None
+            }
+        }
+    }
+
     /// Reports keys that belong to other kinds of node: a `title` on a check
     /// would otherwise be ignored without a word.
     fn only_for(&mut self, spec: &NodeSpec, at: &At, what: &str, own: &[&str]) {
@@ -311,6 +467,10 @@ impl Builder {
             !spec.evidence.is_empty(),
             spec.fix.is_some(),
             spec.then.is_some(),
+            spec.role.is_some(),
+            spec.as_.is_some(),
+            spec.label.is_some(),
+            spec.do_.is_some(),
         ];
         for (key, here) in KIND_KEYS.into_iter().zip(present) {
             if here && !own.contains(&key) {

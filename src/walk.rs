@@ -1,0 +1,103 @@
+//! What a walk found: the vocabulary the engine produces and the guide, the
+//! report and the bundle consume.
+//!
+//! It lives below all of them so data flows one way: the engine fills a
+//! [`Walk`], and nothing here knows how it was walked or how it is shown.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::probe::{Invocation, ProbeStatus};
+use crate::rules::{Confidence, Role};
+use crate::value::{Facts, Value};
+
+/// Everything a walk found.
+#[derive(Debug, Default, Serialize)]
+pub struct Walk {
+    pub findings: Vec<Finding>,
+    /// Upstreams whose logged failures stopped: what changed, and the old
+    /// lines as history. Not faults.
+    pub resolved: Vec<Finding>,
+    pub checks: Vec<CheckRecord>,
+    /// The nodes visited, in order.
+    pub path: Vec<String>,
+    pub answers: BTreeMap<String, Value>,
+    /// Why the walk could not go on, when it ended at a stop.
+    pub stopped: Option<String>,
+    #[serde(skip)]
+    pub facts: Facts,
+}
+
+/// A diagnosis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub id: String,
+    pub title: String,
+    pub confidence: Confidence,
+    pub primary: bool,
+    /// What the finding is about: the upstream as nginx logged it
+    /// (`fastcgi://unix:/run/php/php8.2-fpm.sock`), or none for the host.
+    pub upstream: Option<String>,
+    /// Whether it causes the failures seen now, only will (latent), is a
+    /// consequence of another finding, or is no fault at all.
+    pub role: Role,
+    pub explanation: String,
+    pub evidence: Vec<String>,
+    pub fix: FixText,
+    /// Checks the person skipped that this conclusion relied on; its
+    /// confidence was lowered for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
+    /// The conclusion node that made it.
+    pub node: String,
+}
+
+impl Finding {
+    /// Whether the finding is a fault: something to fix.
+    pub fn is_fault(&self) -> bool {
+        self.role.is_fault()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FixText {
+    pub summary: String,
+    pub steps: Vec<StepText>,
+    pub verify: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepText {
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+}
+
+/// One probe the walk ran, or could not run, for the report's `checks`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRecord {
+    pub probe: String,
+    pub node: String,
+    /// The upstream whose walk ran it; none for host-wide checks.
+    pub upstream: Option<String>,
+    #[serde(flatten)]
+    pub invocation: Invocation,
+    pub shown_as: String,
+    pub status: ProbeStatus,
+    pub exit: Option<i32>,
+    pub duration_ms: u64,
+    pub excerpt: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// How long the report says a probe took; kept here so tests can build one.
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
