@@ -26,7 +26,9 @@ pub use model::{
     Effective, Location, Model, Pass, PassKind, Server, Sourced, Timeouts, Upstream,
     UpstreamServer, model,
 };
-pub use parse::{ConfError, Config, Directive, parse_dump, parse_file, parse_str};
+pub use parse::{ConfError, Config, Directive, OpenBlock, parse_dump, parse_file, parse_str};
 
 #[cfg(test)]
 mod live_tests;
+#[cfg(test)]
+mod nginx_t_tests;
