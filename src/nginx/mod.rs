@@ -17,14 +17,16 @@ pub mod locate;
 mod lua;
 pub mod model;
 pub mod parse;
+mod registry;
+mod resolve;
 mod source;
 pub mod values;
 
 pub use address::Address;
 pub use discover::{BuildInfo, Master, find_masters, parse_build_info};
 pub use model::{
-    Effective, Location, Model, Pass, PassKind, Server, Sourced, Timeouts, Upstream,
-    UpstreamServer, model,
+    Effective, Location, Model, Pass, PassKind, Problem, Server, Severity, Sourced, Timeouts,
+    Upstream, UpstreamServer, model,
 };
 pub use parse::{ConfError, Config, Directive, OpenBlock, parse_dump, parse_file, parse_str};
 
