@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod config;
+mod config_passes;
 mod degraded;
 mod engine_walk;
 mod explain;
