@@ -202,6 +202,10 @@ impl Renderer {
             self.at(&p.file, p.line)
         );
         match (&p.upstream, p.variables) {
+            _ if p.error.is_some() => {
+                let why = t(p.error.as_deref().unwrap_or_default());
+                let _ = writeln!(out, "{pad}  → nowhere: nginx -t fails with {why}");
+            }
             (Some(group), _) => self.group(group, depth + 1, out),
             (None, true) => {
                 let _ = writeln!(
@@ -300,6 +304,7 @@ mod tests {
         }
         location /v { if ($x) { proxy_pass http://$x; } }
         location /two { fastcgi_pass 127.0.0.1:9000; grpc_pass grpc://127.0.0.1:9001; }
+        location /bare { fastcgi_pass backend; }
         location \"/evil\x1b[2J\nserver forged\" { }
     }
 }
@@ -365,6 +370,13 @@ mod tests {
     }
 
     #[test]
+    fn a_pass_nginx_refuses_leads_nowhere_and_says_why() {
+        let text = rendered();
+        let refused = "fastcgi_pass backend  nginx.conf:14\n      → nowhere: nginx -t fails with no port in upstream \"backend\"\n";
+        assert!(text.contains(refused), "{text}");
+    }
+
+    #[test]
     fn problems_come_before_the_servers_with_what_to_change() {
         let text = rendered();
         let warning = "problems (nginx -t fails on each error)\n  warning nginx.conf:13: fastcgi_pass is not used: grpc_pass at /etc/nginx/nginx.conf:13 comes later";
@@ -394,7 +406,7 @@ mod tests {
         assert!(!text.contains('\x1b'), "{text}");
         assert!(!text.contains("\nserver forged"), "{text}");
         assert!(
-            text.contains("location /evil\\x1b[2J\\nserver forged  nginx.conf:14"),
+            text.contains("location /evil\\x1b[2J\\nserver forged  nginx.conf:15"),
             "{text}"
         );
     }
@@ -408,7 +420,7 @@ mod tests {
             text.contains("files below are relative to /etc/nginx/"),
             "{text}"
         );
-        let totals = "1 server(s), 5 location(s), 4 pass directive(s)\n";
+        let totals = "1 server(s), 6 location(s), 5 pass directive(s)\n";
         assert!(text.ends_with(totals), "{text}");
     }
 }

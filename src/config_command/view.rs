@@ -206,6 +206,8 @@ pub struct PassView {
     pub variables: bool,
     /// Where nginx connects: the target itself, or its group's servers.
     pub endpoints: Vec<String>,
+    /// nginx's error about this directive, when `nginx -t` refuses it.
+    pub error: Option<String>,
     /// The group the target names, with its servers.
     pub upstream: Option<UpstreamView>,
     /// The timeouts and header buffer in effect.
@@ -385,6 +387,12 @@ fn pass(model: &Model, p: &Pass) -> PassView {
         conditional: p.conditional,
         variables: p.has_variables,
         endpoints: model.endpoints(p).iter().map(ToString::to_string).collect(),
+        error: model
+            .errors()
+            .find(|e| {
+                e.file == p.file && e.line == p.line && e.directive == format!("{prefix}_pass")
+            })
+            .map(|e| e.message.clone()),
         upstream: p
             .upstream
             .as_deref()
