@@ -230,8 +230,7 @@ fn make_pass(d: &Directive, chain: &[&Directive], conditional: bool, resolved: &
         scheme: split_scheme(&target).0,
         address,
         upstream,
-        // memcached_pass has no variables: nginx reads a `$` as it is.
-        has_variables: target.contains('$') && kind != PassKind::Memcached,
+        has_variables: kind.has_variables(&target),
         conditional,
         file: d.file.clone(),
         line: d.line,

@@ -47,8 +47,9 @@ pub struct Model {
     /// The `server {}` blocks of the http context.
     pub servers: Vec<Server>,
     /// What `nginx -t` would refuse about the pass targets and upstream
-    /// groups, in the order nginx meets them (the first error is the one it
-    /// prints), and what it accepts but is not what it seems (warnings).
+    /// groups, in the order nginx meets them (so the first error is the one
+    /// it prints, unless it first stops on something not modelled here), and
+    /// what it accepts but does otherwise than written (warnings).
     pub problems: Vec<Problem>,
 }
 
@@ -249,6 +250,12 @@ impl PassKind {
             "memcached_pass" => PassKind::Memcached,
             _ => return None,
         })
+    }
+
+    /// Whether a `$` in the target is a variable; `memcached_pass` has none
+    /// and reads it as part of the address.
+    pub fn has_variables(self, target: &str) -> bool {
+        self != PassKind::Memcached && target.contains('$')
     }
 
     /// The directive prefix: `proxy`, `fastcgi`, ...

@@ -102,7 +102,7 @@ pub(crate) fn resolve(https: &[&Directive]) -> Resolved {
                         walk.problems.push(p);
                     }
                 }
-                "server" => walk.nested(d),
+                "server" => walk.server(d),
                 _ => {}
             }
         }
@@ -126,12 +126,11 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    /// The handler blocks inside `block`, in order.
-    fn nested(&mut self, block: &'a Directive) {
-        for c in block.children() {
-            if HANDLER_BLOCKS.contains(&c.name.as_str()) {
-                self.handler_block(c);
-            }
+    /// The locations of a server, in order (nginx refuses a pass written
+    /// anywhere else in it, even in a server-level `if`).
+    fn server(&mut self, server: &'a Directive) {
+        for c in server.children().iter().filter(|c| c.name == "location") {
+            self.handler_block(c);
         }
     }
 
@@ -163,7 +162,7 @@ impl<'a> Walk<'a> {
 
     fn pass(&mut self, d: &'a Directive, kind: PassKind) {
         let target = d.arg(0).unwrap_or_default();
-        if target.contains('$') && kind != PassKind::Memcached {
+        if kind.has_variables(target) {
             return;
         }
         let added = url(kind, target)
