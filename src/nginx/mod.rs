@@ -7,6 +7,9 @@
 //!   upstream groups, servers, locations, pass targets, effective timeouts),
 //!   with [`address`] parsing pass targets and error-log `upstream:` fields
 //!   and [`locate`] choosing the server and location for a request as nginx does;
+//! - `resolve` and `registry`: which pass of a block nginx uses, what each
+//!   target refers to in nginx's list of upstreams, and what `nginx -t`
+//!   would refuse about them ([`Model::problems`]);
 //! - [`discover`]: running nginx masters from `/proc` and `nginx -V` build facts.
 
 pub mod address;
