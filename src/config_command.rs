@@ -2,8 +2,9 @@
 //! host's nginx configuration, as the diagnosis sees it — servers, their
 //! locations, each pass target with the endpoints it reaches and the
 //! timeouts and header buffer in effect with the file:line that set them
-//! (or nginx's default), the logs and the worker user — and where the
-//! configuration was found (the running master, `--conf`, `nginx -V`).
+//! (or nginx's default), the logs and the worker user — where the
+//! configuration was found (the running master, `--conf`, `nginx -V`), and
+//! what `nginx -t` would refuse in it, with nginx's words and file:line.
 //!
 //! Discovery is the `nginx` built-in's ([`crate::builtin::Host::nginx`]), so
 //! this command shows exactly what a diagnosis would reason about. The tree

@@ -31,7 +31,7 @@ fn fixtures() -> PathBuf {
 }
 
 /// `nginx-doctor config ARGS` from the crate root.
-fn config(args: &[&str]) -> DoctorRun {
+pub(crate) fn config(args: &[&str]) -> DoctorRun {
     let mut all = vec!["config".to_owned()];
     all.extend(args.iter().map(|a| (*a).to_owned()));
     run_bounded(
@@ -42,7 +42,7 @@ fn config(args: &[&str]) -> DoctorRun {
     )
 }
 
-fn config_json(conf: &Path) -> Json {
+pub(crate) fn config_json(conf: &Path) -> Json {
     let run = config(&["--conf", &conf.display().to_string(), "--format", "json"]);
     assert_eq!(run.status, 0, "{run}");
     assert_eq!(run.json["schema"], 1, "{run}");
@@ -321,7 +321,7 @@ fn real_nginx_dump_gives_the_model_config_prints() {
     );
 }
 
-fn host(conf: &Path) -> Host {
+pub(crate) fn host(conf: &Path) -> Host {
     Host::new(HostOptions {
         conf: Some(conf.to_path_buf()),
         error_logs: Vec::new(),
@@ -332,14 +332,14 @@ fn host(conf: &Path) -> Host {
     })
 }
 
-fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
 
-fn fact<'a>(obs: &'a Observation, name: &str) -> &'a Value {
+pub(crate) fn fact<'a>(obs: &'a Observation, name: &str) -> &'a Value {
     obs.facts
         .iter()
         .find(|(n, _)| n == name)

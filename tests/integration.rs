@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod config;
+mod config_passes;
 mod degraded;
 mod engine_items;
 mod engine_walk;

@@ -41,6 +41,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "listen_port",
             "other_masters",
             "parse_error",
+            "config_errors",
+            "config_error",
         ],
         lists: &[],
     },

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{Host, Out};
-use crate::nginx::{self, BuildInfo, Master, Model};
+use crate::nginx::{self, BuildInfo, Master, Model, Severity};
 use crate::probe::command::{self, CommandSpec, Outcome};
 
 /// What was learned about nginx, shared by the built-ins.
@@ -109,6 +109,30 @@ pub fn run(host: &mut Host, out: &mut Out) {
     }
     if let Some(e) = &view.parse_error {
         out.note(&format!("configuration not fully read: {e}"));
+    }
+    problems(view.model.as_ref(), out);
+}
+
+/// What `nginx -t` would refuse in the configuration, and what nginx does
+/// otherwise than written: a note each, and the first error as a fact.
+fn problems(model: Option<&Model>, out: &mut Out) {
+    let Some(model) = model else {
+        return;
+    };
+    out.set(
+        "config_errors",
+        i64::try_from(model.errors().count()).unwrap_or(i64::MAX),
+    );
+    out.set(
+        "config_error",
+        model.errors().next().map(ToString::to_string),
+    );
+    for p in &model.problems {
+        let what = match p.severity {
+            Severity::Error => "nginx -t fails",
+            Severity::Warning => "warning",
+        };
+        out.note(&format!("{what}: {p}"));
     }
 }
 

@@ -83,6 +83,15 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     let (server, location, pass) = hits[index];
     out.set("matched_by", how.as_str());
     describe(server, location, pass, out);
+    for unused in &location.unused_passes {
+        out.note(&format!(
+            "{}:{}: {}_pass {} is not used: nginx uses the last content handler of the block",
+            unused.file.display(),
+            unused.line,
+            unused.kind.prefix(),
+            unused.target
+        ));
+    }
     out.set("target_host", target_host(model, pass));
     set_endpoint(model, pass, out);
     if let Some(name) = &pass.upstream {

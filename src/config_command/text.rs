@@ -15,6 +15,7 @@ use std::path::Path;
 use colored::Colorize;
 
 use super::view::{ConfigView, LocationView, PassView, ServerView, Setting, UpstreamView};
+use crate::nginx::Severity;
 
 /// Renders the whole view.
 pub fn render(view: &ConfigView) -> String {
@@ -28,6 +29,7 @@ pub fn render(view: &ConfigView) -> String {
     let r = Renderer { base };
     let mut out = String::new();
     r.header(view, &mut out);
+    r.problems(view, &mut out);
     for s in &view.servers {
         r.server(s, &mut out);
     }
@@ -117,6 +119,23 @@ impl Renderer {
         }
     }
 
+    /// Each problem with where nginx names it and what to change.
+    fn problems(&self, view: &ConfigView, out: &mut String) {
+        if view.problems.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "{}", "problems (nginx -t fails on each error)".bold());
+        for p in &view.problems {
+            let severity = match p.severity {
+                Severity::Error => "error  ".red().bold(),
+                Severity::Warning => "warning".yellow(),
+            };
+            let at = self.at(&p.file, p.line);
+            let _ = writeln!(out, "  {severity} {at}: {}", t(&p.message));
+            let _ = writeln!(out, "          {}", t(&p.hint));
+        }
+    }
+
     fn server(&self, s: &ServerView, out: &mut String) {
         let names = if s.names.is_empty() {
             "\"\"".to_owned()
@@ -158,6 +177,15 @@ impl Renderer {
         for p in &l.passes {
             self.pass(p, depth + 1, out);
         }
+        for p in &l.unused_passes {
+            let _ = writeln!(
+                out,
+                "{pad}  {}_pass {}  {}  (not used: a later content handler replaces it)",
+                p.kind,
+                t(&p.target),
+                self.at(&p.file, p.line)
+            );
+        }
         for child in &l.locations {
             self.location(child, depth + 1, out);
         }
@@ -174,6 +202,10 @@ impl Renderer {
             self.at(&p.file, p.line)
         );
         match (&p.upstream, p.variables) {
+            _ if p.error.is_some() => {
+                let why = t(p.error.as_deref().unwrap_or_default());
+                let _ = writeln!(out, "{pad}  → nowhere: nginx -t fails with {why}");
+            }
             (Some(group), _) => self.group(group, depth + 1, out),
             (None, true) => {
                 let _ = writeln!(
@@ -271,6 +303,8 @@ mod tests {
             location /inner/ { proxy_pass http://127.0.0.1:9/; }
         }
         location /v { if ($x) { proxy_pass http://$x; } }
+        location /two { fastcgi_pass 127.0.0.1:9000; grpc_pass grpc://127.0.0.1:9001; }
+        location /bare { fastcgi_pass backend; }
         location \"/evil\x1b[2J\nserver forged\" { }
     }
 }
@@ -325,6 +359,39 @@ mod tests {
     }
 
     #[test]
+    fn a_pass_replaced_by_a_later_one_is_shown_as_not_used() {
+        let text = rendered();
+        let unused = "\n    fastcgi_pass 127.0.0.1:9000  nginx.conf:13  (not used: a later content handler replaces it)\n";
+        assert!(text.contains(unused), "{text}");
+        assert!(
+            text.contains("\n    grpc_pass grpc://127.0.0.1:9001  nginx.conf:13\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_pass_nginx_refuses_leads_nowhere_and_says_why() {
+        let text = rendered();
+        let refused = "fastcgi_pass backend  nginx.conf:14\n      → nowhere: nginx -t fails with no port in upstream \"backend\"\n";
+        assert!(text.contains(refused), "{text}");
+    }
+
+    #[test]
+    fn problems_come_before_the_servers_with_what_to_change() {
+        let text = rendered();
+        let warning = "problems (nginx -t fails on each error)\n  warning nginx.conf:13: fastcgi_pass is not used: grpc_pass at /etc/nginx/nginx.conf:13 comes later";
+        assert!(text.contains(warning), "{text}");
+        assert!(
+            text.contains("\n          remove the fastcgi_pass nginx does not use"),
+            "{text}"
+        );
+        assert!(
+            text.find("problems").unwrap() < text.find("\nserver").unwrap(),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn default_server_is_marked_on_its_own_listen() {
         let text = rendered();
         assert!(
@@ -339,7 +406,7 @@ mod tests {
         assert!(!text.contains('\x1b'), "{text}");
         assert!(!text.contains("\nserver forged"), "{text}");
         assert!(
-            text.contains("location /evil\\x1b[2J\\nserver forged  nginx.conf:13"),
+            text.contains("location /evil\\x1b[2J\\nserver forged  nginx.conf:15"),
             "{text}"
         );
     }
@@ -353,7 +420,7 @@ mod tests {
             text.contains("files below are relative to /etc/nginx/"),
             "{text}"
         );
-        let totals = "1 server(s), 4 location(s), 3 pass directive(s)\n";
+        let totals = "1 server(s), 6 location(s), 5 pass directive(s)\n";
         assert!(text.ends_with(totals), "{text}");
     }
 }

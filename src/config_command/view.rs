@@ -10,7 +10,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::nginx::{Effective, Location, Model, Pass, Server, Sourced, Upstream};
+use crate::nginx::{
+    Effective, Location, Model, Pass, Problem, Server, Severity, Sourced, Upstream,
+};
 
 /// The JSON layout's version; bumped when a field changes meaning or goes.
 pub const SCHEMA: u32 = 1;
@@ -32,6 +34,26 @@ pub struct ConfigView {
     pub upstreams: Vec<UpstreamView>,
     /// Every `server {}` of the http context.
     pub servers: Vec<ServerView>,
+    /// What `nginx -t` refuses (errors, the first is the one it prints) and
+    /// what it accepts but does not do as written (warnings).
+    pub problems: Vec<ProblemView>,
+}
+
+/// A problem of the configuration, where nginx names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemView {
+    /// `error` (`nginx -t` fails) or `warning`.
+    pub severity: Severity,
+    /// The directive it is about.
+    pub directive: String,
+    /// nginx's words for an error; what nginx does instead for a warning.
+    pub message: String,
+    /// What to change.
+    pub hint: String,
+    /// File nginx names.
+    pub file: String,
+    /// Its line.
+    pub line: usize,
 }
 
 /// How the configuration was found.
@@ -158,8 +180,11 @@ pub struct LocationView {
     pub file: String,
     /// Its line.
     pub line: usize,
-    /// Its pass directives: the direct one first, then those inside `if`/`limit_except`.
+    /// The pass directives nginx uses: the direct one first, then those inside `if`/`limit_except`.
     pub passes: Vec<PassView>,
+    /// Pass directives nginx accepts but never uses: a later content handler
+    /// of the same block replaces them.
+    pub unused_passes: Vec<PassView>,
     /// Locations nested in it.
     pub locations: Vec<LocationView>,
 }
@@ -181,6 +206,8 @@ pub struct PassView {
     pub variables: bool,
     /// Where nginx connects: the target itself, or its group's servers.
     pub endpoints: Vec<String>,
+    /// nginx's error about this directive, when `nginx -t` refuses it.
+    pub error: Option<String>,
     /// The group the target names, with its servers.
     pub upstream: Option<UpstreamView>,
     /// The timeouts and header buffer in effect.
@@ -226,6 +253,7 @@ impl ConfigView {
             access_logs: model.access_logs.iter().map(place).collect(),
             upstreams: model.upstreams.iter().map(upstream).collect(),
             servers: model.servers.iter().map(|s| server(model, s)).collect(),
+            problems: model.problems.iter().map(problem).collect(),
         }
     }
 }
@@ -270,6 +298,17 @@ fn place(s: &Sourced<String>) -> Place {
         path: s.value.clone(),
         file: lossy(&s.file),
         line: s.line,
+    }
+}
+
+fn problem(p: &Problem) -> ProblemView {
+    ProblemView {
+        severity: p.severity,
+        directive: p.directive.clone(),
+        message: p.message.clone(),
+        hint: p.hint.clone(),
+        file: lossy(&p.file),
+        line: p.line,
     }
 }
 
@@ -325,6 +364,7 @@ fn location(model: &Model, all: &[Location], index: usize) -> LocationView {
         file: lossy(&l.file),
         line: l.line,
         passes: l.passes().map(|p| pass(model, p)).collect(),
+        unused_passes: l.unused_passes.iter().map(|p| pass(model, p)).collect(),
         locations: children(model, all, Some(index)),
     }
 }
@@ -347,6 +387,12 @@ fn pass(model: &Model, p: &Pass) -> PassView {
         conditional: p.conditional,
         variables: p.has_variables,
         endpoints: model.endpoints(p).iter().map(ToString::to_string).collect(),
+        error: model
+            .errors()
+            .find(|e| {
+                e.file == p.file && e.line == p.line && e.directive == format!("{prefix}_pass")
+            })
+            .map(|e| e.message.clone()),
         upstream: p
             .upstream
             .as_deref()
@@ -362,117 +408,5 @@ fn pass(model: &Model, p: &Pass) -> PassView {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::nginx::{model, parse_str};
-
-    const CONF: &str = "user www-data web;
-error_log /var/log/nginx/error.log;
-http {
-    fastcgi_read_timeout 30s;
-    upstream php { server unix:/run/php.sock max_fails=2; keepalive 4; }
-    server {
-        listen 80 default_server;
-        server_name a.test;
-        location / {
-            location ~ \\.php$ { fastcgi_pass php; fastcgi_buffer_size 16k; }
-        }
-        location /p/ {
-            proxy_pass http://127.0.0.1:9000/x/;
-            if ($arg_v) { proxy_pass http://$arg_v; }
-        }
-    }
-}
-";
-
-    fn view() -> ConfigView {
-        let m = model(
-            &parse_str(CONF, Path::new("/n.conf")).unwrap(),
-            Path::new("/p"),
-        );
-        let user = UserView::new(&m, &[], Some("nobody"));
-        ConfigView::new(&m, Origin::default(), user)
-    }
-
-    #[test]
-    fn nested_locations_stay_inside_their_parent() {
-        let v = view();
-        let root = &v.servers[0].locations[0];
-        assert_eq!(v.servers[0].locations.len(), 2);
-        assert_eq!(root.matches, "/");
-        assert!(root.passes.is_empty());
-        assert_eq!(root.locations[0].matches, "~ \\.php$");
-    }
-
-    #[test]
-    fn settings_name_their_directive_and_source_or_default() {
-        let v = view();
-        let php = &v.servers[0].locations[0].locations[0].passes[0];
-        let read = &php.timeouts.read;
-        assert_eq!(
-            (read.directive.as_str(), read.value.as_str(), read.default),
-            ("fastcgi_read_timeout", "30s", false)
-        );
-        assert_eq!(
-            (read.file.as_deref(), read.line),
-            (Some("/n.conf"), Some(4))
-        );
-        let connect = &php.timeouts.connect;
-        assert_eq!(
-            (connect.value.as_str(), connect.default, connect.line),
-            ("60s", true, None)
-        );
-        assert_eq!(php.timeouts.buffer_size.value, "16k");
-    }
-
-    #[test]
-    fn group_target_carries_its_servers_and_endpoints() {
-        let v = view();
-        let php = &v.servers[0].locations[0].locations[0].passes[0];
-        assert_eq!(php.endpoints, ["unix:/run/php.sock"]);
-        let group = php.upstream.as_ref().unwrap();
-        assert_eq!((group.name.as_str(), group.keepalive), ("php", Some(4)));
-        assert_eq!(group.servers[0].params, ["max_fails=2"]);
-    }
-
-    #[test]
-    fn conditional_pass_with_variables_has_no_endpoint() {
-        let v = view();
-        let passes = &v.servers[0].locations[1].passes;
-        assert_eq!(passes[0].endpoints, ["127.0.0.1:9000"]);
-        assert!(passes[1].conditional && passes[1].variables);
-        assert!(passes[1].endpoints.is_empty());
-    }
-
-    #[test]
-    fn user_prefers_running_workers_over_the_directive() {
-        let m = model(
-            &parse_str(CONF, Path::new("/n.conf")).unwrap(),
-            Path::new("/p"),
-        );
-        let seen = UserView::new(&m, &["root".into(), "nginx".into()], None);
-        assert_eq!(
-            (seen.name.as_str(), seen.from),
-            ("nginx", "running workers")
-        );
-        let written = UserView::new(&m, &[], None);
-        assert_eq!(
-            (written.name.as_str(), written.from),
-            ("www-data", "user directive")
-        );
-        assert_eq!(written.directive.unwrap().line, 1);
-        let empty = UserView::new(&Model::default(), &[], None);
-        assert_eq!(
-            (empty.name.as_str(), empty.from),
-            ("nobody", "nginx's default")
-        );
-    }
-
-    #[test]
-    fn json_has_the_schema_and_match_keys() {
-        let json = serde_json::to_value(view()).unwrap();
-        assert_eq!(json["schema"], 1);
-        assert_eq!(json["servers"][0]["locations"][1]["match"], "/p/");
-        assert_eq!(json["servers"][0]["default_server"][0], "80");
-    }
-}
+#[path = "view_tests.rs"]
+mod tests;

@@ -103,39 +103,73 @@ pub(crate) fn default_port(scheme: String) -> Option<u16> {
 
 /// Parses an address keeping whether a port was written.
 pub(crate) fn parse_written(text: &str, uri_part: bool) -> Option<Written> {
+    parse_url(text, uri_part).ok()
+}
+
+/// Parses a pass target or upstream `server` address as `ngx_parse_url()`
+/// does, or gives nginx's reason for refusing it ("invalid port", "no host",
+/// ...). With `uri_part` (proxy_pass) a `/uri` or `?args` may follow the
+/// authority; without it a `/` makes the host invalid.
+pub(crate) fn parse_url(text: &str, uri_part: bool) -> Result<Written, &'static str> {
     if let Some(path) = strip_prefix_ignore_case(text, "unix:") {
         let path = if uri_part {
             path.split(':').next().unwrap_or(path)
         } else {
             path
         };
-        return (!path.is_empty()).then(|| Written::Unix(PathBuf::from(path)));
-    }
-    let authority = if uri_part {
-        text.split(['/', '?']).next().unwrap_or(text)
-    } else {
-        text
-    };
-    let (host, port_text) = if let Some(rest) = authority.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        match after {
-            "" => (host, None),
-            _ => (host, Some(after.strip_prefix(':')?)),
+        if path.is_empty() {
+            return Err("no path in the unix domain socket");
         }
-    } else {
-        match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
+        return Ok(Written::Unix(PathBuf::from(path)));
+    }
+    match text.strip_prefix('[') {
+        Some(rest) => parse_inet6(rest, uri_part),
+        None => parse_inet(text, uri_part),
+    }
+}
+
+/// `ngx_parse_inet_url()`: the port starts at the first `:` of the authority.
+fn parse_inet(text: &str, uri_part: bool) -> Result<Written, &'static str> {
+    let uri = text.find(['/', '?']);
+    if uri.is_some() && !uri_part {
+        return Err("invalid host");
+    }
+    let authority = &text[..uri.unwrap_or(text.len())];
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(parse_port(port).ok_or("invalid port")?)),
+        None => (authority, None),
+    };
+    if host.is_empty() {
+        return Err("no host");
+    }
+    Ok(Written::Inet {
+        host: host.to_owned(),
+        port,
+    })
+}
+
+/// `ngx_parse_inet6_url()`: `[address]`, `[address]:port`, then the URI.
+fn parse_inet6(rest: &str, uri_part: bool) -> Result<Written, &'static str> {
+    let (host, after) = rest.split_once(']').ok_or("invalid host")?;
+    let after = match after.find('/') {
+        Some(_) if !uri_part => return Err("invalid host"),
+        Some(i) => &after[..i],
+        None => after,
+    };
+    let port = match after {
+        "" => None,
+        _ => {
+            let digits = after.strip_prefix(':').ok_or("invalid host")?;
+            Some(parse_port(digits).ok_or("invalid port")?)
         }
     };
     if host.is_empty() {
-        return None;
+        return Err("no host");
     }
-    let port = match port_text {
-        None => None,
-        Some(p) => Some(parse_port(p)?),
-    };
-    Some(Written::Inet {
+    if host.parse::<std::net::Ipv6Addr>().is_err() {
+        return Err("invalid IPv6 address");
+    }
+    Ok(Written::Inet {
         host: host.to_owned(),
         port,
     })
@@ -148,7 +182,7 @@ fn parse_port(text: &str) -> Option<u16> {
     text.parse::<u16>().ok().filter(|&p| p != 0)
 }
 
-fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+pub(crate) fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
         .then(|| &text[prefix.len()..])
@@ -235,6 +269,22 @@ mod tests {
     fn bad_ports_are_rejected() {
         for text in ["h:", "h:0", "h:65536", "h:80x", "[::1]x", "unix:", ":80"] {
             assert_eq!(Address::parse(text, Some(80), false), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn refused_urls_give_nginx_reason() {
+        let cases = [
+            ("h:0", false, "invalid port"),
+            (":80", false, "no host"),
+            ("h/x", false, "invalid host"),
+            ("[::1]/x", false, "invalid host"),
+            ("[::1", true, "invalid host"),
+            ("[zz]:80", true, "invalid IPv6 address"),
+            ("unix:", false, "no path in the unix domain socket"),
+        ];
+        for (text, uri_part, reason) in cases {
+            assert_eq!(parse_url(text, uri_part), Err(reason), "{text}");
         }
     }
 

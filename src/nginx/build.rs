@@ -4,11 +4,13 @@
 
 use std::path::Path;
 
-use super::address::{Address, Written, default_port, parse_written, split_scheme};
+use super::address::{Address, split_scheme};
 use super::model::{
     Effective, Location, Model, Pass, PassKind, Server, Sourced, Timeouts, Upstream, UpstreamServer,
 };
 use super::parse::{Config, Directive};
+use super::registry::Reached;
+use super::resolve::{Handlers, Resolved, resolve};
 
 /// Extracts the model; `prefix` is nginx's prefix (`-p`, or the compiled
 /// `--prefix`), against which relative log paths resolve.
@@ -28,12 +30,13 @@ pub fn model(cfg: &Config, prefix: &Path) -> Model {
                 .map(upstream),
         );
     }
-    let groups: Vec<String> = m.upstreams.iter().map(|u| u.name.clone()).collect();
+    let resolved = resolve(&https);
     for http in https {
         for d in http.children().iter().filter(|d| d.name == "server") {
-            m.servers.push(server(d, &[http, d], &groups));
+            m.servers.push(server(d, &[http, d], &resolved));
         }
     }
+    m.problems = resolved.problems;
     m
 }
 
@@ -120,7 +123,7 @@ fn upstream(d: &Directive) -> Upstream {
     }
 }
 
-fn server(d: &Directive, scopes: &[&Directive], groups: &[String]) -> Server {
+fn server(d: &Directive, scopes: &[&Directive], resolved: &Resolved) -> Server {
     let mut s = Server {
         listen: Vec::new(),
         default_listen: Vec::new(),
@@ -143,7 +146,7 @@ fn server(d: &Directive, scopes: &[&Directive], groups: &[String]) -> Server {
                 }
             }
             "server_name" => s.names.extend(c.args.iter().cloned()),
-            "location" => add_location(&mut s.locations, c, None, scopes, groups),
+            "location" => add_location(&mut s.locations, c, None, scopes, resolved),
             _ => {}
         }
     }
@@ -155,16 +158,19 @@ fn add_location(
     d: &Directive,
     parent: Option<usize>,
     scopes: &[&Directive],
-    groups: &[String],
+    resolved: &Resolved,
 ) {
     let (modifier, path) = location_match(&d.args);
     let mut chain = scopes.to_vec();
     chain.push(d);
-    let pass = d
-        .children()
-        .iter()
-        .find(|c| PassKind::of_directive(&c.name).is_some())
-        .map(|c| make_pass(c, &chain, false, groups));
+    let own = Handlers::of(d.children());
+    let pass = own
+        .used_pass()
+        .map(|c| make_pass(c, &chain, false, resolved));
+    let mut unused: Vec<Pass> = own
+        .unused()
+        .map(|c| make_pass(c, &chain, false, resolved))
+        .collect();
     let mut if_passes = Vec::new();
     for block in d
         .children()
@@ -173,13 +179,9 @@ fn add_location(
     {
         let mut inner = chain.clone();
         inner.push(block);
-        if_passes.extend(
-            block
-                .children()
-                .iter()
-                .filter(|c| PassKind::of_directive(&c.name).is_some())
-                .map(|c| make_pass(c, &inner, true, groups)),
-        );
+        let h = Handlers::of(block.children());
+        if_passes.extend(h.used_pass().map(|c| make_pass(c, &inner, true, resolved)));
+        unused.extend(h.unused().map(|c| make_pass(c, &inner, true, resolved)));
     }
     let index = out.len();
     out.push(Location {
@@ -190,9 +192,10 @@ fn add_location(
         line: d.line,
         pass,
         if_passes,
+        unused_passes: unused,
     });
     for c in d.children().iter().filter(|c| c.name == "location") {
-        add_location(out, c, Some(index), &chain, groups);
+        add_location(out, c, Some(index), &chain, resolved);
     }
 }
 
@@ -213,47 +216,27 @@ fn location_match(args: &[String]) -> (Option<String>, String) {
     }
 }
 
-fn make_pass(d: &Directive, chain: &[&Directive], conditional: bool, groups: &[String]) -> Pass {
+fn make_pass(d: &Directive, chain: &[&Directive], conditional: bool, resolved: &Resolved) -> Pass {
     // The caller only passes pass directives; Proxy is never used as a fallback.
     let kind = PassKind::of_directive(&d.name).unwrap_or(PassKind::Proxy);
     let target = d.arg(0).unwrap_or_default().to_owned();
-    let has_variables = target.contains('$');
-    let (scheme, rest) = split_scheme(&target);
-    let mut pass = Pass {
+    let (address, upstream) = match resolved.of(d) {
+        Some(Reached::Endpoint(a)) => (Some(a.clone()), None),
+        Some(Reached::Group(name)) => (None, Some(name.clone())),
+        Some(Reached::Nowhere) | None => (None, None),
+    };
+    Pass {
         kind,
-        scheme: scheme.clone(),
-        address: None,
-        upstream: None,
-        has_variables,
+        scheme: split_scheme(&target).0,
+        address,
+        upstream,
+        has_variables: kind.has_variables(&target),
         conditional,
         file: d.file.clone(),
         line: d.line,
         timeouts: timeouts(kind, chain),
-        target: target.clone(),
-    };
-    if has_variables {
-        return pass;
+        target,
     }
-    let uri_part = kind == PassKind::Proxy;
-    match parse_written(rest, uri_part) {
-        Some(Written::Inet { host, port: None })
-            if groups.iter().any(|g| g.eq_ignore_ascii_case(&host)) =>
-        {
-            pass.upstream = groups
-                .iter()
-                .find(|g| g.eq_ignore_ascii_case(&host))
-                .cloned();
-        }
-        _ => {
-            let default = if kind == PassKind::Proxy {
-                scheme.and_then(default_port)
-            } else {
-                None
-            };
-            pass.address = Address::parse(rest, default, uri_part);
-        }
-    }
-    pass
 }
 
 fn timeouts(kind: PassKind, chain: &[&Directive]) -> Timeouts {

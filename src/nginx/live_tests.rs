@@ -14,7 +14,7 @@ use nix::unistd::Pid;
 
 use super::*;
 
-const NGINX: &str = "/usr/sbin/nginx";
+pub(super) const NGINX: &str = "/usr/sbin/nginx";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nginx")
@@ -169,7 +169,7 @@ fn include_cycle_fixture_is_refused() {
     );
 }
 
-fn nginx_available() -> bool {
+pub(super) fn nginx_available() -> bool {
     let there = Path::new(NGINX).exists();
     if !there {
         eprintln!("skipped: {NGINX} is not installed");

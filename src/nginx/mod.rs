@@ -7,6 +7,9 @@
 //!   upstream groups, servers, locations, pass targets, effective timeouts),
 //!   with [`address`] parsing pass targets and error-log `upstream:` fields
 //!   and [`locate`] choosing the server and location for a request as nginx does;
+//! - `resolve` and `registry`: which pass of a block nginx uses, what each
+//!   target refers to in nginx's list of upstreams, and what `nginx -t`
+//!   would refuse about them ([`Model::problems`]);
 //! - [`discover`]: running nginx masters from `/proc` and `nginx -V` build facts.
 
 pub mod address;
@@ -17,16 +20,20 @@ pub mod locate;
 mod lua;
 pub mod model;
 pub mod parse;
+mod registry;
+mod resolve;
 mod source;
 pub mod values;
 
 pub use address::Address;
 pub use discover::{BuildInfo, Master, find_masters, parse_build_info};
 pub use model::{
-    Effective, Location, Model, Pass, PassKind, Server, Sourced, Timeouts, Upstream,
-    UpstreamServer, model,
+    Effective, Location, Model, Pass, PassKind, Problem, Server, Severity, Sourced, Timeouts,
+    Upstream, UpstreamServer, model,
 };
-pub use parse::{ConfError, Config, Directive, parse_dump, parse_file, parse_str};
+pub use parse::{ConfError, Config, Directive, OpenBlock, parse_dump, parse_file, parse_str};
 
 #[cfg(test)]
 mod live_tests;
+#[cfg(test)]
+mod nginx_t_tests;

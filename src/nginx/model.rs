@@ -46,6 +46,47 @@ pub struct Model {
     pub upstreams: Vec<Upstream>,
     /// The `server {}` blocks of the http context.
     pub servers: Vec<Server>,
+    /// What `nginx -t` would refuse about the pass targets and upstream
+    /// groups, in the order nginx meets them (so the first error is the one
+    /// it prints, unless it first stops on something not modelled here), and
+    /// what it accepts but does otherwise than written (warnings).
+    pub problems: Vec<Problem>,
+}
+
+/// Something in the configuration nginx refuses, or accepts with a surprise.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// Whether `nginx -t` fails on it.
+    pub severity: Severity,
+    /// The directive it is about, e.g. `fastcgi_pass` or `upstream`.
+    pub directive: String,
+    /// For an error, nginx's own words without its " in FILE:LINE" tail;
+    /// for a warning, what nginx does instead of what is written.
+    pub message: String,
+    /// What to change.
+    pub hint: String,
+    /// The file nginx names.
+    pub file: PathBuf,
+    /// The line nginx names.
+    pub line: usize,
+}
+
+/// How bad a [`Problem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// `nginx -t` fails: a reload is refused, a start does not happen.
+    Error,
+    /// nginx accepts it, but does something else than it reads.
+    Warning,
+}
+
+impl std::fmt::Display for Problem {
+    /// `FILE:LINE: message; hint`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (file, line) = (self.file.display(), self.line);
+        write!(f, "{file}:{line}: {}; {}", self.message, self.hint)
+    }
 }
 
 /// An `upstream name { ... }` group.
@@ -109,10 +150,14 @@ pub struct Location {
     pub file: PathBuf,
     /// Line of the `location` block.
     pub line: usize,
-    /// The pass directive written directly in the location.
+    /// The pass directive nginx uses for the location: the last content
+    /// handler written directly in it, if that is a pass.
     pub pass: Option<Pass>,
-    /// Pass directives inside its `if` and `limit_except` blocks.
+    /// The pass nginx uses in each of its `if` and `limit_except` blocks.
     pub if_passes: Vec<Pass>,
+    /// Pass directives nginx accepts but never uses, because a later content
+    /// handler of the same block (another `*_pass`, `stub_status` ...) replaces them.
+    pub unused_passes: Vec<Pass>,
 }
 
 /// The module a pass directive hands the request to.
@@ -207,6 +252,12 @@ impl PassKind {
         })
     }
 
+    /// Whether a `$` in the target is a variable; `memcached_pass` has none
+    /// and reads it as part of the address.
+    pub fn has_variables(self, target: &str) -> bool {
+        self != PassKind::Memcached && target.contains('$')
+    }
+
     /// The directive prefix: `proxy`, `fastcgi`, ...
     pub fn prefix(self) -> &'static str {
         match self {
@@ -233,7 +284,14 @@ impl Location {
 }
 
 impl Model {
-    /// Every pass directive with its server and location.
+    /// The problems `nginx -t` fails on.
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+    }
+
+    /// Every pass directive nginx uses, with its server and location.
     pub fn pass_targets(&self) -> impl Iterator<Item = (&Server, &Location, &Pass)> {
         self.servers.iter().flat_map(|s| {
             s.locations

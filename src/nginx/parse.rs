@@ -88,6 +88,17 @@ pub enum ConfError {
         /// nginx's wording of the problem.
         message: String,
     },
+    /// The file ends inside a block: nginx names the end of the file, so this
+    /// also says which blocks are still open and where each was opened.
+    #[error("{}:{line}: unexpected end of file, expecting \"}}\": {}; add the missing \"}}\" where the block should end", file.display(), open_blocks(open))]
+    Unclosed {
+        /// The file.
+        file: PathBuf,
+        /// Its end, as nginx counts lines (one more than the newlines read).
+        line: usize,
+        /// The blocks left open in that file, innermost first.
+        open: Vec<OpenBlock>,
+    },
     /// An `include` without wildcards names a file that does not exist.
     #[error("{}:{line}: included file {} does not exist; nginx will refuse this configuration", file.display(), target.display())]
     MissingInclude {
@@ -135,6 +146,45 @@ pub enum ConfError {
     /// `parse_dump` was given text without `# configuration file` lines.
     #[error("not `nginx -T` output: no \"# configuration file PATH:\" line found")]
     NotADump,
+}
+
+/// A block that was opened and not yet closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenBlock {
+    /// The directive that opened it as written, e.g. `location /api/`
+    /// (made safe to print and shortened).
+    pub directive: String,
+    /// The line of its name.
+    pub line: usize,
+}
+
+impl OpenBlock {
+    fn of(words: &[(String, usize)]) -> OpenBlock {
+        let text: Vec<&str> = words.iter().map(|(w, _)| w.as_str()).collect();
+        let text = crate::sanitize::for_terminal(text.join(" ").as_bytes());
+        OpenBlock {
+            directive: crate::sanitize::truncate(&text, 60),
+            line: words.first().map_or(0, |(_, line)| *line),
+        }
+    }
+}
+
+/// `"location / {" opened at line 3 is never closed`, or for several
+/// `"server {" opened at line 2 and "http {" at line 1 are never closed`.
+fn open_blocks(open: &[OpenBlock]) -> String {
+    let named: Vec<String> = open
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let at = if i == 0 { "opened at line" } else { "at line" };
+            format!("\"{} {{\" {at} {}", b.directive, b.line)
+        })
+        .collect();
+    match named.as_slice() {
+        [] => "a block is never closed".to_owned(),
+        [one] => format!("{one} is never closed"),
+        [rest @ .., last] => format!("{} and {last} are never closed", rest.join(", ")),
+    }
 }
 
 /// Most distinct files read.
@@ -197,6 +247,13 @@ struct Loader<'a> {
     expanded: u64,
 }
 
+/// The file being read: where it ends and the blocks open in it now.
+struct Reading<'p> {
+    path: &'p Path,
+    end_line: usize,
+    open: Vec<OpenBlock>,
+}
+
 /// Where an include was written: (file, line).
 type Origin<'p> = Option<(&'p Path, usize)>;
 
@@ -249,8 +306,13 @@ impl Loader<'_> {
         }
         let tokens = tokenize(&text).map_err(|e| syntax(path, e.line, e.message))?;
         self.reading.push(id);
-        let mut tokens = tokens.into_iter();
-        let result = self.block(&mut tokens, path, false, depth);
+        let mut file = Reading {
+            path,
+            // nginx counts lines by the newlines it has read.
+            end_line: memchr::memchr_iter(b'\n', &text).count() + 1,
+            open: Vec::new(),
+        };
+        let result = self.block(&mut tokens.into_iter(), &mut file, depth);
         self.reading.pop();
         result
     }
@@ -271,24 +333,21 @@ impl Loader<'_> {
         }
     }
 
-    /// Builds the directives up to the `}` closing this block (or the end of
-    /// the file at top level).
+    /// Builds the directives up to the `}` closing the innermost block open
+    /// in `file` (or up to the end of the file when none is open).
     fn block(
         &mut self,
         tokens: &mut std::vec::IntoIter<Token>,
-        file: &Path,
-        nested: bool,
+        file: &mut Reading,
         depth: u64,
     ) -> Result<Vec<Directive>, ConfError> {
         let mut out = Vec::new();
         let mut words: Vec<(String, usize)> = Vec::new();
-        let mut last_line = 1;
         while let Some(Token { kind, line }) = tokens.next() {
-            last_line = line;
             match kind {
                 TokenKind::Word(w) => words.push((w, line)),
                 TokenKind::End => {
-                    let d = directive(std::mem::take(&mut words), file, None)?;
+                    let d = directive(std::mem::take(&mut words), file.path, None)?;
                     if d.name == "include" {
                         out.extend(self.include(&d, depth)?);
                     } else {
@@ -297,30 +356,36 @@ impl Loader<'_> {
                 }
                 TokenKind::Opaque(body) => {
                     words.push((body, line));
-                    out.push(directive(std::mem::take(&mut words), file, None)?);
+                    out.push(directive(std::mem::take(&mut words), file.path, None)?);
                 }
                 TokenKind::BlockStart => {
                     if depth + 1 > MAX_DEPTH {
                         return Err(ConfError::TooLarge {
-                            file: file.to_path_buf(),
+                            file: file.path.to_path_buf(),
                             line,
                             what: "levels of nested blocks and includes",
                             limit: MAX_DEPTH,
                         });
                     }
-                    let children = self.block(tokens, file, true, depth + 1)?;
-                    out.push(directive(std::mem::take(&mut words), file, Some(children))?);
+                    file.open.push(OpenBlock::of(&words));
+                    let children = self.block(tokens, file, depth + 1)?;
+                    file.open.pop();
+                    out.push(directive(
+                        std::mem::take(&mut words),
+                        file.path,
+                        Some(children),
+                    )?);
                 }
-                TokenKind::BlockEnd if nested => return Ok(out),
-                TokenKind::BlockEnd => return Err(syntax(file, line, "unexpected \"}\"")),
+                TokenKind::BlockEnd if !file.open.is_empty() => return Ok(out),
+                TokenKind::BlockEnd => return Err(syntax(file.path, line, "unexpected \"}\"")),
             }
         }
-        if nested {
-            return Err(syntax(
-                file,
-                last_line,
-                "unexpected end of file, expecting \"}\"",
-            ));
+        if !file.open.is_empty() {
+            return Err(ConfError::Unclosed {
+                file: file.path.to_path_buf(),
+                line: file.end_line,
+                open: file.open.iter().rev().cloned().collect(),
+            });
         }
         Ok(out)
     }
