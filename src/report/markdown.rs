@@ -21,9 +21,17 @@ pub fn render(r: &Report) -> String {
         prose(&r.rules.source),
         code(&r.host.hostname)
     );
-    for (about, findings) in r.groups() {
-        if let Some(u) = about {
-            let _ = writeln!(out, "\n## Upstream {}", code(u));
+    let groups = r.groups();
+    let headed = groups.iter().any(|(about, _)| about.is_some());
+    for (about, findings) in groups {
+        match about {
+            Some(u) => {
+                let _ = writeln!(out, "\n## Upstream {}", code(u));
+            }
+            None if headed => {
+                let _ = writeln!(out, "\n## nginx on this host");
+            }
+            None => {}
         }
         for f in findings {
             finding(&mut out, f);

@@ -138,3 +138,119 @@ impl Report {
         self.checks.iter().filter(|c| !c.status.ran())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Confidence;
+    use crate::walk::FixText;
+
+    fn finding(id: &str, upstream: Option<&str>, role: Role) -> Finding {
+        Finding {
+            id: id.into(),
+            title: format!("{id} title"),
+            confidence: Confidence::High,
+            primary: false,
+            upstream: upstream.map(str::to_owned),
+            role,
+            explanation: String::new(),
+            evidence: Vec::new(),
+            fix: FixText::default(),
+            unchecked: Vec::new(),
+            node: id.into(),
+        }
+    }
+
+    fn report(findings: Vec<Finding>) -> Report {
+        let walk = Walk {
+            findings,
+            ..Walk::default()
+        };
+        let rules = RulesInfo {
+            name: "t".into(),
+            source: "t".into(),
+        };
+        let host = HostInfo {
+            hostname: "h".into(),
+            euid: 0,
+            root: true,
+            systemd: false,
+        };
+        Report::new(walk, "auto", rules, host)
+    }
+
+    fn three_groups() -> Report {
+        report(vec![
+            finding("backend-down", Some("a"), Role::Cause),
+            finding("upstream-timeout", Some("b"), Role::Cause),
+            finding("config-invalid", None, Role::Latent),
+            finding("no-live-upstreams", Some("a"), Role::Consequence),
+        ])
+    }
+
+    #[test]
+    fn findings_are_grouped_by_upstream_where_each_first_ranks() {
+        let r = three_groups();
+        let groups: Vec<(Option<&str>, Vec<&str>)> = r
+            .groups()
+            .into_iter()
+            .map(|(u, fs)| (u, fs.iter().map(|f| f.id.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (Some("a"), vec!["backend-down", "no-live-upstreams"]),
+                (Some("b"), vec!["upstream-timeout"]),
+                (None, vec!["config-invalid"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_group_has_a_heading_in_markdown_once_one_is_an_upstream() {
+        let md = three_groups().render(Format::Markdown);
+        let headings: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
+        assert_eq!(
+            headings,
+            [
+                "## Upstream ` a `",
+                "## Upstream ` b `",
+                "## nginx on this host",
+                "## Checks"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_latent_fault_says_it_is_not_behind_todays_failures() {
+        colored::control::set_override(false);
+        let text = three_groups().render(Format::Text);
+        assert!(
+            text.contains(
+                "[config-invalid, high confidence, latent: not behind the failures seen now]"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_recovered_upstream_is_shown_apart_and_marked_as_no_fault() {
+        colored::control::set_override(false);
+        let mut r = report(vec![finding("no-fault-found", None, Role::Healthy)]);
+        r.resolved = vec![finding("no-fault-found", Some("a"), Role::Resolved)];
+        let text = r.render(Format::Text);
+        let recovered = text.split("Recovered").nth(1).unwrap_or_default();
+        assert!(
+            text.contains(": no fault now; 1 upstream(s) recovered"),
+            "{text}"
+        );
+        assert!(recovered.contains("✓ no-fault-found title"), "{text}");
+    }
+
+    #[test]
+    fn only_faults_count_toward_the_exit_status() {
+        let mut r = report(vec![finding("no-fault-found", None, Role::Healthy)]);
+        r.resolved = vec![finding("no-fault-found", Some("a"), Role::Resolved)];
+        assert!(!r.has_fault());
+    }
+}

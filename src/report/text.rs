@@ -13,6 +13,11 @@ pub fn render(r: &Report) -> String {
     let faults = r.findings.iter().filter(|f| f.is_fault()).count();
     let headline = match faults {
         0 if r.stopped.is_some() => "diagnosis incomplete".yellow().bold(),
+        0 if !r.resolved.is_empty() => {
+            format!("no fault now; {} upstream(s) recovered", r.resolved.len())
+                .green()
+                .bold()
+        }
         0 => "no fault found".green().bold(),
         1 => "1 fault diagnosed".red().bold(),
         n => format!("{n} faults diagnosed, most likely first")
