@@ -17,6 +17,7 @@ mod hostile;
 mod malformed_rules;
 mod messy_host;
 mod netns;
+mod nginx_down;
 mod probe_bounds;
 mod properties;
 mod read_only;

@@ -52,6 +52,8 @@ pub fn run(host: &mut Host, out: &mut Out) {
     let mut history_last: Option<Timestamp> = None;
     let (mut read, mut unreadable) = (Vec::new(), Vec::new());
     let prefilter = Prefilter::default();
+    // The latest `[emerg]`: why nginx would not start or reload.
+    let mut emerg: Option<(Option<Timestamp>, String)> = None;
     for path in &logs {
         let time_of = |l: &[u8]| nginx_line::line_time(l, offset);
         // The window first, then a bounded stretch of history before it.
@@ -82,6 +84,13 @@ pub fn run(host: &mut Host, out: &mut Out) {
         for entry in &tail.entries {
             // Most lines are noise; the byte-level test skips them unparsed.
             let head = entry.split(|b| *b == b'\n').next().unwrap_or_default();
+            if head.get(20..27) == Some(b"[emerg]".as_slice()) {
+                let t = time_of(head);
+                if emerg.as_ref().is_none_or(|(last, _)| t >= *last) {
+                    emerg = Some((t, String::from_utf8_lossy(head).into_owned()));
+                }
+                continue;
+            }
             if !prefilter
                 .message_start(head)
                 .is_some_and(|at| prefilter.may_fail(entry, at))
@@ -114,6 +123,14 @@ pub fn run(host: &mut Host, out: &mut Out) {
     out.set("history", history);
     out.set("history_last", history_last.map(|t| t.to_string()));
     out.set("count", i64::try_from(recent.len()).unwrap_or(i64::MAX));
+    if let Some((t, line)) = emerg {
+        let now = Timestamp::now();
+        out.set("emerg_clock", t.map(|t| t.clock(now, offset)));
+        out.set(
+            "emerg_line",
+            sanitize::truncate(&clean(line.trim_end()), LINE_CHARS),
+        );
+    }
     out.shown_as = format!("tail -n 200 {}", shell_paths(&logs));
     if !unreadable.is_empty() && read.is_empty() {
         out.fail(format!(

@@ -89,6 +89,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "no_live_group",
             "history",
             "history_last",
+            "emerg_line",
+            "emerg_clock",
             "logs",
             "unreadable",
             "window",

@@ -332,6 +332,7 @@ mod tests {
         let mut nginx = seen(ProbeStatus::Ok, "");
         nginx.facts = vec![
             ("found".into(), true.into()),
+            ("running".into(), true.into()),
             ("binary".into(), "/usr/sbin/nginx".into()),
             ("prefix".into(), "/etc/nginx/".into()),
             ("conf".into(), "/etc/nginx/nginx.conf".into()),

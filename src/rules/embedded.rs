@@ -16,6 +16,10 @@ const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../rules/10-config.yaml"),
     ),
     (
+        "15-nginx-down.yaml",
+        include_bytes!("../../rules/15-nginx-down.yaml"),
+    ),
+    (
         "20-errors.yaml",
         include_bytes!("../../rules/20-errors.yaml"),
     ),
