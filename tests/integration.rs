@@ -20,6 +20,7 @@ mod netns;
 mod nginx_down;
 mod probe_bounds;
 mod properties;
+mod protocol_mismatch;
 mod read_only;
 mod readme;
 mod real_host;

@@ -121,7 +121,16 @@ fn fastcgi_pass_to_an_http_server_is_protocol_mismatch() {
     let run = diagnose(&lab, 1);
     run.assert_first("pass-protocol-mismatch");
     run.assert_evidence_quotes("pass-protocol-mismatch", &quote);
-    run.assert_evidence_quotes("pass-protocol-mismatch", "answers as http");
+    run.assert_evidence_quotes("pass-protocol-mismatch", "\"HTTP/1.1 400 Bad Request\"");
+    let summary = &run.finding("pass-protocol-mismatch")["fix"]["summary"];
+    assert_eq!(
+        summary.as_str(),
+        Some(
+            format!("Use the pass directive that speaks HTTP: proxy_pass http://{backend};")
+                .as_str()
+        ),
+        "{run}"
+    );
 }
 
 #[test]

@@ -115,6 +115,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "matched_by",
             "kind",
             "directive",
+            "target",
             "target_host",
             "file",
             "line",
@@ -183,6 +184,10 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "backlog",
             "queue_full",
             "owners",
+            "owner_kind",
+            "owner_pid",
+            "owner_command",
+            "owner_unit",
         ],
         lists: &[],
     },
@@ -247,6 +252,29 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         doc: "Asks an address for FastCGI values to learn which protocol it speaks.",
         params: ADDRESS,
         facts: &["reply"],
+        lists: &[],
+    },
+    BuiltinInfo {
+        name: "protocol",
+        doc: "Greets an address (FastCGI, TLS, HTTP) to learn the protocol it speaks, against what nginx speaks to it.",
+        params: &[
+            "transport",
+            "host",
+            "port",
+            "path",
+            "scheme",
+            "kind",
+            "target",
+        ],
+        facts: &[
+            "speaks",
+            "speaks_name",
+            "expects",
+            "expects_name",
+            "mismatch",
+            "heard",
+            "corrected",
+        ],
         lists: &[],
     },
     BuiltinInfo {
@@ -341,6 +369,7 @@ mod error_log;
 mod fpm_log;
 mod nginx_probe;
 mod pass_target;
+mod protocol;
 mod sockets_probe;
 mod upstream_now;
 
@@ -413,6 +442,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "error-log" => error_log::run(host, &mut out),
         "pass-target" => pass_target::run(host, params, &mut out),
         "upstream-now" => upstream_now::run(host, params, &mut out),
+        "protocol" => protocol::run(params, &mut out),
         "fpm-log" => fpm_log::run(host, params, &mut out),
         "backend" => backend::run(params, &mut out),
         "capacity" => capacity::run(params, &mut out),

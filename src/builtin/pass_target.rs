@@ -240,6 +240,7 @@ fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
     let kind = pass.kind.prefix();
     out.set("kind", kind);
     out.set("directive", format!("{kind}_pass {}", pass.target));
+    out.set("target", pass.target.clone());
     out.set("file", pass.file.display().to_string());
     out.set("line", i64::try_from(pass.line).unwrap_or(0));
     out.set("at", format!("{}:{}", pass.file.display(), pass.line));

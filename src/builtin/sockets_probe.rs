@@ -107,6 +107,7 @@ fn listeners(target: &Endpoint, out: &mut Out) {
         out.set("backlog", l.backlog.map(i64::from));
         out.set("queue_full", l.queue.zip(l.backlog).map(|(q, b)| q > b));
         out.set("owners", owners(l));
+        describe_owner(l, out);
         out.note(&format!(
             "{} listening, queue {:?}/{:?}",
             l.addr, l.queue, l.backlog
@@ -115,6 +116,31 @@ fn listeners(target: &Endpoint, out: &mut Out) {
         out.set("owners", "no process");
         out.note(&format!("nothing listens at {target}"));
     }
+}
+
+/// The program behind a listening socket: the oldest process holding it
+/// (php-fpm's master, gunicorn's arbiter), its command line and its unit.
+fn describe_owner(l: &Listener, out: &mut Out) {
+    let procs = crate::host::procs::processes();
+    let Some(owner) = procs
+        .iter()
+        .filter(|p| l.pids.contains(&p.pid))
+        .min_by_key(|p| p.start_time_ticks)
+    else {
+        return;
+    };
+    let kind = if owner.comm.starts_with("php-fpm") {
+        "php-fpm"
+    } else {
+        owner.comm.as_str()
+    };
+    out.set("owner_kind", kind);
+    out.set("owner_pid", i64::from(owner.pid));
+    out.set(
+        "owner_command",
+        crate::sanitize::truncate(&owner.cmdline, 200),
+    );
+    out.set("owner_unit", crate::host::procs::unit_of(owner.pid));
 }
 
 fn owners(l: &Listener) -> String {
@@ -151,6 +177,7 @@ fn reply_word(r: &Reply) -> &'static str {
         Reply::Fastcgi { .. } => "fastcgi",
         Reply::Http { .. } => "http",
         Reply::Tls => "tls",
+        Reply::Http2 => "http2",
         Reply::Closed => "closed",
         Reply::Reset => "reset",
         Reply::Silent => "silent",

@@ -9,9 +9,11 @@
 
 mod http;
 mod reply;
+mod speaks;
 
 pub use http::{HttpError, HttpReply, http_get, tls_sniff};
 pub use reply::{FcgiReply, Reply, StreamEnd, fastcgi_ping};
+pub use speaks::{Speaks, speaks};
 
 use super::{Endpoint, sanitize};
 use nix::libc;

@@ -118,6 +118,24 @@ fn split_args(raw: &[u8]) -> Vec<String> {
     args
 }
 
+/// The systemd unit a process runs in, from its cgroup path
+/// (`0::/system.slice/php8.2-fpm.service` → `php8.2-fpm.service`); `None`
+/// outside systemd's services (a shell, a container's own init).
+pub fn unit_of(pid: i32) -> Option<String> {
+    let cgroup = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    unit_in_cgroup(&cgroup)
+}
+
+fn unit_in_cgroup(cgroup: &str) -> Option<String> {
+    cgroup.lines().find_map(|line| {
+        let path = line.splitn(3, ':').nth(2)?;
+        path.split('/')
+            .rev()
+            .find(|part| part.ends_with(".service"))
+            .map(sanitize)
+    })
+}
+
 /// When `p` started, in whole seconds since the Unix epoch (the second a
 /// log line written at that moment shows). `None` when the clock or
 /// /proc/uptime cannot be read.
@@ -276,6 +294,18 @@ pub fn nginx_worker_users_in(procs: &[Process], master_pid: i32) -> Vec<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_is_named_by_its_cgroup() {
+        let v2 = "0::/system.slice/php8.2-fpm.service\n";
+        assert_eq!(unit_in_cgroup(v2).as_deref(), Some("php8.2-fpm.service"));
+        let v1 = "12:pids:/system.slice/gunicorn.service\n1:name=systemd:/system.slice/gunicorn.service\n";
+        assert_eq!(unit_in_cgroup(v1).as_deref(), Some("gunicorn.service"));
+        assert_eq!(
+            unit_in_cgroup("0::/user.slice/user-0.slice/session-1.scope\n"),
+            None
+        );
+    }
 
     fn proc_with(pid: i32, ppid: i32, comm: &str, title: &str, uid: u32) -> Process {
         Process {

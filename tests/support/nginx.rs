@@ -34,6 +34,8 @@ fastcgi_param  REDIRECT_STATUS    200;
 enum Kind {
     FastCgi(String),
     Proxy(String),
+    /// Any other pass directive, written as given (`grpc_pass grpc://...`).
+    Directive(String),
     Files,
 }
 
@@ -65,6 +67,12 @@ impl Pass {
         Pass::of(Kind::Proxy(url.to_string()))
     }
 
+    /// Another pass directive as written, e.g. `"grpc_pass grpc://127.0.0.1:9000"` or
+    /// `"uwsgi_pass 127.0.0.1:9000"`.
+    pub fn directive(directive: &str) -> Pass {
+        Pass::of(Kind::Directive(terminated(directive)))
+    }
+
     /// Serve files from the root: no upstream at all.
     pub fn files() -> Pass {
         Pass::of(Kind::Files)
@@ -91,6 +99,9 @@ impl Pass {
             }
             Kind::Proxy(url) => {
                 let _ = writeln!(c, "            proxy_pass {url};");
+            }
+            Kind::Directive(d) => {
+                let _ = writeln!(c, "            {d}");
             }
             Kind::Files => {}
         }

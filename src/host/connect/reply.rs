@@ -26,6 +26,8 @@ pub enum Reply {
     },
     /// A TLS record (handshake 0x16 or alert 0x15).
     Tls,
+    /// An HTTP/2 frame (SETTINGS or GOAWAY): a server that speaks only HTTP/2, like gRPC.
+    Http2,
     /// The peer closed without a byte.
     Closed,
     /// The peer reset the connection (ECONNRESET / EPIPE).
@@ -124,6 +126,7 @@ const FCGI_HEADER_LEN: usize = 8;
 const FCGI_GET_VALUES: u8 = 9;
 const FCGI_GET_VALUES_RESULT: u8 = 10;
 pub(super) const FIRST_LINE_MAX: usize = 512;
+const BLANK_LINE: &[u8] = b"\r\n\r\n";
 
 /// Asks a FastCGI server for its limits (`FCGI_GET_VALUES`, request id 0) and says what
 /// answered. php-fpm replies `Fastcgi`; an HTTP server typically `Http` 400, `Closed` or
@@ -138,11 +141,18 @@ fn get_values_record() -> Vec<u8> {
         body.extend_from_slice(&[name.len() as u8, 0]);
         body.extend_from_slice(name.as_bytes());
     }
-    let padding = (8 - body.len() % 8) % 8;
+    // The padding (which FastCGI ignores) ends in a blank line, so an HTTP
+    // server reading a request line and headers rejects the record at once
+    // instead of waiting for more.
+    let mut padding = (8 - body.len() % 8) % 8;
+    if padding < BLANK_LINE.len() {
+        padding += 8;
+    }
     let len = (body.len() as u16).to_be_bytes();
     let mut record = vec![1, FCGI_GET_VALUES, 0, 0, len[0], len[1], padding as u8, 0];
     record.extend_from_slice(&body);
-    record.resize(record.len() + padding, 0);
+    record.resize(record.len() + padding - BLANK_LINE.len(), 0);
+    record.extend_from_slice(BLANK_LINE);
     record
 }
 
@@ -174,8 +184,20 @@ pub(super) fn classify(bytes: &[u8], end: StreamEnd) -> Reply {
             first_line: first_line(bytes),
         },
         [0x15 | 0x16, 0x03, ..] => Reply::Tls,
+        _ if is_http2_frame(bytes) => Reply::Http2,
         [first, ..] => Reply::Other(*first),
     }
+}
+
+/// An HTTP/2 frame header: a 24-bit length within the default maximum frame size, then
+/// the type SETTINGS (4) or GOAWAY (7), which a server sends first to a peer that did not
+/// open with the HTTP/2 preface.
+fn is_http2_frame(bytes: &[u8]) -> bool {
+    let [a, b, c, kind, ..] = bytes else {
+        return false;
+    };
+    let len = u32::from_be_bytes([0, *a, *b, *c]);
+    bytes.len() >= 9 && len <= 16_384 && matches!(kind, 4 | 7)
 }
 
 fn fastcgi_content(record: &[u8]) -> &[u8] {
