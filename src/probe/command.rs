@@ -9,7 +9,9 @@
 //! killed too, so a probe that forks a child can neither outlive us nor hold
 //! our pipes open. stdout and stderr are read by two threads into buffers
 //! capped at `max_output`; the rest is read and counted but dropped, so a
-//! runaway probe costs neither memory nor a blocked writer.
+//! runaway probe costs neither memory nor a blocked writer. Every probe
+//! starts through the [`groups`](super::groups) registry, so an interrupt
+//! either kills it or comes first and it never starts.
 
 use std::ffi::OsStr;
 use std::io::{self, ErrorKind, Read};
@@ -17,13 +19,14 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+
+use super::groups::{Groups, RUNNING, kill_group};
+use super::lock;
 
 /// How long a probe may run unless its spec says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -82,6 +85,8 @@ pub enum Outcome {
     NotExecutable,
     /// The command could not be started for another reason, described here.
     SpawnFailed(String),
+    /// Not started: the run is being interrupted (Ctrl-C, SIGTERM).
+    Interrupted,
 }
 
 /// What a command produced.
@@ -161,20 +166,30 @@ fn classify_missing(program: &str) -> Outcome {
 
 /// Runs `spec` within its bounds; never panics. argv[0] is resolved with [`locate`].
 pub fn run(spec: &CommandSpec) -> CommandOutput {
+    run_in(spec, &RUNNING)
+}
+
+/// Runs `spec` as [`run`] does, its process group registered in `groups`.
+fn run_in(spec: &CommandSpec, groups: &Groups) -> CommandOutput {
     let Some(name) = spec.argv.first() else {
         return CommandOutput::not_run(Outcome::SpawnFailed("empty argv".into()), None);
     };
     let Some(program) = locate(name) else {
         return CommandOutput::not_run(classify_missing(name), None);
     };
-    match execute(&program, &spec.argv[1..], spec) {
+    match execute(&program, &spec.argv[1..], spec, groups) {
         Ok(output) => output,
         Err(outcome) => CommandOutput::not_run(outcome, Some(program)),
     }
 }
 
 /// Runs a located program: readers first, then the probe, then the bounded waits.
-fn execute(program: &Path, args: &[String], spec: &CommandSpec) -> Result<CommandOutput, Outcome> {
+fn execute(
+    program: &Path,
+    args: &[String],
+    spec: &CommandSpec,
+    groups: &Groups,
+) -> Result<CommandOutput, Outcome> {
     let (out_r, out_w) = os_pipe::pipe().map_err(|e| setup_failed("create stdout pipe", &e))?;
     let (err_r, err_w) = os_pipe::pipe().map_err(|e| setup_failed("create stderr pipe", &e))?;
     let (done_tx, done_rx) = mpsc::channel();
@@ -185,11 +200,14 @@ fn execute(program: &Path, args: &[String], spec: &CommandSpec) -> Result<Comman
     start_reader(err_r, spec.max_output, &stderr, &done_tx)?;
     drop(done_tx);
 
+    // Started under the registry's lock, so an interrupt either finds the
+    // probe's group to kill or comes first and it never starts.
+    let starting = groups.starting().ok_or(Outcome::Interrupted)?;
     let started = Instant::now();
     let handle = spawn(program, args, out_w, err_w)?;
     let pid = handle.pids().first().copied();
     let pgid = pid.and_then(group_id);
-    let _registered = pgid.map(Registration::new);
+    let _registered = starting.register(pgid);
     let status_rx = match spawn_waiter(handle) {
         Ok(rx) => rx,
         Err(e) => {
@@ -359,56 +377,10 @@ fn start_reader(
     }
 }
 
-/// A poisoned lock still holds valid bytes; a panic elsewhere must not lose them.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// The group id of a probe started with `process_group(0)`; refuses ids that
 /// would make `killpg` hit our own group (0) or init (1).
 fn group_id(pid: u32) -> Option<i32> {
     i32::try_from(pid).ok().filter(|&id| id > 1)
-}
-
-/// SIGKILLs a probe's group; `None` (the probe never got a usable id) is a no-op.
-fn kill_group(pgid: Option<i32>) {
-    if let Some(pgid) = pgid {
-        // ESRCH (group already gone) is the normal case and needs no action.
-        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-    }
-}
-
-/// Process groups of the probes running now. It is global on purpose: probes
-/// run in their own groups, so a terminal Ctrl-C never reaches them, and the
-/// interrupt handler — which has no handle on whatever engine step is running —
-/// must be able to kill them all.
-static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
-
-/// Keeps a group in [`RUNNING`] while its probe runs.
-struct Registration(i32);
-
-impl Registration {
-    fn new(pgid: i32) -> Self {
-        lock(&RUNNING).push(pgid);
-        Self(pgid)
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        lock(&RUNNING).retain(|&id| id != self.0);
-    }
-}
-
-/// SIGKILLs the process group of every probe running now (for Ctrl-C). Call it
-/// from an ordinary thread (e.g. a signal-handling thread), not from inside a
-/// raw signal handler: it takes a lock.
-pub fn kill_running() {
-    for &pgid in lock(&RUNNING).iter() {
-        kill_group(Some(pgid));
-    }
 }
 
 #[cfg(test)]
