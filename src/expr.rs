@@ -6,23 +6,30 @@
 //! `not`, `exists(fact)`) so that `rules lint` can list every fact an
 //! expression reads and compile every regex before anything runs.
 
+mod compared;
+
 use std::fmt;
 
 use regex::Regex;
 
 use crate::value::{Facts, Value};
 
+pub use compared::{Against, Compared};
+
 /// A parsed condition.
 #[derive(Debug, Clone)]
 pub enum Expr {
-    Lit(Value),
+    /// A literal, and the byte offset in the condition where it is
+    /// written (so lint can point at it).
+    Lit(Value, usize),
     Fact(String),
     Exists(String),
     Not(Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Cmp(Box<Expr>, CmpOp, Box<Expr>),
-    Matches(Box<Expr>, Box<Regex>),
+    /// `=~`: the regex, and the byte offset where its literal is written.
+    Matches(Box<Expr>, Box<Regex>, usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,14 +107,14 @@ impl Expr {
     /// Evaluates to a value (comparisons give booleans).
     pub fn eval(&self, facts: &Facts) -> Value {
         match self {
-            Expr::Lit(v) => v.clone(),
+            Expr::Lit(v, _) => v.clone(),
             Expr::Fact(name) => facts.get(name).clone(),
             Expr::Exists(name) => Value::Bool(!facts.get(name).is_null()),
             Expr::Not(e) => Value::Bool(!e.eval(facts).truthy()),
             Expr::And(a, b) => Value::Bool(a.eval(facts).truthy() && b.eval(facts).truthy()),
             Expr::Or(a, b) => Value::Bool(a.eval(facts).truthy() || b.eval(facts).truthy()),
             Expr::Cmp(a, op, b) => Value::Bool(compare(&a.eval(facts), *op, &b.eval(facts))),
-            Expr::Matches(a, re) => match a.eval(facts) {
+            Expr::Matches(a, re, _) => match a.eval(facts) {
                 Value::Null => Value::Bool(false),
                 v => Value::Bool(re.is_match(&v.to_string())),
             },
@@ -128,9 +135,9 @@ impl Expr {
 
     fn collect<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
-            Expr::Lit(_) => {}
+            Expr::Lit(..) => {}
             Expr::Fact(n) | Expr::Exists(n) => out.push(n),
-            Expr::Not(e) | Expr::Matches(e, _) => e.collect(out),
+            Expr::Not(e) | Expr::Matches(e, ..) => e.collect(out),
             Expr::And(a, b) | Expr::Or(a, b) | Expr::Cmp(a, _, b) => {
                 a.collect(out);
                 b.collect(out);
@@ -338,7 +345,7 @@ impl Parser {
                         message: format!("invalid regex: {}", regex_error(&e).0),
                         offset: at,
                     })?;
-                    Ok(Expr::Matches(Box::new(left), Box::new(re)))
+                    Ok(Expr::Matches(Box::new(left), Box::new(re), at))
                 }
                 (tok, at) => Err(ExprError {
                     message: format!("`=~` needs a quoted regex, found {tok}"),
@@ -359,8 +366,8 @@ impl Parser {
 
     fn primary(&mut self) -> Result<Expr, ExprError> {
         match self.next()? {
-            (Tok::Int(i), _) => Ok(Expr::Lit(Value::Int(i))),
-            (Tok::Str(s), _) => Ok(Expr::Lit(Value::Str(s))),
+            (Tok::Int(i), at) => Ok(Expr::Lit(Value::Int(i), at)),
+            (Tok::Str(s), at) => Ok(Expr::Lit(Value::Str(s), at)),
             (Tok::LParen, _) => {
                 let e = self.or()?;
                 self.expect_rparen()?;
@@ -376,9 +383,9 @@ impl Parser {
 
     fn word(&mut self, w: String, at: usize) -> Result<Expr, ExprError> {
         match w.as_str() {
-            "true" => Ok(Expr::Lit(Value::Bool(true))),
-            "false" => Ok(Expr::Lit(Value::Bool(false))),
-            "null" => Ok(Expr::Lit(Value::Null)),
+            "true" => Ok(Expr::Lit(Value::Bool(true), at)),
+            "false" => Ok(Expr::Lit(Value::Bool(false), at)),
+            "null" => Ok(Expr::Lit(Value::Null, at)),
             "and" | "or" | "not" => Err(ExprError {
                 message: format!("`{w}` needs a condition before it"),
                 offset: at,

@@ -17,6 +17,11 @@ pub struct BuiltinInfo {
     /// List facts it produces (one of `facts`), with the facts of each
     /// item: what an `each` node walks.
     pub lists: &'static [(&'static str, &'static [&'static str])],
+    /// Those of its facts that hold a signature id
+    /// ([`Signature::id`](crate::logs::signature::Signature::id)), an item
+    /// fact of a list written `list.fact`: lint checks every literal a
+    /// condition compares them with.
+    pub signatures: &'static [&'static str],
 }
 
 const ADDRESS: &[&str] = &["transport", "host", "port", "path"];
@@ -45,6 +50,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "config_error",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "error-log",
@@ -94,6 +100,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "window",
         ],
         lists: &[("upstreams", error_log::ITEM_FACTS)],
+        signatures: &["signature", "upstreams.signature"],
     },
     BuiltinInfo {
         name: "pass-target",
@@ -139,6 +146,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "names_logged",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "upstream-now",
@@ -166,6 +174,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "resolved",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "listeners",
@@ -183,6 +192,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "owners",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "backend",
@@ -212,6 +222,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "mode",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "fpm-log",
@@ -232,6 +243,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "lines",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "connect",
@@ -239,6 +251,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: ADDRESS,
         facts: &["result", "errno"],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "fastcgi-ping",
@@ -246,6 +259,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: ADDRESS,
         facts: &["reply"],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "http-get",
@@ -253,6 +267,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: &["transport", "host", "port", "path", "uri"],
         facts: &["result", "code", "first_line"],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "socket-file",
@@ -268,6 +283,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "reason",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "access-log",
@@ -275,6 +291,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: &[],
         facts: &["count", "line", "logs"],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "capacity",
@@ -302,6 +319,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "others",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "resolve",
@@ -309,6 +327,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: &["name", "ip"],
         facts: &["addresses", "includes"],
         lists: &[],
+        signatures: &[],
     },
 ];
 
