@@ -14,8 +14,10 @@ use nix::unistd::Pid;
 use crate::guided_tty::{CTRL_C, EXPECT_TIMEOUT, Guided};
 use crate::support::doctor::BINARY;
 
-/// How many interrupts a loop sends; a lost race used to show in one run of ten.
-const ROUNDS: usize = 50;
+/// How many interrupts a loop sends. The race this guards against lost one
+/// run in 10 on CI and one in 50 on a busy 2-core machine: 100 rounds catch
+/// the latter nearly nine times in ten.
+const ROUNDS: usize = 100;
 
 /// A pack whose one probe runs (a shell and two sleeps) until it is killed.
 const SLEEPER: &str = concat!(
