@@ -10,12 +10,13 @@ use crate::cli::DiagnoseArgs;
 use crate::engine::{Engine, Walk};
 use crate::guide::terminal::Terminal;
 use crate::guide::{Guide, Interrupted};
+use crate::probe::groups::RUNNING;
 use crate::probe::system::SystemProber;
-use crate::probe::{Observation, Prober, command};
+use crate::probe::{Observation, Prober};
 use crate::report::{HostInfo, Report, RulesInfo};
 use crate::rules::RuleSet;
 use crate::value::Facts;
-use crate::{ExitStatus, print_error, print_stdout, rules_command};
+use crate::{ExitStatus, interrupt, print_error, print_stdout, rules_command};
 
 use crate::bundle::{self, Bundle, RecordingGuide, RecordingProber, ReplayGuide, Replayer};
 
@@ -51,7 +52,7 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
     let (walk, tape) = match walked {
         Ok(w) => w,
         Err(Interrupted) => {
-            command::kill_running();
+            RUNNING.kill_all();
             eprintln!("\ninterrupted; nothing was changed");
             return ExitStatus::Interrupted;
         }
@@ -174,6 +175,9 @@ fn context_facts(host: &Host, args: &DiagnoseArgs) -> Facts {
 /// Prints the report, writes `--output`, and picks the exit status. A file
 /// that cannot be written does not lose the report: it is still printed.
 fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
+    // Nothing reaches stdout, `--output` or the bundle of a run a signal
+    // interrupted; from here on, a signal no longer discards this report.
+    interrupt::commit();
     let text = report.render(args.format);
     let mut status = match (report.has_fault(), &report.stopped) {
         (true, _) => ExitStatus::Faults,

@@ -1,26 +1,60 @@
-//! Ctrl-C and SIGTERM: end the run cleanly, taking the running probe with it.
+//! Ctrl-C and SIGTERM: end the run with 130, take the running probes with
+//! it, and never let an interrupted run deliver a result.
 //!
 //! Probes run in their own process groups, so a Ctrl-C typed at the terminal
 //! reaches only us. The signals are blocked in every thread and received by
-//! one thread with `sigwait`, which kills the running probes' groups and
-//! exits 130 — no handler runs in signal context, and no probe outlives us.
+//! one thread with `sigwait`, so no handler runs in signal context. That
+//! thread races the main thread, which sees its killed probe end and would
+//! go on to report on a run that never finished. So the run has a phase,
+//! changed only by compare-and-swap, and whoever changes it first wins:
+//!
+//! - a signal while the run diagnoses marks it interrupted *before* any probe
+//!   is killed; the main thread parks for good at its next step or output,
+//!   and the signal thread exits 130. Nothing is printed or written.
+//! - before its first output the main thread marks the run delivering: the
+//!   result is whole, and a signal now is too late to discard it; the run
+//!   ends with its own status. A second signal stops it at once (a report
+//!   stuck on a full pipe), still with 130.
+//!
 //! (Children start with an empty signal mask: std resets it at spawn.)
 //! Guided prompts see Ctrl-C as a key in raw mode and end the walk themselves.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
 
-use crate::probe::command;
+use crate::probe::groups::RUNNING;
 
-/// Set before the running probe is killed, so the walk (which sees its
-/// probe end) does not go on to print a report of an interrupted run.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+const DIAGNOSING: u8 = 0;
+const DELIVERING: u8 = 1;
+const INTERRUPTED: u8 = 2;
+
+/// Where the run is, as far as a signal is concerned.
+static PHASE: AtomicU8 = AtomicU8::new(DIAGNOSING);
 
 /// Parks the calling thread for good when the run was interrupted: the
-/// signal thread is exiting the process with 130 at this moment.
+/// signal thread is exiting the process with 130 at this moment. Call it
+/// after each probe, which the interrupt may have killed.
 pub fn stop_if_interrupted() {
-    while INTERRUPTED.load(Ordering::SeqCst) {
+    if PHASE.load(Ordering::SeqCst) == INTERRUPTED {
+        park_for_good();
+    }
+}
+
+/// Commits the run to delivering its result (the report, `--output`, the
+/// bundle, its exit status): call it before the first output. Returns at
+/// once when already committed; parks for good when a signal came first.
+pub fn commit() {
+    let claimed =
+        PHASE.compare_exchange(DIAGNOSING, DELIVERING, Ordering::SeqCst, Ordering::SeqCst);
+    if claimed == Err(INTERRUPTED) {
+        park_for_good();
+    }
+}
+
+fn park_for_good() -> ! {
+    loop {
         std::thread::park();
     }
 }
@@ -42,15 +76,44 @@ pub fn install() {
     }
     let spawned = std::thread::Builder::new()
         .name("signals".into())
-        .spawn(move || {
-            if let Ok(signal) = set.wait() {
-                command::kill_running();
-                eprintln!("\ninterrupted ({signal}); nothing was changed");
-                std::process::exit(130);
-            }
-        });
+        .spawn(move || receive(&set));
     if spawned.is_err() {
         // Without the thread, restore the default so Ctrl-C still works.
         let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
     }
+}
+
+/// The signal thread: waits for each signal and acts on the run's phase.
+fn receive(set: &SigSet) {
+    let mut deferred = false;
+    while let Ok(signal) = set.wait() {
+        let claimed =
+            PHASE.compare_exchange(DIAGNOSING, INTERRUPTED, Ordering::SeqCst, Ordering::SeqCst);
+        match claimed {
+            Ok(_) => stop(&format!("interrupted ({signal}); nothing was changed")),
+            Err(_) if deferred => stop(&format!(
+                "interrupted ({signal}) while the report was being written; it may be incomplete"
+            )),
+            Err(_) => {
+                deferred = true;
+                say(&format!(
+                    "{signal} came as the report was being written; it is finished first \
+                     (send it again to stop at once)"
+                ));
+            }
+        }
+    }
+}
+
+/// Kills the running probes, lets none start, and exits 130.
+fn stop(message: &str) -> ! {
+    RUNNING.close();
+    say(message);
+    std::process::exit(130);
+}
+
+/// Says what happened on stderr; a closed stderr must not stop the exit
+/// (`eprintln!` would panic, and the thread would never exit the process).
+fn say(message: &str) {
+    let _ = writeln!(std::io::stderr(), "\n{message}");
 }

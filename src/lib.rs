@@ -44,13 +44,17 @@ pub use exit::ExitStatus;
 pub fn run(cli: Cli) -> ExitStatus {
     interrupt::install();
     set_color(cli.diagnose.color);
-    match cli.command {
+    let status = match cli.command {
         Some(Command::Rules(cmd)) => rules_command::run(cmd, cli.diagnose.rules.as_deref()),
         Some(Command::Explain(args)) => explain::run(&args, cli.diagnose.rules.as_deref()),
         Some(Command::Scan(args)) => scan::run(&args),
         Some(Command::Config(args)) => config_command::run(&args),
         None => diagnose::run(&cli.diagnose),
-    }
+    };
+    // A run that printed nothing commits here: its status stands unless a
+    // signal came first, and then this parks while the signal thread exits 130.
+    interrupt::commit();
+    status
 }
 
 fn set_color(choice: ColorChoice) {
@@ -68,7 +72,7 @@ fn set_color(choice: ColorChoice) {
 
 /// Writes to stdout, treating a closed pipe (`| head`) as a quiet success.
 pub(crate) fn print_stdout(text: &str) -> std::io::Result<()> {
-    interrupt::stop_if_interrupted();
+    interrupt::commit();
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -26,7 +26,7 @@ use std::thread::{self, sleep};
 use std::time::{Duration, Instant};
 
 /// Bound on each thing the test waits to see on the terminal (and on the final exit).
-const EXPECT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const EXPECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on a whole run without a terminal; it is killed and the test fails after this.
 const NO_TTY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The location the lab sends PHP requests through.
@@ -35,7 +35,7 @@ const PHP: &str = "~ \\.php$";
 const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
 const ESC: &str = "\x1b";
-const CTRL_C: &str = "\x03";
+pub(crate) const CTRL_C: &str = "\x03";
 
 /// A live "What now?" prompt; its answered form ends in the choice instead.
 const WHAT_NOW: &str = r"What now\?\s*\r?\n";
@@ -79,7 +79,7 @@ impl Seen {
 }
 
 /// The binary running in a pseudo-terminal, and everything it drew so far.
-struct Guided {
+pub(crate) struct Guided {
     session: OsSession,
     pid: i32,
     /// Every byte read from the terminal, escapes included.
@@ -112,7 +112,7 @@ impl Guided {
         Guided::spawn(cmd)
     }
 
-    fn spawn(cmd: Command) -> Guided {
+    pub(crate) fn spawn(cmd: Command) -> Guided {
         let session = Session::spawn(cmd).expect("start the binary in a pseudo-terminal");
         let pid = session.get_process().pid().as_raw();
         Guided {
@@ -122,6 +122,11 @@ impl Guided {
             unread: 0,
             reaped: false,
         }
+    }
+
+    /// The process id of the binary (the shell before it `exec`s it).
+    pub(crate) fn pid(&self) -> i32 {
+        self.pid
     }
 
     /// Waits until the plain text shows `pattern` (a regex) and consumes the output up to
@@ -167,18 +172,18 @@ impl Guided {
     }
 
     /// Types `keys` into the terminal.
-    fn press(&mut self, keys: &str) {
+    pub(crate) fn press(&mut self, keys: &str) {
         self.session.send(keys).expect("write to the terminal");
     }
 
     /// Everything drawn so far, styling stripped.
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         lossy(&strip_ansi(&self.raw).0)
     }
 
     /// Reads to the end of the output (within `timeout`), then reaps the process:
     /// (exit status, the plain text after the last expectation).
-    fn finish(&mut self, timeout: Duration) -> (i32, String) {
+    pub(crate) fn finish(&mut self, timeout: Duration) -> (i32, String) {
         let deadline = Instant::now() + timeout;
         loop {
             match self.read_more(deadline) {
@@ -237,7 +242,7 @@ impl Guided {
 
     /// Runs the check at the live prompt, or gives a question its default
     /// (empty) answer.
-    fn choose_run(&mut self) {
+    pub(crate) fn choose_run(&mut self) {
         let seen = self.expect(&format!("({WHAT_NOW})|({QUESTION})"));
         self.press(ENTER);
         if seen.groups[1].is_some() {

@@ -219,6 +219,88 @@ fn an_unknown_cause_suggests_the_cause_meant() {
 }
 
 #[test]
+fn a_misspelt_signature_in_a_branch_suggests_the_id_meant() {
+    rejects(
+        "unknown-signature",
+        "unknown-signature/00-pack.yaml:12:51: `too-big-headr` is not a signature id \
+         (what `log.signature` holds); did you mean `too-big-header`?",
+    );
+}
+
+#[test]
+fn a_misspelt_signature_before_the_fact_and_with_not_equal_is_an_error() {
+    rejects(
+        "signature-either-way",
+        "signature-either-way/00-pack.yaml:12:17: `conn-refused-tpc` is not a signature id \
+         (what `log.signature` holds); did you mean `conn-refused-tcp`?",
+    );
+}
+
+#[test]
+fn a_misspelt_alternative_of_a_signature_regex_is_an_error_at_it() {
+    rejects(
+        "signature-regex-alternative",
+        "signature-regex-alternative/00-pack.yaml:12:52: `unix-sokcet-stale` in the regex \
+         is not a signature id (what `log.signature` holds); did you mean `unix-socket-stale`?",
+    );
+}
+
+#[test]
+fn a_signature_regex_that_matches_no_id_is_an_error() {
+    rejects(
+        "signature-regex-matches-none",
+        "signature-regex-matches-none/00-pack.yaml:12:33: the regex `^SSL-` matches no \
+         signature id (what `log.signature` holds), so it never matches",
+    );
+}
+
+#[test]
+fn a_misspelt_signature_in_a_fix_step_condition_is_an_error() {
+    rejects(
+        "signature-in-fix-step",
+        "signature-in-fix-step/00-pack.yaml:18:35: `unix-socket-mising` is not a signature id \
+         (what `log.signature` holds); did you mean `unix-socket-missing`?",
+    );
+}
+
+#[test]
+fn a_misspelt_signature_of_an_upstream_item_is_an_error() {
+    rejects(
+        "signature-of-an-item",
+        "signature-of-an-item/00-pack.yaml:20:32: `tcp-eaccess` is not a signature id \
+         (what `up.signature` holds); did you mean `tcp-eacces`?",
+    );
+}
+
+/// A command probe whose regex captures a fact named `signature`: only a
+/// built-in that declares a fact signature-valued makes it one.
+const UNDECLARED_SIGNATURE: &str = r#"
+pack: { name: tiny, start: look }
+probes:
+  tail:
+    run: [tail, -n, "1", /var/log/nginx/error.log]
+    extract:
+      - regex: '(?P<signature>\S+)$'
+nodes:
+  look:
+    check: tail
+    branches:
+      - when: tail.signature == "anything-at-all"
+        next: odd
+      - next: fine
+  odd: { conclude: backend-down, title: odd }
+  fine: { conclude: no-fault-found, title: ok }
+"#;
+
+#[test]
+fn a_fact_named_signature_that_no_builtin_declares_is_not_checked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("00-pack.yaml"), UNDECLARED_SIGNATURE).expect("write");
+    let run = doctor(&["rules", "lint", "."], dir.path());
+    assert_eq!(run.status, 0, "{run}");
+}
+
+#[test]
 fn an_invalid_regex_in_a_condition_is_one_line_at_the_condition() {
     rejects(
         "bad-when-regex",

@@ -17,6 +17,11 @@ pub struct BuiltinInfo {
     /// List facts it produces (one of `facts`), with the facts of each
     /// item: what an `each` node walks.
     pub lists: &'static [(&'static str, &'static [&'static str])],
+    /// Those of its facts that hold a signature id
+    /// ([`Signature::id`](crate::logs::signature::Signature::id)), an item
+    /// fact of a list written `list.fact`: lint checks every literal a
+    /// condition compares them with.
+    pub signatures: &'static [&'static str],
 }
 
 const ADDRESS: &[&str] = &["transport", "host", "port", "path"];
@@ -45,6 +50,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "config_error",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "error-log",
@@ -96,6 +102,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "window",
         ],
         lists: &[("upstreams", error_log::ITEM_FACTS)],
+        signatures: &["signature", "upstreams.signature"],
     },
     BuiltinInfo {
         name: "pass-target",
@@ -142,6 +149,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "names_logged",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "upstream-now",
@@ -169,6 +177,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "resolved",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "listeners",
@@ -190,6 +199,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "owner_unit",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "backend",
@@ -219,6 +229,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "mode",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "fpm-log",
@@ -239,6 +250,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "lines",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "connect",
@@ -246,6 +258,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: ADDRESS,
         facts: &["result", "errno"],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "fastcgi-ping",
@@ -253,6 +266,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: ADDRESS,
         facts: &["reply"],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "protocol",
@@ -283,6 +297,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: &["transport", "host", "port", "path", "uri"],
         facts: &["result", "code", "first_line"],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "socket-file",
@@ -298,6 +313,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "reason",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "access-log",
@@ -305,6 +321,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: &[],
         facts: &["count", "line", "logs"],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "capacity",
@@ -332,6 +349,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "others",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "resolve",
@@ -339,6 +357,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         params: &["name", "ip"],
         facts: &["addresses", "includes"],
         lists: &[],
+        signatures: &[],
     },
 ];
 

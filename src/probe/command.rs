@@ -9,7 +9,9 @@
 //! killed too, so a probe that forks a child can neither outlive us nor hold
 //! our pipes open. stdout and stderr are read by two threads into buffers
 //! capped at `max_output`; the rest is read and counted but dropped, so a
-//! runaway probe costs neither memory nor a blocked writer.
+//! runaway probe costs neither memory nor a blocked writer. Every probe
+//! starts through the [`groups`](super::groups) registry, so an interrupt
+//! either kills it or comes first and it never starts.
 
 use std::ffi::OsStr;
 use std::io::{self, ErrorKind, Read};
@@ -17,13 +19,14 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+
+use super::groups::{Groups, RUNNING, kill_group};
+use super::lock;
 
 /// How long a probe may run unless its spec says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -82,6 +85,8 @@ pub enum Outcome {
     NotExecutable,
     /// The command could not be started for another reason, described here.
     SpawnFailed(String),
+    /// Not started: the run is being interrupted (Ctrl-C, SIGTERM).
+    Interrupted,
 }
 
 /// What a command produced.
@@ -161,20 +166,30 @@ fn classify_missing(program: &str) -> Outcome {
 
 /// Runs `spec` within its bounds; never panics. argv[0] is resolved with [`locate`].
 pub fn run(spec: &CommandSpec) -> CommandOutput {
+    run_in(spec, &RUNNING)
+}
+
+/// Runs `spec` as [`run`] does, its process group registered in `groups`.
+fn run_in(spec: &CommandSpec, groups: &Groups) -> CommandOutput {
     let Some(name) = spec.argv.first() else {
         return CommandOutput::not_run(Outcome::SpawnFailed("empty argv".into()), None);
     };
     let Some(program) = locate(name) else {
         return CommandOutput::not_run(classify_missing(name), None);
     };
-    match execute(&program, &spec.argv[1..], spec) {
+    match execute(&program, &spec.argv[1..], spec, groups) {
         Ok(output) => output,
         Err(outcome) => CommandOutput::not_run(outcome, Some(program)),
     }
 }
 
 /// Runs a located program: readers first, then the probe, then the bounded waits.
-fn execute(program: &Path, args: &[String], spec: &CommandSpec) -> Result<CommandOutput, Outcome> {
+fn execute(
+    program: &Path,
+    args: &[String],
+    spec: &CommandSpec,
+    groups: &Groups,
+) -> Result<CommandOutput, Outcome> {
     let (out_r, out_w) = os_pipe::pipe().map_err(|e| setup_failed("create stdout pipe", &e))?;
     let (err_r, err_w) = os_pipe::pipe().map_err(|e| setup_failed("create stderr pipe", &e))?;
     let (done_tx, done_rx) = mpsc::channel();
@@ -185,11 +200,14 @@ fn execute(program: &Path, args: &[String], spec: &CommandSpec) -> Result<Comman
     start_reader(err_r, spec.max_output, &stderr, &done_tx)?;
     drop(done_tx);
 
+    // Started under the registry's lock, so an interrupt either finds the
+    // probe's group to kill or comes first and it never starts.
+    let starting = groups.starting().ok_or(Outcome::Interrupted)?;
     let started = Instant::now();
     let handle = spawn(program, args, out_w, err_w)?;
     let pid = handle.pids().first().copied();
     let pgid = pid.and_then(group_id);
-    let _registered = pgid.map(Registration::new);
+    let _registered = starting.register(pgid);
     let status_rx = match spawn_waiter(handle) {
         Ok(rx) => rx,
         Err(e) => {
@@ -359,259 +377,11 @@ fn start_reader(
     }
 }
 
-/// A poisoned lock still holds valid bytes; a panic elsewhere must not lose them.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// The group id of a probe started with `process_group(0)`; refuses ids that
 /// would make `killpg` hit our own group (0) or init (1).
 fn group_id(pid: u32) -> Option<i32> {
     i32::try_from(pid).ok().filter(|&id| id > 1)
 }
 
-/// SIGKILLs a probe's group; `None` (the probe never got a usable id) is a no-op.
-fn kill_group(pgid: Option<i32>) {
-    if let Some(pgid) = pgid {
-        // ESRCH (group already gone) is the normal case and needs no action.
-        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-    }
-}
-
-/// Process groups of the probes running now. It is global on purpose: probes
-/// run in their own groups, so a terminal Ctrl-C never reaches them, and the
-/// interrupt handler — which has no handle on whatever engine step is running —
-/// must be able to kill them all.
-static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
-
-/// Keeps a group in [`RUNNING`] while its probe runs.
-struct Registration(i32);
-
-impl Registration {
-    fn new(pgid: i32) -> Self {
-        lock(&RUNNING).push(pgid);
-        Self(pgid)
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        lock(&RUNNING).retain(|&id| id != self.0);
-    }
-}
-
-/// SIGKILLs the process group of every probe running now (for Ctrl-C). Call it
-/// from an ordinary thread (e.g. a signal-handling thread), not from inside a
-/// raw signal handler: it takes a lock.
-pub fn kill_running() {
-    for &pgid in lock(&RUNNING).iter() {
-        kill_group(Some(pgid));
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-    use std::sync::RwLock;
-
-    /// `kill_running` kills every probe in the process, so its test runs alone
-    /// (write lock) while the others share the read lock.
-    static REGISTRY: RwLock<()> = RwLock::new(());
-
-    /// Generous bound for "returned promptly", far above any normal run.
-    const PROMPT: Duration = Duration::from_secs(10);
-
-    fn spec(argv: &[&str]) -> CommandSpec {
-        CommandSpec::new(argv.iter().copied())
-    }
-
-    fn probe(spec: &CommandSpec) -> CommandOutput {
-        let _shared = REGISTRY
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        run(spec)
-    }
-
-    fn text(bytes: &[u8]) -> String {
-        String::from_utf8_lossy(bytes).into_owned()
-    }
-
-    /// Dead means gone from /proc or a zombie waiting for its new parent to reap it.
-    fn is_dead(pid: u32) -> bool {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rsplit(')')
-                .next()
-                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-        }
-    }
-
-    fn dies_soon(pid: u32) -> bool {
-        let deadline = Instant::now() + PROMPT;
-        while Instant::now() < deadline {
-            if is_dead(pid) {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
-    #[test]
-    fn exit_code_is_captured() {
-        let out = probe(&spec(&["sh", "-c", "exit 3"]));
-        assert_eq!(out.outcome, Outcome::Exited(3));
-        assert!(out.program.is_some_and(|p| p.is_absolute()));
-    }
-
-    #[test]
-    fn stdout_and_stderr_are_kept_apart() {
-        let out = probe(&spec(&["sh", "-c", "echo out; echo err >&2"]));
-        assert_eq!(out.outcome, Outcome::Exited(0));
-        assert_eq!(text(&out.stdout), "out\n");
-        assert_eq!(text(&out.stderr), "err\n");
-        assert_eq!((out.stdout_dropped, out.stderr_dropped), (0, 0));
-    }
-
-    #[test]
-    fn killed_by_signal_is_reported_as_signaled() {
-        let out = probe(&spec(&["sh", "-c", "kill -TERM $$"]));
-        assert_eq!(out.outcome, Outcome::Signaled(Signal::SIGTERM as i32));
-    }
-
-    #[test]
-    fn missing_binary_is_not_found() {
-        let out = probe(&spec(&["nginx-doctor-no-such-program"]));
-        assert_eq!(out.outcome, Outcome::NotFound);
-        assert_eq!(out.program, None);
-        assert_eq!(
-            probe(&spec(&["/nonexistent/dir/prog"])).outcome,
-            Outcome::NotFound
-        );
-    }
-
-    #[test]
-    fn empty_argv_fails_to_spawn() {
-        let out = probe(&CommandSpec::new(Vec::<String>::new()));
-        assert!(matches!(out.outcome, Outcome::SpawnFailed(_)));
-    }
-
-    #[test]
-    fn file_without_exec_bit_is_not_executable() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("probe.sh");
-        std::fs::write(&file, "#!/bin/sh\necho hi\n").expect("write");
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        let out = probe(&spec(&[file.to_str().expect("utf-8 tempdir")]));
-        assert_eq!(out.outcome, Outcome::NotExecutable);
-    }
-
-    #[test]
-    fn executable_that_is_not_a_program_is_not_executable() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("garbage");
-        std::fs::write(&file, [0x7f, 0x00, 0x01, 0x02]).expect("write");
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let out = probe(&spec(&[file.to_str().expect("utf-8 tempdir")]));
-        assert_eq!(out.outcome, Outcome::NotExecutable);
-    }
-
-    #[test]
-    fn locate_falls_back_to_sbin_dirs() {
-        let found = locate_with_path("nologin", Some(OsStr::new("/nonexistent")));
-        assert!(found.is_some_and(|p| SBIN_DIRS.iter().any(|d| p.starts_with(d))));
-        assert!(locate_with_path("sh", None).is_none_or(|p| p.ends_with("sh")));
-        assert_eq!(locate(""), None);
-    }
-
-    #[test]
-    fn timeout_kills_the_process() {
-        let mut slow = spec(&["sleep", "30"]);
-        slow.timeout = Duration::from_millis(200);
-        let out = probe(&slow);
-        assert_eq!(out.outcome, Outcome::TimedOut);
-        assert!(out.duration < PROMPT);
-        let pid = out.pid.expect("sleep started");
-        assert!(dies_soon(pid), "sleep {pid} survived the timeout");
-    }
-
-    #[test]
-    fn forked_background_child_does_not_survive() {
-        let out = probe(&spec(&["sh", "-c", "sleep 30 & echo $!"]));
-        assert_eq!(out.outcome, Outcome::Exited(0));
-        assert!(out.duration < PROMPT);
-        let child: u32 = text(&out.stdout).trim().parse().expect("child pid printed");
-        assert!(dies_soon(child), "background child {child} survived");
-        assert!(!out.pipes_left_open);
-    }
-
-    #[test]
-    fn output_past_the_cap_is_counted_and_dropped() {
-        let mut big = spec(&["head", "-c", "50000000", "/dev/zero"]);
-        big.timeout = Duration::from_secs(60);
-        let out = probe(&big);
-        assert_eq!(out.outcome, Outcome::Exited(0));
-        assert_eq!(out.stdout.len(), DEFAULT_MAX_OUTPUT);
-        assert_eq!(out.stdout_dropped, 50_000_000 - DEFAULT_MAX_OUTPUT as u64);
-    }
-
-    #[test]
-    fn small_cap_applies_to_stderr_too() {
-        let mut noisy = spec(&["sh", "-c", "echo 0123456789 >&2"]);
-        noisy.max_output = 4;
-        let out = probe(&noisy);
-        assert_eq!(text(&out.stderr), "0123");
-        assert_eq!(out.stderr_dropped, 7);
-    }
-
-    #[test]
-    fn locale_is_forced_to_c() {
-        let out = probe(&spec(&["env"]));
-        assert!(text(&out.stdout).lines().any(|line| line == "LC_ALL=C"));
-    }
-
-    #[test]
-    fn stdin_is_empty() {
-        let out = probe(&spec(&["cat"]));
-        assert_eq!(out.outcome, Outcome::Exited(0));
-        assert!(out.stdout.is_empty());
-        assert!(out.duration < PROMPT);
-    }
-
-    #[test]
-    fn probe_closing_stdout_early_still_reports_stderr() {
-        let out = probe(&spec(&["sh", "-c", "exec 1>&-; sleep 0.2; echo x >&2"]));
-        assert_eq!(out.outcome, Outcome::Exited(0));
-        assert!(out.stdout.is_empty());
-        assert_eq!(text(&out.stderr), "x\n");
-    }
-
-    #[test]
-    fn escaped_process_holding_pipes_costs_a_bounded_wait() {
-        // The escaped child needs a moment to leave the group before the
-        // probe exits and its group is killed; the sleep gives it that.
-        let out = probe(&spec(&["sh", "-c", "setsid -f sleep 20; sleep 1"]));
-        assert_eq!(out.outcome, Outcome::Exited(0));
-        assert!(out.pipes_left_open);
-        assert!(out.duration < PROMPT);
-    }
-
-    #[test]
-    fn kill_running_stops_a_running_probe() {
-        let _alone = REGISTRY
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let sleeper = thread::spawn(|| run(&spec(&["sleep", "30"])));
-        let deadline = Instant::now() + PROMPT;
-        while lock(&RUNNING).is_empty() && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(10));
-        }
-        kill_running();
-        let out = sleeper.join().expect("runner thread");
-        assert_eq!(out.outcome, Outcome::Signaled(Signal::SIGKILL as i32));
-    }
-}
+mod tests;

@@ -7,9 +7,11 @@
 //! replays give recorded observations instead.
 
 pub mod command;
+pub mod groups;
 pub mod system;
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -174,4 +176,12 @@ mod millis {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         u64::deserialize(d).map(Duration::from_millis)
     }
+}
+
+/// A poisoned lock still holds valid data (captured bytes, the running
+/// groups); a panic elsewhere must not lose them.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -29,7 +29,7 @@ impl Prober for SystemProber {
                 format!("not run: the run's time budget ({budget} s, --budget) was used up"),
             );
         }
-        match invocation {
+        let observation = match invocation {
             Invocation::Command { argv } => self.command(probe, argv),
             Invocation::Builtin { name, params } => {
                 let started = Instant::now();
@@ -37,7 +37,11 @@ impl Prober for SystemProber {
                 obs.duration = started.elapsed();
                 obs
             }
-        }
+        };
+        // A probe (or a built-in's command) killed by Ctrl-C ends here: the
+        // walk must not read its death as something it found.
+        crate::interrupt::stop_if_interrupted();
+        observation
     }
 }
 
@@ -97,9 +101,12 @@ impl SystemProber {
                 None,
                 Some(format!("could not start: {e}")),
             ),
+            Outcome::Interrupted => (
+                ProbeStatus::Error,
+                None,
+                Some("not started: the run was interrupted".to_owned()),
+            ),
         };
-        // A probe killed by Ctrl-C ends here; the walk must not go on.
-        crate::interrupt::stop_if_interrupted();
         let dropped = out.stdout_dropped + out.stderr_dropped;
         let reason = match (reason, dropped) {
             (r, 0) => r,

@@ -9,11 +9,12 @@ mod hint;
 mod mutating;
 mod node;
 mod probe;
+mod signature;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::schema::{self, RuleFile};
-use super::yaml::{self, PathSeg, PosIndex};
+use super::yaml::{self, PathSeg, Pos, PosIndex};
 use super::{CauseCheck, CauseDoc, Node, Origin, Probe, Problem, Problems, RuleSet};
 use crate::template::Template;
 use hint::closest;
@@ -24,6 +25,8 @@ struct Parsed {
     name: String,
     index: PosIndex,
     file: RuleFile,
+    /// The file as written, to point inside a value (a literal in a condition).
+    text: String,
 }
 
 /// Builds a pack from its files, then lints it.
@@ -32,7 +35,12 @@ pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Pro
     let mut parsed = Vec::new();
     for (name, bytes) in files {
         match yaml::from_bytes::<RuleFile>(&name, &bytes) {
-            Ok((file, index)) => parsed.push(Parsed { name, index, file }),
+            Ok((file, index)) => parsed.push(Parsed {
+                name,
+                index,
+                file,
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+            }),
             Err(e) => problems.push(Problem {
                 file: name,
                 pos: e.pos(),
@@ -48,6 +56,7 @@ pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Pro
         node_ids: BTreeMap::new(),
         probe_ids: BTreeMap::new(),
         lists: BTreeMap::new(),
+        signature_facts: BTreeSet::new(),
     };
     let set = b.pack(source, &parsed);
     let mut problems = b.problems;
@@ -67,6 +76,8 @@ struct Builder {
     /// The list facts probes produce (`error-log.upstreams`), with the
     /// names of an item's facts: what an `each` node may walk.
     lists: BTreeMap<String, Vec<String>>,
+    /// The probes' facts that hold a signature id (`log.signature`).
+    signature_facts: BTreeSet<String>,
 }
 
 /// The spot a message points at: a file and a path inside it.
@@ -105,6 +116,25 @@ impl<'a> At<'a> {
         }
     }
 
+    /// Where `needle`, at byte `offset` of this spot's text `value`, is
+    /// written: the same occurrence of it, counted from where the value
+    /// starts in the file. The value's own place when the file spells it
+    /// otherwise (an escape inside it).
+    fn origin_of(&self, value: &str, offset: usize, needle: &str) -> Origin {
+        let whole = self.origin();
+        let nth = value.match_indices(needle).position(|(i, _)| i == offset);
+        let text = &self.file.text;
+        let written = nth.filter(|_| !needle.is_empty()).and_then(|n| {
+            let start = byte_at(text, whole.pos)?;
+            let (i, _) = text[start..].match_indices(needle).nth(n)?;
+            Some(pos_of(text, start + i))
+        });
+        Origin {
+            pos: written.unwrap_or(whole.pos),
+            file: whole.file,
+        }
+    }
+
     /// Where the key itself is written (`backend-down:`), for definitions.
     fn key_origin(&self) -> Origin {
         let pos = self
@@ -140,6 +170,7 @@ impl Builder {
             }
         }
         self.lists = probes.iter().flatten().flat_map(list_facts).collect();
+        self.signature_facts = signature::signature_facts(&probes, files);
         let mut nodes = Vec::new();
         for f in files {
             for (id, spec) in &f.file.nodes {
@@ -295,6 +326,28 @@ fn list_facts(probe: &Probe) -> Vec<(String, Vec<String>)> {
             (format!("{}.{list}", probe.id), names)
         })
         .collect()
+}
+
+/// The byte offset of `pos` (1-based line, column in characters) in `text`.
+fn byte_at(text: &str, pos: Pos) -> Option<usize> {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(pos.line.checked_sub(1)?)
+        .map(str::len)
+        .sum();
+    let line = text.get(line_start..)?;
+    let column = line.char_indices().nth(pos.column.checked_sub(1)?)?.0;
+    Some(line_start + column)
+}
+
+/// The position of byte `offset` of `text`.
+fn pos_of(text: &str, offset: usize) -> Pos {
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Pos {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
 }
 
 fn valid_id(id: &str) -> bool {

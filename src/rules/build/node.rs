@@ -176,9 +176,11 @@ impl Builder {
     }
 
     fn condition(&mut self, text: &str, at: &At) -> Option<Expr> {
-        Expr::parse(text)
+        let expr = Expr::parse(text)
             .map_err(|e| self.problem(at, format!("condition: {e}")))
-            .ok()
+            .ok()?;
+        self.signature_literals(&expr, text, at);
+        Some(expr)
     }
 
     fn branches(&mut self, spec: &NodeSpec, at: &At) -> Option<Vec<Branch>> {
