@@ -290,6 +290,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "corrected",
         ],
         lists: &[],
+        signatures: &[],
     },
     BuiltinInfo {
         name: "http-get",
