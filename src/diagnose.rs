@@ -30,9 +30,9 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
     }
     let options = match HostOptions::from_args(args) {
         Ok(o) => o,
-        Err(message) => {
-            print_error(&message);
-            return ExitStatus::Usage;
+        Err(e) => {
+            print_error(&e.to_string());
+            return e.status();
         }
     };
     let host = Host::new(options);

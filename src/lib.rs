@@ -19,6 +19,7 @@ pub mod explain;
 pub mod expr;
 pub mod guide;
 pub mod host;
+pub mod inputs;
 pub(crate) mod interrupt;
 pub mod logs;
 pub mod nginx;

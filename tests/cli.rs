@@ -113,28 +113,22 @@ fn rules_graph_dot_is_a_digraph() {
 }
 
 #[test]
-fn auto_with_a_missing_config_still_ends_with_a_json_report() {
-    let run = doctor(&[
-        "--auto",
-        "--conf",
-        "/nonexistent/nginx.conf",
-        "--format",
-        "json",
-    ]);
-    assert_no_panic(&run);
-    // 1 when `nginx -t` runs and rejects the file, 3 when nothing could be read.
-    assert!([1, 3].contains(&run.status), "{run}");
-    assert_eq!(run.json["schema"], 1, "{run}");
-    assert!(run.json["findings"].is_array(), "{run}");
-    assert!(run.json["checks"].is_array(), "{run}");
-}
-
-#[test]
 fn an_unwritable_output_file_still_prints_the_report() {
+    // A configuration no nginx runs: a quick diagnosis (nginx-down) to print.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = dir.path().join("nginx.conf");
+    let d = dir.path().display();
+    let hermetic = format!(
+        "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  \
+         client_body_temp_path {d}/b;\n  proxy_temp_path {d}/p;\n  fastcgi_temp_path {d}/f;\n  \
+         uwsgi_temp_path {d}/u;\n  scgi_temp_path {d}/s;\n}}\n"
+    );
+    std::fs::write(&conf, hermetic).expect("write nginx.conf");
+    let conf = conf.display().to_string();
     let run = doctor(&[
         "--auto",
         "--conf",
-        "/nonexistent/nginx.conf",
+        &conf,
         "--format",
         "json",
         "--output",
@@ -148,4 +142,75 @@ fn an_unwritable_output_file_still_prints_the_report() {
             .contains("cannot write the report to /proc/nope/report.txt"),
         "{run}"
     );
+}
+
+#[test]
+fn a_conf_that_does_not_exist_is_a_usage_error_naming_it() {
+    let run = doctor(&["--auto", "--conf", "/nonexistent/nginx.conf"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert_eq!(run.stdout, "", "no report on a wrong argument\n{run}");
+    assert!(
+        run.stderr
+            .contains("--conf /nonexistent/nginx.conf: no such file."),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("ps -o args= -C nginx"),
+        "where to look\n{run}"
+    );
+}
+
+#[test]
+fn a_directory_as_conf_is_a_usage_error() {
+    let run = doctor(&["--auto", "--conf", "/etc"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert!(
+        run.stderr.contains("--conf /etc: a directory, not a file."),
+        "{run}"
+    );
+}
+
+#[test]
+fn a_file_that_is_no_nginx_configuration_is_refused_as_conf() {
+    let run = doctor(&["--auto", "--conf", "/etc/passwd"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert!(run.stderr.contains("not an nginx configuration"), "{run}");
+}
+
+#[test]
+fn a_file_that_is_no_error_log_is_refused_not_diagnosed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shadow = dir.path().join("shadow");
+    std::fs::write(
+        &shadow,
+        "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+    )
+    .expect("write");
+    let path = shadow.display().to_string();
+    let run = doctor(&["--auto", "--format", "json", "--error-log", &path]);
+    assert_eq!(run.status, 2, "{run}");
+    assert_eq!(
+        run.stdout, "",
+        "no report, least of all a confident one\n{run}"
+    );
+    assert!(run.stderr.contains("not an nginx error log"), "{run}");
+}
+
+#[test]
+fn an_error_log_that_does_not_exist_is_a_usage_error_not_a_permission_problem() {
+    let run = doctor(&["--auto", "--error-log", "/nonexistent.log"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert!(
+        run.stderr
+            .contains("--error-log /nonexistent.log: no such file."),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("root"), "it is not about root\n{run}");
+}
+
+#[test]
+fn a_url_that_is_neither_a_path_nor_a_url_is_a_usage_error() {
+    let run = doctor(&["--auto", "--url", "index.php"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert!(run.stderr.contains("--url \"index.php\""), "{run}");
 }

@@ -94,6 +94,28 @@ fn doctor_as_nobody(args: &[&str], cwd: &Path) -> Option<DoctorRun> {
 }
 
 #[test]
+fn a_named_error_log_only_root_may_read_is_exit_3_with_what_to_do() {
+    let lab = backend_down_lab();
+    let log = lab.path("error.log");
+    fs::set_permissions(&log, Permissions::from_mode(0o600)).expect("chmod 600");
+    let path = log.display().to_string();
+    let Some(run) = doctor_as_nobody(&["--auto", "--error-log", &path], lab.dir()) else {
+        return;
+    };
+    assert_eq!(run.status, 3, "right argument, but unreadable\n{run}");
+    assert_eq!(run.stdout, "", "{run}");
+    assert!(
+        run.stderr
+            .contains(&format!("--error-log {path}: cannot read it")),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("Run as root: sudo nginx-doctor"),
+        "{run}"
+    );
+}
+
+#[test]
 fn root_only_logs_are_named_with_the_command_to_rerun_as_root() {
     let lab = backend_down_lab();
     let conf = lab.path("nginx.conf").display().to_string();

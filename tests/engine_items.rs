@@ -439,3 +439,37 @@ fn a_fault_cause_cannot_be_resolved() {
         problems(&pack)
     );
 }
+
+/// The default pack, guided, with the error log skipped: whatever it concludes
+/// rests on a check that never ran, and says so.
+#[test]
+fn skipping_the_error_log_never_gives_a_high_confidence_cause() {
+    let rules = RuleSet::embedded().expect("the embedded pack");
+    let mut host = Host::default()
+        .with(
+            "nginx",
+            &[
+                ("found", true.into()),
+                ("running", true.into()),
+                ("conf", "/etc/nginx/nginx.conf".into()),
+                ("binary", "/usr/sbin/nginx".into()),
+                ("prefix", "/etc/nginx/".into()),
+            ],
+        )
+        .with("nginx-test", &[])
+        .with("access-log", &[("count", Value::Int(3))]);
+    let mut guide = Scripted::new([
+        Reply::Choice(Choice::Run),                              // find nginx
+        Reply::Choice(Choice::Run),                              // nginx -t
+        Reply::Answer(Answer::Value(Value::Str(String::new()))), // no URL
+        Reply::Choice(Choice::Skip),                             // the error log
+        Reply::Choice(Choice::Run),                              // the access log
+    ]);
+    let walk = Engine::new(&rules, &mut host, Some(&mut guide), Facts::new())
+        .run()
+        .unwrap();
+    let f = &walk.findings[0];
+    assert_eq!(f.id, "backend-sent-502", "{:?}", walk.path);
+    assert_eq!(f.confidence, Confidence::Low);
+    assert_eq!(f.unchecked, ["error-log"]);
+}

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::nginx_probe::NginxView;
 use crate::cli::DiagnoseArgs;
+use crate::exit::ExitStatus;
+use crate::inputs::{self, InputError};
 use crate::logs::Timestamp;
 
 /// The user's overrides, checked.
@@ -25,11 +27,20 @@ pub struct HostOptions {
 
 impl HostOptions {
     /// Checks the flags; the error says what was wrong and what to write.
-    pub fn from_args(args: &DiagnoseArgs) -> Result<HostOptions, String> {
+    pub fn from_args(args: &DiagnoseArgs) -> Result<HostOptions, OptionsError> {
         let now = Timestamp::now();
         let since = parse_since(&args.since, now).ok_or_else(|| {
             format!("--since {:?} is not a duration (15m, 2h, 1d) nor a local time (\"2026-11-24 10:00\")", args.since)
         })?;
+        if let Some(conf) = &args.conf {
+            inputs::check_conf(conf)?;
+        }
+        for log in &args.error_logs {
+            inputs::check_error_log(log)?;
+        }
+        if let Some(url) = &args.url {
+            check_url(url)?;
+        }
         let window = if args.since.contains(':') {
             format!("since {}", args.since)
         } else {
@@ -50,6 +61,43 @@ impl HostOptions {
             url: args.url.clone(),
         })
     }
+}
+
+/// Why the flags cannot be used: a value that does not parse, or a path
+/// that is not what it must be.
+#[derive(Debug, thiserror::Error)]
+pub enum OptionsError {
+    #[error("{0}")]
+    Value(String),
+    #[error(transparent)]
+    Input(#[from] InputError),
+}
+
+impl From<String> for OptionsError {
+    fn from(message: String) -> Self {
+        OptionsError::Value(message)
+    }
+}
+
+impl OptionsError {
+    /// The exit status: a wrong argument is 2, a path we may not read 3.
+    pub fn status(&self) -> ExitStatus {
+        match self {
+            OptionsError::Value(_) => ExitStatus::Usage,
+            OptionsError::Input(e) => e.status(),
+        }
+    }
+}
+
+/// `--url`: a path (`/index.php`) or an http(s) URL of this host's nginx.
+fn check_url(url: &str) -> Result<(), String> {
+    let plain = url.starts_with('/') || url.starts_with("http://") || url.starts_with("https://");
+    if plain && !url.chars().any(char::is_whitespace) {
+        return Ok(());
+    }
+    Err(format!(
+        "--url {url:?} is not a path nor an http(s) URL: write /index.php or http://your.site/index.php"
+    ))
 }
 
 /// `90s`, `5m`, `1h`: the run's probe budget.
