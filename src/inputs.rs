@@ -127,7 +127,11 @@ pub fn check_error_log(path: &Path) -> Result<(), InputError> {
 /// The first bytes of a file (enough for a timestamp and a level).
 fn first_line(path: &Path) -> Option<Vec<u8>> {
     let mut head = Vec::new();
-    fs::File::open(path).ok()?.take(64).read_to_end(&mut head).ok()?;
+    fs::File::open(path)
+        .ok()?
+        .take(64)
+        .read_to_end(&mut head)
+        .ok()?;
     Some(head)
 }
 
