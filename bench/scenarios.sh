@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Wall time of `nginx-doctor --auto` on every real-fault scenario, as a table.
+# Wall time of `nginx-doctor --auto` on every real-fault scenario, as a table,
+# then their distribution (min, median, p90, max, how many over 0.5 s).
 #
 #   bench/scenarios.sh            (TIMING_RUNS is fixed at 5 by the tests)
 #
 # 1. builds the release binary and runs the lab scenarios (tests/scenarios.rs,
-#    tests/real_host.rs) in release with DOCTOR_TIMING=1: after its own
+#    tests/real_host.rs, tests/messy_host.rs, tests/nginx_down.rs,
+#    tests/protocol_mismatch.rs) in release with DOCTOR_TIMING=1: after its own
 #    diagnosis each scenario runs `--auto --format json` five more times on
 #    the live fault and prints `timing: <test> median_ms=<n>`;
 # 2. as root, runs the network-namespace scenarios (tests/fixtures/netns/*.sh)
@@ -26,7 +28,8 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/nginx-doctor"
 
 echo "== lab scenarios (cargo test --release, DOCTOR_TIMING=1)" >&2
 DOCTOR_TIMING=1 cargo test --release --locked --test integration -- \
-    --nocapture --test-threads=1 scenarios:: real_host:: >"$WORK/test.out" 2>&1 || true
+    --nocapture --test-threads=1 scenarios:: real_host:: messy_host:: nginx_down:: \
+    protocol_mismatch:: >"$WORK/test.out" 2>&1 || true
 grep -oE 'timing: [^ ]+ median_ms=[0-9]+' "$WORK/test.out" |
     sed -E 's/^timing: ([^ ]+) median_ms=([0-9]+)$/\1 \2/' >"$WORK/table"
 grep -E '^test .* FAILED$' "$WORK/test.out" | sed -E 's/^test (.*) \.\.\. FAILED$/\1 FAILED/' >>"$WORK/table" || true
@@ -71,3 +74,13 @@ fi
     echo "scenario median_ms"
     sort "$WORK/table"
 } | column -t
+
+# The distribution of the scenarios' medians.
+grep -vE 'FAILED$' "$WORK/table" | awk '{ print $2 }' | sort -n >"$WORK/ms"
+awk '{ v[NR] = $1; if ($1 > 500) over++ }
+    END {
+        if (!NR) exit
+        p90 = v[int(NR * 0.9 + 0.999)]
+        printf "\n%d scenarios: min %d ms, median %d ms, p90 %d ms, max %d ms; over 500 ms: %d\n",
+            NR, v[1], v[int((NR + 1) / 2)], p90, v[NR], over + 0
+    }' "$WORK/ms"

@@ -22,6 +22,7 @@ fn diagnose(lab: &Lab) -> DoctorRun {
     let run = lab.doctor(&["--auto", "--format", "json"]);
     assert_eq!(run.status, 1, "a fault\n{run}");
     run.assert_first("nginx-down");
+    crate::scenarios::time_doctor(lab);
     run
 }
 
