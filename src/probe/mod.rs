@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod groups;
+pub mod isolate;
 pub mod system;
 
 use std::collections::BTreeMap;

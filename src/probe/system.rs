@@ -106,6 +106,11 @@ impl SystemProber {
                 None,
                 Some("not started: the run was interrupted".to_owned()),
             ),
+            Outcome::NotIsolated(e) => (
+                ProbeStatus::Error,
+                None,
+                Some(format!("not run: could not isolate it: {e}")),
+            ),
         };
         let dropped = out.stdout_dropped + out.stderr_dropped;
         let reason = match (reason, dropped) {
