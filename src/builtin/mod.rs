@@ -395,6 +395,7 @@ mod upstream_now;
 
 pub use context::{Host, HostOptions, parse_since};
 pub use error_log::items_of_flat_recording;
+pub(crate) use nginx_probe::build_info;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
