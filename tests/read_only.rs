@@ -90,7 +90,7 @@ fn diagnosing_a_healthy_host_changes_nothing() {
 /// Writes a configuration for a stopped nginx whose pid file, logs, temp
 /// and cache paths and unix socket are inside the lab and do not exist;
 /// `server` adds directives to its server.
-fn stopped_nginx(lab: &Lab, server: &[&str]) -> std::path::PathBuf {
+pub(crate) fn stopped_nginx(lab: &Lab, server: &[&str]) -> std::path::PathBuf {
     let cache = format!(
         "proxy_cache_path {} keys_zone=lab:1m",
         lab.path("cache").display()
@@ -117,7 +117,7 @@ fn stopped_nginx(lab: &Lab, server: &[&str]) -> std::path::PathBuf {
 }
 
 /// The `nginx-test` check of a report.
-fn config_test(run: &DoctorRun) -> &Value {
+pub(crate) fn config_test(run: &DoctorRun) -> &Value {
     let checks = run.json["checks"].as_array();
     let found = checks.and_then(|c| c.iter().find(|c| c["probe"] == "nginx-test"));
     found.unwrap_or_else(|| panic!("no nginx-test check\n{run}"))

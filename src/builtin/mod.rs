@@ -368,7 +368,7 @@ pub fn info(name: &str) -> Option<&'static BuiltinInfo> {
 }
 
 /// Facts every probe has, whatever its kind.
-pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr"];
+pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr", "reason"];
 
 /// Facts known before any probe runs; the engine keeps the `walk.` ones
 /// up to date (faults and resolved upstreams found so far).

@@ -58,7 +58,7 @@ pub fn run(spec: &CommandSpec, test: &TestCommand, host: &mut Host) -> Guarded {
         },
         Err(path) => Guarded::Refused(format!(
             "not run: `nginx -t` creates and writes files as a side effect (pid file, logs, \
-             temp directories), it could not be isolated here ({why}), and it could write {}",
+             temp directories), it could not be isolated here ({why}), and it could create or write {}",
             path.display()
         )),
     }
