@@ -185,3 +185,68 @@ fn a_config_that_fails_after_nginx_wrote_is_reported_and_nothing_written() {
         "bind() to 192.0.2.1:8080 failed (99: Cannot assign requested address)",
     );
 }
+
+#[test]
+fn a_write_nothing_foresaw_is_refused_and_the_config_test_still_passes() {
+    // A geo range base of more than 100000 entries from one include makes
+    // nginx -t write a compiled copy beside it (`geo.conf.bin`), in a
+    // directory no pid file, log or temp path names: it stays read-only.
+    let lab = Lab::new();
+    let conf_d = lab.path("conf.d");
+    std::fs::create_dir(&conf_d).expect("conf.d");
+    let ranges: String = (0..=100_000u32)
+        .map(|i| {
+            let [_, a, b, c] = i.to_be_bytes();
+            format!("10.{a}.{b}.{c}-10.{a}.{b}.{c} lab;\n")
+        })
+        .collect();
+    std::fs::write(conf_d.join("geo.conf"), ranges).expect("geo.conf");
+    let geo = format!(
+        "geo $lab_range {{ ranges; include {}; }}",
+        conf_d.join("geo.conf").display()
+    );
+    lab.nginx_stopped(|c| c.http(&geo).location("/", Pass::files()));
+    let run = diagnose_stopped(&lab);
+    if !is_root() {
+        return;
+    }
+    let test = config_test(&run);
+    assert_eq!(test["status"], "ok", "{run}");
+    let excerpt = test["excerpt"].as_str().unwrap_or_default();
+    assert!(
+        excerpt.contains("geo.conf.bin\" failed (30: Read-only file system)"),
+        "{run}"
+    );
+    let how = test["reason"].as_str().unwrap_or_default();
+    assert!(how.contains("that write was refused"), "{run}");
+    assert!(!conf_d.join("geo.conf.bin").exists());
+}
+
+#[test]
+fn a_test_failing_on_a_write_nothing_foresaw_is_inconclusive_not_config_invalid() {
+    // More includes than the doctor reads (1000): it cannot list what this
+    // configuration writes, so the pid file's directory is not covered and
+    // nginx -t fails to create it, read-only. That says nothing about the
+    // configuration, which nginx itself would accept.
+    let lab = Lab::new();
+    let conf_d = lab.path("conf.d");
+    std::fs::create_dir(&conf_d).expect("conf.d");
+    for i in 0..=1000 {
+        std::fs::write(conf_d.join(format!("{i}.conf")), "").expect("include");
+    }
+    let include = format!("include {}/*.conf", conf_d.display());
+    lab.nginx_stopped(|c| c.http(&include).location("/", Pass::files()));
+    let run = diagnose_stopped(&lab);
+    if !is_root() {
+        return;
+    }
+    let test = config_test(&run);
+    assert_eq!(test["status"], "error", "{run}");
+    let why = test["reason"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("inconclusive: nginx -t wanted to write outside"),
+        "{run}"
+    );
+    assert!(why.contains("(30: Read-only file system)"), "{run}");
+    assert!(!run.ids().contains(&"config-invalid".to_owned()), "{run}");
+}

@@ -64,22 +64,39 @@ pub fn run(spec: &CommandSpec, test: &TestCommand, host: &mut Host) -> Guarded {
     }
 }
 
-/// A failed isolated test that hit the isolation's limits (every mount
-/// read-only but the covers, a small tmpfs) says nothing about the
-/// configuration: it becomes an error with the reason.
+/// An isolated test that hit the isolation's limits (every mount read-only
+/// but the covers, a small tmpfs) wanted to write something no list
+/// foresaw. Failed, it says nothing about the configuration: it becomes an
+/// error with the reason. Passed, the write was not needed for the verdict.
 pub fn judge(obs: &mut Observation) {
     let limits = [
         "(30: Read-only file system)",
         "(28: No space left on device)",
     ];
-    let hit = limits.iter().find(|l| obs.stderr.contains(**l));
-    if let (ProbeStatus::Failed, Some(hit)) = (obs.status, hit) {
-        obs.status = ProbeStatus::Error;
-        obs.reason = Some(format!(
-            "inconclusive: nginx -t wanted to write outside the directories the doctor isolates \
-             ({hit}), which is not a verdict on the configuration; run it by hand: {}",
-            obs.shown_as
-        ));
+    let Some(hit) = limits.iter().find(|l| obs.stderr.contains(**l)) else {
+        return;
+    };
+    match obs.status {
+        ProbeStatus::Failed => {
+            obs.status = ProbeStatus::Error;
+            obs.reason = Some(format!(
+                "inconclusive: nginx -t wanted to write outside the directories the doctor \
+                 isolates {hit}, which is not a verdict on the configuration; run it by hand: {}",
+                obs.shown_as
+            ));
+        }
+        ProbeStatus::Ok => {
+            let note = format!(
+                "nginx -t also wanted to write outside them {hit}: that write was refused, \
+                 and the test passed without it"
+            );
+            obs.reason = Some(
+                obs.reason
+                    .take()
+                    .map_or(note.clone(), |r| format!("{r}; {note}")),
+            );
+        }
+        _ => {}
     }
 }
 
