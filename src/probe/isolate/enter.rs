@@ -198,11 +198,11 @@ fn make(entry: &Entry) -> io::Result<()> {
     match &entry.kind {
         Kind::BindDir => {
             sys::mkdir(path)?;
-            bind(entry)
+            bind(entry, sys::rmdir)
         }
         Kind::BindFile => {
             sys::mkfile(path)?;
-            bind(entry)
+            bind(entry, sys::unlink)
         }
         Kind::Symlink(target) => sys::symlink(target, path),
         Kind::File(owner) => {
@@ -216,10 +216,15 @@ fn make(entry: &Entry) -> io::Result<()> {
     }
 }
 
-/// The real entry (the bind inherits the read-only flag), with its submounts.
-fn bind(entry: &Entry) -> io::Result<()> {
+/// The real entry (the bind inherits the read-only flag), with its
+/// submounts. One that went away since the plan was made (a rotated log) is
+/// left out: its mount point is removed again.
+fn bind(entry: &Entry, remove: fn(&CStr) -> io::Result<()>) -> io::Result<()> {
     let flags = libc::MS_BIND | libc::MS_REC;
-    sys::mount(Some(&entry.name), &entry.path, None, flags, None)
+    match sys::mount(Some(&entry.name), &entry.path, None, flags, None) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => remove(&entry.path),
+        done => done,
+    }
 }
 
 /// The real owner and mode; chown first, as it clears set-id bits.
@@ -324,6 +329,16 @@ mod sys {
     pub fn mkdir(path: &CStr) -> io::Result<()> {
         // SAFETY: a live NUL-terminated path.
         result(unsafe { libc::mkdir(path.as_ptr(), 0o700) })
+    }
+
+    pub fn rmdir(path: &CStr) -> io::Result<()> {
+        // SAFETY: a live NUL-terminated path.
+        result(unsafe { libc::rmdir(path.as_ptr()) })
+    }
+
+    pub fn unlink(path: &CStr) -> io::Result<()> {
+        // SAFETY: a live NUL-terminated path.
+        result(unsafe { libc::unlink(path.as_ptr()) })
     }
 
     /// An empty regular file (mknod, not open: no descriptor to close).

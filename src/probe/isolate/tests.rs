@@ -148,6 +148,19 @@ fn the_remount_fallback_makes_every_mount_read_only_too() {
 }
 
 #[test]
+fn an_entry_gone_since_the_plan_was_made_is_left_out() {
+    if !root() {
+        return;
+    }
+    let dir = scene();
+    let plan = Arc::new(Plan::prepare(&writes_in(dir.path())).expect("plan"));
+    fs::remove_dir_all(dir.path().join("conf.d")).expect("remove a subdirectory");
+    let out = command::run_isolated(&sh(&format!("ls {}", dir.path().display())), &plan);
+    assert_eq!(out.outcome, Outcome::Exited(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "body\nerror.log\nsite\n");
+}
+
+#[test]
 fn a_failed_isolation_names_its_step_and_runs_nothing() {
     if !root() {
         return;
