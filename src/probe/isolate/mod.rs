@@ -233,10 +233,12 @@ fn place(
     let Ok(dir) = parent.canonicalize() else {
         return;
     };
-    // Writes to devices and /proc are not file changes (a log on
-    // /dev/stderr); the root itself cannot be covered, and stays read-only.
-    let pseudo = ["/proc", "/sys", "/dev"].iter().any(|p| dir.starts_with(p));
-    if pseudo || dir == Path::new("/") {
+    // Writes to /proc, /sys and devices are not file changes (a log on
+    // /dev/null, or /dev/stderr's terminal); the root itself cannot be
+    // covered, and stays read-only.
+    let pseudo = ["/proc", "/sys"].iter().any(|p| dir.starts_with(p));
+    let device = fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if pseudo || (device && role != Role::Socket) || dir == Path::new("/") {
         return;
     }
     targets

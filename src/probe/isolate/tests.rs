@@ -181,6 +181,31 @@ fn a_failed_isolation_names_its_step_and_runs_nothing() {
 }
 
 #[test]
+fn logs_on_devices_and_proc_need_no_cover() {
+    let writes = Writes {
+        files: vec![
+            PathBuf::from("/dev/null"),
+            PathBuf::from("/dev/stderr"),
+            PathBuf::from("/proc/self/fd/2"),
+        ],
+        ..Writes::default()
+    };
+    let plan = Plan::prepare(&writes).expect("plan");
+    assert!(plan.covers.is_empty(), "{:?}", plan.covers);
+}
+
+#[test]
+fn a_log_on_the_shared_memory_tmpfs_is_covered() {
+    let writes = Writes {
+        files: vec![PathBuf::from("/dev/shm/nginx-doctor-no-such.log")],
+        ..Writes::default()
+    };
+    let plan = Plan::prepare(&writes).expect("plan");
+    let dirs: Vec<&Path> = plan.covers.iter().map(|c| c.dir.as_path()).collect();
+    assert_eq!(dirs, [Path::new("/dev/shm")]);
+}
+
+#[test]
 fn a_directory_too_big_to_cover_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir_in("/tmp").expect("temp dir");
     for i in 0..=MAX_ENTRIES {
