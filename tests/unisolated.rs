@@ -102,14 +102,15 @@ fn as_nobody_a_config_test_that_could_write_is_not_run() {
     run.assert_evidence_quotes("no-fault-found", "nginx -t would-write: not run");
 }
 
-#[test]
-fn root_without_mount_namespaces_does_not_run_the_config_test_and_says_why() {
-    if !is_root() || !Path::new("/usr/bin/setpriv").exists() {
+/// `--auto` as root without CAP_SYS_ADMIN (no mount namespace: a
+/// container) on the lab's configuration; None (and a note) where that
+/// cannot run. Proves that the run changed nothing.
+fn diagnose_without_cap_sys_admin(lab: &Lab) -> Option<DoctorRun> {
+    if !is_root() || !Path::new(SETPRIV).exists() {
         eprintln!("skipped: needs root and setpriv to drop CAP_SYS_ADMIN");
-        return;
+        return None;
     }
-    let lab = Lab::new();
-    let conf = stopped_nginx(&lab, &[]).display().to_string();
+    let conf = lab.path("nginx.conf").display().to_string();
     let args: Vec<String> = [
         "--bounding-set=-sys_admin",
         BINARY,
@@ -122,8 +123,20 @@ fn root_without_mount_namespaces_does_not_run_the_config_test_and_says_why() {
     .chain(["--conf".to_owned(), conf])
     .collect();
     let before = tree::lab_and_host(lab.dir());
-    let run = run_bounded("/usr/bin/setpriv", &args, lab.dir(), DOCTOR_TIMEOUT);
+    let run = run_bounded(SETPRIV, &args, lab.dir(), DOCTOR_TIMEOUT);
     assert_unchanged(&before, &tree::lab_and_host(lab.dir()), &run);
+    Some(run)
+}
+
+const SETPRIV: &str = "/usr/bin/setpriv";
+
+#[test]
+fn root_without_mount_namespaces_does_not_run_the_config_test_and_says_why() {
+    let lab = Lab::new();
+    stopped_nginx(&lab, &[]);
+    let Some(run) = diagnose_without_cap_sys_admin(&lab) else {
+        return;
+    };
     let test = config_test(&run);
     assert_eq!(test["status"], "would-write", "{run}");
     let why = text(test, "reason");
@@ -132,4 +145,19 @@ fn root_without_mount_namespaces_does_not_run_the_config_test_and_says_why() {
         "{run}"
     );
     assert!(why.contains("run it by hand"), "{run}");
+}
+
+#[test]
+fn without_nginx_t_an_error_the_doctor_reads_in_the_config_is_reported_at_medium_confidence() {
+    let lab = Lab::new();
+    // nginx -t: [emerg] no port in upstream "127.0.0.1" in FILE:LINE
+    lab.nginx_stopped(|c| c.location("/", Pass::fastcgi_to("127.0.0.1")));
+    let Some(run) = diagnose_without_cap_sys_admin(&lab) else {
+        return;
+    };
+    assert_eq!(config_test(&run)["status"], "would-write", "{run}");
+    let finding = run.finding("config-invalid");
+    assert_eq!(finding["confidence"], "medium", "{run}");
+    run.assert_evidence_quotes("config-invalid", "no port in upstream \"127.0.0.1\"");
+    run.assert_evidence_quotes("config-invalid", "nginx -t would-write: not run");
 }
