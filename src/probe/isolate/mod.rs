@@ -42,6 +42,8 @@ const MAX_ENTRIES: usize = 2048;
 const TMPFS_SIZE: &str = "16m";
 /// How deep a chain of symlinks to a written file is followed.
 const MAX_LINKS: usize = 8;
+/// Kernel interfaces, not files.
+const PSEUDO: [&str; 2] = ["/proc", "/sys"];
 
 /// Everything the child needs to set the namespace up, prepared before fork.
 #[derive(Debug)]
@@ -215,6 +217,12 @@ fn place(
     depth: usize,
     targets: &mut BTreeMap<PathBuf, Vec<(PathBuf, Role)>>,
 ) {
+    // /proc and /sys are no files to change; and /proc/self/fd/2 (where
+    // /dev/stderr leads) is the command's own stderr, our pipe, whatever it
+    // is for this process.
+    if PSEUDO.iter().any(|p| path.starts_with(p)) {
+        return;
+    }
     if let Ok(meta) = fs::symlink_metadata(path)
         && meta.file_type().is_symlink()
     {
@@ -233,10 +241,9 @@ fn place(
     let Ok(dir) = parent.canonicalize() else {
         return;
     };
-    // Writes to /proc, /sys and devices are not file changes (a log on
-    // /dev/null, or /dev/stderr's terminal); the root itself cannot be
-    // covered, and stays read-only.
-    let pseudo = ["/proc", "/sys"].iter().any(|p| dir.starts_with(p));
+    // Writes to devices are not file changes (a log on /dev/null); the
+    // root itself cannot be covered, and stays read-only.
+    let pseudo = PSEUDO.iter().any(|p| dir.starts_with(p));
     let device = fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
     if pseudo || (device && role != Role::Socket) || dir == Path::new("/") {
         return;
