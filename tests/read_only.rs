@@ -163,9 +163,12 @@ fn an_invalid_config_of_a_stopped_nginx_is_reported_and_nothing_written() {
         assert_eq!(config_test(&run)["status"], "would-write", "{run}");
         return;
     }
+    // A stopped nginx whose configuration does not load is nginx-down, with
+    // nginx's words and where.
     assert_eq!(run.status, 1, "{run}");
-    run.assert_evidence_quotes("config-invalid", "unknown directive \"bogus_directive\"");
-    run.assert_evidence_quotes("config-invalid", &format!("at {}:{line}", conf.display()));
+    run.assert_first("nginx-down");
+    run.assert_evidence_quotes("nginx-down", "unknown directive \"bogus_directive\"");
+    run.assert_evidence_quotes("nginx-down", &format!("at {}:{line}", conf.display()));
 }
 
 #[test]
@@ -180,8 +183,9 @@ fn a_config_that_fails_after_nginx_wrote_is_reported_and_nothing_written() {
         return;
     }
     assert_eq!(run.status, 1, "{run}");
+    run.assert_first("nginx-down");
     run.assert_evidence_quotes(
-        "config-invalid",
+        "nginx-down",
         "bind() to 192.0.2.1:8080 failed (99: Cannot assign requested address)",
     );
 }

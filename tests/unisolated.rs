@@ -147,11 +147,17 @@ fn root_without_mount_namespaces_does_not_run_the_config_test_and_says_why() {
     assert!(why.contains("run it by hand"), "{run}");
 }
 
+/// nginx -t: `[emerg] no port in upstream "127.0.0.1" in FILE:LINE`.
+const NO_PORT: &str = "server { listen 127.0.0.1:1; location / { fastcgi_pass 127.0.0.1; } }";
+
 #[test]
-fn without_nginx_t_an_error_the_doctor_reads_in_the_config_is_reported_at_medium_confidence() {
+fn without_nginx_t_a_config_error_the_doctor_reads_is_config_invalid_at_medium_confidence() {
     let lab = Lab::new();
-    // nginx -t: [emerg] no port in upstream "127.0.0.1" in FILE:LINE
-    lab.nginx_stopped(|c| c.location("/", Pass::fastcgi_to("127.0.0.1")));
+    lab.nginx(|c| c.location("/", Pass::files()));
+    // nginx logs the lab's readiness probe when it gets to it: before the
+    // snapshot, not during the diagnosis.
+    lab.error_log_line("client closed connection while waiting for request");
+    lab.break_config(NO_PORT);
     let Some(run) = diagnose_without_cap_sys_admin(&lab) else {
         return;
     };
@@ -160,4 +166,19 @@ fn without_nginx_t_an_error_the_doctor_reads_in_the_config_is_reported_at_medium
     assert_eq!(finding["confidence"], "medium", "{run}");
     run.assert_evidence_quotes("config-invalid", "no port in upstream \"127.0.0.1\"");
     run.assert_evidence_quotes("config-invalid", "nginx -t would-write: not run");
+}
+
+#[test]
+fn without_nginx_t_a_stopped_nginx_is_down_at_medium_confidence_naming_what_the_doctor_reads() {
+    let lab = Lab::new();
+    lab.nginx_stopped(|c| c.http(NO_PORT).location("/", Pass::files()));
+    let Some(run) = diagnose_without_cap_sys_admin(&lab) else {
+        return;
+    };
+    run.assert_first("nginx-down");
+    let finding = run.finding("nginx-down");
+    assert_eq!(finding["confidence"], "medium", "{run}");
+    assert!(text(finding, "title").contains("was not tested"), "{run}");
+    run.assert_evidence_quotes("nginx-down", "no port in upstream \"127.0.0.1\"");
+    run.assert_evidence_quotes("nginx-down", "nginx -t would-write: not run");
 }
