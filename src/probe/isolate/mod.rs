@@ -154,12 +154,13 @@ impl Plan {
             .iter()
             .map(|c| c.dir.display().to_string())
             .collect();
-        let covered = match dirs.is_empty() {
-            true => "nothing to cover".to_owned(),
-            false => format!("its writes under {} went to a tmpfs", dirs.join(", ")),
-        };
+        if dirs.is_empty() {
+            return "run in a private mount namespace where every mount was read-only".to_owned();
+        }
         format!(
-            "run in a private mount namespace: {covered}, discarded when it exited; every other mount was read-only"
+            "run in a private mount namespace: its writes under {} went to a tmpfs, discarded \
+             when it exited; every other mount was read-only",
+            dirs.join(", ")
         )
     }
 
