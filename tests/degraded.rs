@@ -74,7 +74,7 @@ fn as_nobody() -> Option<Vec<String>> {
 /// Runs the binary as `nobody` with `args`; `None` (and a note) when this
 /// host cannot: not root, no tool to drop privileges, or the binary is not
 /// reachable by `nobody` (a build tree under a private home).
-fn doctor_as_nobody(args: &[&str], cwd: &Path) -> Option<DoctorRun> {
+pub(crate) fn doctor_as_nobody(args: &[&str], cwd: &Path) -> Option<DoctorRun> {
     let Some(prefix) = as_nobody() else {
         eprintln!("skipped: needs root and setpriv or runuser to run as nobody");
         return None;

@@ -29,3 +29,4 @@ mod rules_lint;
 mod scan;
 mod scenarios;
 mod signals;
+mod unisolated;

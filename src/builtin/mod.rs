@@ -368,7 +368,7 @@ pub fn info(name: &str) -> Option<&'static BuiltinInfo> {
 }
 
 /// Facts every probe has, whatever its kind.
-pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr"];
+pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr", "reason"];
 
 /// Facts known before any probe runs; the engine keeps the `walk.` ones
 /// up to date (faults and resolved upstreams found so far).
@@ -395,6 +395,7 @@ mod upstream_now;
 
 pub use context::{Host, HostOptions, parse_since};
 pub use error_log::items_of_flat_recording;
+pub(crate) use nginx_probe::build_info;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

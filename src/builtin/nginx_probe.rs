@@ -220,7 +220,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// `nginx -V`, bounded like any probe; its facts fill what /proc cannot say.
-fn build_info(binary: &Path) -> BuildInfo {
+/// (`-V` alone exits before nginx opens any file.)
+pub fn build_info(binary: &Path) -> BuildInfo {
     let out = command::run(&CommandSpec {
         argv: vec![binary.display().to_string(), "-V".into()],
         timeout: Duration::from_secs(5),

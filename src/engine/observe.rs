@@ -13,9 +13,6 @@ use crate::walk::CheckRecord;
 const FACT_CHARS: usize = 2000;
 const EXCERPT_CHARS: usize = 1500;
 
-/// Facts every probe has, whatever it is.
-const COMMON: [&str; 4] = ["status", "exit", "stdout", "stderr"];
-
 impl Engine<'_> {
     pub(super) fn record(
         &mut self,
@@ -30,8 +27,10 @@ impl Engine<'_> {
         facts.set(format!("{id}.exit"), obs.exit.map(i64::from));
         facts.set(format!("{id}.stdout"), clean_fact(&obs.stdout));
         facts.set(format!("{id}.stderr"), clean_fact(&obs.stderr));
+        let reason = obs.reason.as_deref().map(clean_fact);
+        facts.set(format!("{id}.reason"), reason);
         for name in &probe.facts {
-            if !COMMON.contains(&name.as_str()) {
+            if !crate::builtin::COMMON_FACTS.contains(&name.as_str()) {
                 facts.set(format!("{id}.{name}"), Value::Null);
             }
         }

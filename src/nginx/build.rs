@@ -49,7 +49,7 @@ fn sourced(d: &Directive, arg: usize) -> Option<Sourced<String>> {
 }
 
 /// Blocks whose contents are data (key/value lists), not directives.
-const DATA_BLOCKS: &[&str] = &[
+pub(super) const DATA_BLOCKS: &[&str] = &[
     "map",
     "types",
     "geo",

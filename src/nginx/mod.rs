@@ -10,7 +10,8 @@
 //! - `resolve` and `registry`: which pass of a block nginx uses, what each
 //!   target refers to in nginx's list of upstreams, and what `nginx -t`
 //!   would refuse about them ([`Model::problems`]);
-//! - [`discover`]: running nginx masters from `/proc` and `nginx -V` build facts.
+//! - [`discover`]: running nginx masters from `/proc` and `nginx -V` build facts;
+//! - [`writes`]: the files and directories `nginx -t` creates or writes.
 
 pub mod address;
 mod build;
@@ -24,6 +25,7 @@ mod registry;
 mod resolve;
 mod source;
 pub mod values;
+pub mod writes;
 
 pub use address::Address;
 pub use discover::{BuildInfo, Master, find_masters, parse_build_info};

@@ -11,7 +11,9 @@
 //! capped at `max_output`; the rest is read and counted but dropped, so a
 //! runaway probe costs neither memory nor a blocked writer. Every probe
 //! starts through the [`groups`](super::groups) registry, so an interrupt
-//! either kills it or comes first and it never starts.
+//! either kills it or comes first and it never starts. A command that writes
+//! to the host as a side effect ([`run_isolated`]) runs where its writes
+//! vanish (see [`super::isolate`]).
 
 use std::ffi::OsStr;
 use std::io::{self, ErrorKind, Read};
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 
 use super::groups::{Groups, RUNNING, kill_group};
+use super::isolate::{Armed, Plan};
 use super::lock;
 
 /// How long a probe may run unless its spec says otherwise.
@@ -87,6 +90,9 @@ pub enum Outcome {
     SpawnFailed(String),
     /// Not started: the run is being interrupted (Ctrl-C, SIGTERM).
     Interrupted,
+    /// The isolation it was to run in could not be set up (the step and why);
+    /// it did not run.
+    NotIsolated(String),
 }
 
 /// What a command produced.
@@ -169,15 +175,25 @@ pub fn run(spec: &CommandSpec) -> CommandOutput {
     run_in(spec, &RUNNING)
 }
 
+/// [`run`] in the isolation `plan` describes: a private mount namespace in
+/// which the command's writes land in a tmpfs that vanishes with it.
+pub fn run_isolated(spec: &CommandSpec, plan: &Arc<Plan>) -> CommandOutput {
+    run_within(spec, &RUNNING, Some(plan))
+}
+
 /// Runs `spec` as [`run`] does, its process group registered in `groups`.
 fn run_in(spec: &CommandSpec, groups: &Groups) -> CommandOutput {
+    run_within(spec, groups, None)
+}
+
+fn run_within(spec: &CommandSpec, groups: &Groups, isolation: Option<&Arc<Plan>>) -> CommandOutput {
     let Some(name) = spec.argv.first() else {
         return CommandOutput::not_run(Outcome::SpawnFailed("empty argv".into()), None);
     };
     let Some(program) = locate(name) else {
         return CommandOutput::not_run(classify_missing(name), None);
     };
-    match execute(&program, &spec.argv[1..], spec, groups) {
+    match execute(&program, &spec.argv[1..], spec, groups, isolation) {
         Ok(output) => output,
         Err(outcome) => CommandOutput::not_run(outcome, Some(program)),
     }
@@ -189,6 +205,7 @@ fn execute(
     args: &[String],
     spec: &CommandSpec,
     groups: &Groups,
+    isolation: Option<&Arc<Plan>>,
 ) -> Result<CommandOutput, Outcome> {
     let (out_r, out_w) = os_pipe::pipe().map_err(|e| setup_failed("create stdout pipe", &e))?;
     let (err_r, err_w) = os_pipe::pipe().map_err(|e| setup_failed("create stderr pipe", &e))?;
@@ -199,12 +216,16 @@ fn execute(
     start_reader(out_r, spec.max_output, &stdout, &done_tx)?;
     start_reader(err_r, spec.max_output, &stderr, &done_tx)?;
     drop(done_tx);
+    let armed = match isolation.map(Plan::arm).transpose() {
+        Ok(armed) => armed,
+        Err(e) => return Err(setup_failed("create the isolation's report pipe", &e)),
+    };
 
     // Started under the registry's lock, so an interrupt either finds the
     // probe's group to kill or comes first and it never starts.
     let starting = groups.starting().ok_or(Outcome::Interrupted)?;
     let started = Instant::now();
-    let handle = spawn(program, args, out_w, err_w)?;
+    let handle = spawn(program, args, out_w, err_w, armed)?;
     let pid = handle.pids().first().copied();
     let pgid = pid.and_then(group_id);
     let _registered = starting.register(pgid);
@@ -238,28 +259,39 @@ fn execute(
 
 type WaitResult = Result<ExitStatus, String>;
 
-/// Starts the probe in its own process group, without a shell.
+/// Starts the probe in its own process group, without a shell, in its
+/// isolation when it has one.
 fn spawn(
     program: &Path,
     args: &[String],
     stdout: os_pipe::PipeWriter,
     stderr: os_pipe::PipeWriter,
+    armed: Option<Armed>,
 ) -> Result<duct::Handle, Outcome> {
+    let armed = armed.map(Arc::new);
+    let hook = armed.clone();
     let expression = duct::cmd(program, args)
         .stdin_null()
         .stdout_file(stdout)
         .stderr_file(stderr)
         .env("LC_ALL", "C")
         .unchecked()
-        .before_spawn(|command| {
+        .before_spawn(move |command| {
             command.process_group(0);
+            if let Some(armed) = &hook {
+                armed.install(command);
+            }
             Ok(())
         });
     let handle = expression.start();
-    // The expression holds our copies of the pipes' write ends: close them so
-    // the readers see EOF as soon as the probe's processes are gone.
+    // The expression holds our copies of the pipes' write ends (and the
+    // hook's): close them so the readers see EOF as soon as the probe's
+    // processes are gone.
     drop(expression);
-    handle.map_err(|e| spawn_error(&e))
+    handle.map_err(|e| {
+        let isolation = armed.and_then(Arc::into_inner).and_then(|a| a.failure(&e));
+        isolation.map_or_else(|| spawn_error(&e), Outcome::NotIsolated)
+    })
 }
 
 /// Reaps the probe on a thread of its own so the caller can wait with a

@@ -8,6 +8,8 @@
 
 pub mod command;
 pub mod groups;
+pub mod isolate;
+pub mod nginx_test;
 pub mod system;
 
 use std::collections::BTreeMap;
@@ -66,6 +68,9 @@ pub enum ProbeStatus {
     Skipped,
     /// The run's time budget (`--budget`) was used up before it.
     OverBudget,
+    /// It writes to the host as a side effect (`nginx -t`), could not be
+    /// isolated here, and could have written: it was not run.
+    WouldWrite,
     /// It could not be started or read what it needed.
     Error,
 }
@@ -82,6 +87,7 @@ impl ProbeStatus {
             ProbeStatus::UnsafeValue => "unsafe-value",
             ProbeStatus::Skipped => "skipped",
             ProbeStatus::OverBudget => "over-budget",
+            ProbeStatus::WouldWrite => "would-write",
             ProbeStatus::Error => "error",
         }
     }

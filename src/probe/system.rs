@@ -4,11 +4,13 @@
 //! Before anything runs it checks the probe's needs: a missing program, a
 //! probe that needs root when we are not, or systemd when PID 1 is something
 //! else, is an observation ("could not check: why, and what to run by
-//! hand"), never an error.
+//! hand"), never an error. A configuration test (`nginx -t`) writes to the
+//! host, so it goes through [`super::nginx_test`].
 
 use std::time::Instant;
 
-use super::command::{self, CommandSpec, Outcome};
+use super::command::{self, CommandOutput, CommandSpec, Outcome};
+use super::nginx_test::{self, Guarded};
 use super::{Invocation, Observation, ProbeStatus, Prober};
 use crate::builtin::Host;
 use crate::rules::{Need, Probe};
@@ -46,7 +48,7 @@ impl Prober for SystemProber {
 }
 
 impl SystemProber {
-    fn command(&self, probe: &Probe, argv: &[String]) -> Observation {
+    fn command(&mut self, probe: &Probe, argv: &[String]) -> Observation {
         let shown = shell_words(argv);
         if let Some(blocked) = self.unmet_need(probe, &shown) {
             return blocked;
@@ -64,12 +66,43 @@ impl SystemProber {
                 format!("`{program}` is not installed here (looked in PATH, /usr/sbin, /sbin)"),
             );
         }
-        let out = command::run(&CommandSpec {
+        let spec = CommandSpec {
             argv: argv.to_vec(),
             // Never past the run's budget, whatever the probe asks for.
             timeout: probe.timeout.min(self.host.remaining()),
             max_output: probe.max_output,
-        });
+        };
+        let (out, how, isolated) = match nginx_test::recognize(argv) {
+            None => (command::run(&spec), None, false),
+            Some(test) => match nginx_test::run(&spec, &test, &mut self.host) {
+                Guarded::Ran { out, how, isolated } => (out, Some(how), isolated),
+                Guarded::Refused(why) => {
+                    let why = format!("{why}; run it by hand where that is acceptable: {shown}");
+                    return Observation::not_run(ProbeStatus::WouldWrite, shown, why);
+                }
+            },
+        };
+        let mut obs = self.observation(probe, program, shown, out);
+        if let Some(how) = how {
+            obs.reason = Some(match obs.reason.take() {
+                Some(r) => format!("{how}; {r}"),
+                None => how,
+            });
+        }
+        if isolated {
+            nginx_test::judge(&mut obs);
+        }
+        obs
+    }
+
+    /// What a finished command tells, in the report's terms.
+    fn observation(
+        &self,
+        probe: &Probe,
+        program: &str,
+        shown: String,
+        out: CommandOutput,
+    ) -> Observation {
         let (status, exit, reason) = match out.outcome {
             Outcome::Exited(0) => (ProbeStatus::Ok, Some(0), None),
             Outcome::Exited(code) => (ProbeStatus::Failed, Some(code), None),
@@ -105,6 +138,11 @@ impl SystemProber {
                 ProbeStatus::Error,
                 None,
                 Some("not started: the run was interrupted".to_owned()),
+            ),
+            Outcome::NotIsolated(e) => (
+                ProbeStatus::Error,
+                None,
+                Some(format!("not run: could not isolate it: {e}")),
             ),
         };
         let dropped = out.stdout_dropped + out.stderr_dropped;

@@ -304,12 +304,7 @@ impl Lab {
         .collect();
         for _ in 0..START_TRIES {
             let port = net::free_port().port();
-            let layout = Layout {
-                dir: self.dir(),
-                port,
-                worker: self.worker(),
-            };
-            fs::write(&path, conf.render(&layout)).expect("write nginx.conf");
+            self.write_nginx_conf(&conf, port);
             let addr = Addr::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
             if let Some(pid) = self.start(NGINX, &args, &addr, &[&error_log], "nginx") {
                 let access_log = self.path("access.log");
@@ -325,6 +320,26 @@ impl Lab {
             }
         }
         panic!("nginx: the port was taken {START_TRIES} times in a row");
+    }
+
+    /// Writes `DIR/nginx.conf` from `build` as [`Lab::nginx`] does, and starts
+    /// nothing: nginx is stopped, and the pid file, logs and temp paths the
+    /// configuration names inside the lab do not exist.
+    pub fn nginx_stopped(&self, build: impl FnOnce(&mut NginxConf) -> &mut NginxConf) -> PathBuf {
+        let mut conf = NginxConf::default();
+        build(&mut conf);
+        self.write_nginx_conf(&conf, net::free_port().port())
+    }
+
+    fn write_nginx_conf(&self, conf: &NginxConf, port: u16) -> PathBuf {
+        let layout = Layout {
+            dir: self.dir(),
+            port,
+            worker: self.worker(),
+        };
+        let path = self.path("nginx.conf");
+        fs::write(&path, conf.render(&layout)).expect("write nginx.conf");
+        path
     }
 
     /// Spawns a daemon (output to `DIR/<stem>.out`) and waits until `addr` accepts.

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod net;
 pub mod nginx;
 pub mod proc;
+pub mod tree;
 
 pub use fpm::Pool;
 pub use lab::Lab;
