@@ -80,7 +80,8 @@ fn lab_to(level: &str, msg: &str, upstream: &str) -> String {
 /// The catalogue's §6.7 results matrix, one row per logged line:
 /// `signature status first-cause | level | message [| upstream]`, with `-`
 /// for "none". A `line` level gives the whole line, for rows without the
-/// usual context. Notes: "proxy_pass http -> php-fpm TCP" is the lab's own
+/// usual context (and for the disabled warning, whose connection differs
+/// from the other rows': it stands alone, with no failure behind it). Notes: "proxy_pass http -> php-fpm TCP" is the lab's own
 /// line, whose port (9100) tells nothing, so the static order holds (port
 /// 9000 is tested on its own); the matrix rows for the [::1] backend, the
 /// tcp-reset REJECT and the moved host log the same refused line as the
@@ -97,7 +98,7 @@ unix-socket-missing 502 backend-down | crit | connect() to unix:/srv/lab/run/php
 unix-socket-stale 502 backend-down | error | connect() to unix:/srv/lab/run/stale.sock failed (111: Connection refused) while connecting to upstream | http://unix:/srv/lab/run/stale.sock:/
 unix-socket-eacces 502 socket-permission | crit | connect() to unix:/srv/lab/run/perm.sock failed (13: Permission denied) while connecting to upstream | fastcgi://unix:/srv/lab/run/perm.sock:
 unix-backlog-full 502 backend-pool-exhausted | error | connect() to unix:/srv/lab/run/mc.sock failed (11: Resource temporarily unavailable) while connecting to upstream | fastcgi://unix:/srv/lab/run/mc.sock:
-upstream-disabled-warn - no-live-upstreams | warn | upstream server temporarily disabled while connecting to upstream
+upstream-disabled-warn - no-live-upstreams | line | 2026/11/24 21:18:00 [warn] 20734#20734: *2 upstream server temporarily disabled while connecting to upstream, client: 127.0.0.1, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:9001/x", host: "127.0.0.1:8080"
 no-live-upstreams 502 no-live-upstreams | error | no live upstreams while connecting to upstream | http://dead2/nolive
 internal-500 500 - | crit | bind(127.0.0.1:9030) failed (98: Address already in use) while connecting to upstream
 internal-500 500 - | alert | 3 worker_connections are not enough while connecting to upstream

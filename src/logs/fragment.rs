@@ -89,6 +89,18 @@ mod tests {
     }
 
     #[test]
+    fn line_cut_inside_client_still_has_its_action() {
+        for end in [",", ", ", ", cli", ", client", ", client:"] {
+            let at = LINE.find(", client:").expect("context");
+            let cut = format!("{}{end}", &LINE[..at]);
+            let (line, end) = parse_line_ending(&cut, 0).expect("parses");
+            assert_eq!(end, ContextEnd::InName, "{cut}");
+            assert_eq!(line.action, Some(Action::ConnectingToUpstream), "{cut}");
+            assert_eq!(line.client, None, "{cut}");
+        }
+    }
+
+    #[test]
     fn line_cut_after_a_whole_field_ends_whole() {
         let at = LINE.find(", upstream:").expect("field");
         assert_eq!(ending(&LINE[..at]), ContextEnd::Whole);

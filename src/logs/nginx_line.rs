@@ -214,6 +214,10 @@ fn timestamped_head(line: &str, utc_offset_secs: i32) -> Option<Head<'_>> {
 /// the context ended.
 pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
     let (text, context) = split_context(head.body);
+    let (text, cut_at_context) = match context {
+        Some(_) => (text, false),
+        None => cut_before_context(text).map_or((text, false), |t| (t, true)),
+    };
     let (message, action) = match Action::strip_from(text) {
         Some((message, action)) => (message, Some(action)),
         None => (text, None),
@@ -240,6 +244,7 @@ pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
     };
     let end = match context {
         Some(context) => fill_context(&mut line, context),
+        None if cut_at_context => ContextEnd::InName,
         None => {
             line.config_location = config_location(message);
             ContextEnd::Whole
@@ -261,6 +266,14 @@ fn split_context(body: &str) -> (&str, Option<&str>) {
         Some(at) => (&body[..at], Some(&body[at + 2..])),
         None => (body, None),
     }
+}
+
+/// `text` without a `, client: ` cut short after an action literal
+/// (`... while connecting to upstream, cli`), when it ends so.
+fn cut_before_context(text: &str) -> Option<&str> {
+    let (head, tail) = text.rsplit_once(',')?;
+    let cut = tail.len() < ", client: ".len() && " client: ".starts_with(tail);
+    (cut && Action::strip_from(head).is_some()).then_some(head)
 }
 
 /// Field names nginx may write after the message, in order.
