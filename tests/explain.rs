@@ -1,7 +1,10 @@
 //! `nginx-doctor explain`, run as a binary: the lab lines of the catalogue's
 //! results matrix (§6.7) get their signature, status and most likely cause;
 //! input comes as an argument or on stdin; JSON has its documented shape;
-//! hostile input stays inert; text that is no nginx line exits 2.
+//! hostile input stays inert; text that is no nginx line exits 2. What
+//! people paste (prefixes, fragments, cut and wrapped lines) is in
+//! `explain/pasted.rs`, configuration and start-up errors in
+//! `explain/emerg.rs`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -10,11 +13,14 @@ use serde_json::Value;
 
 use crate::support::doctor::BINARY;
 
+mod emerg;
+mod pasted;
+
 /// One finished `explain` run.
-struct Run {
-    status: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+pub(crate) struct Run {
+    pub(crate) status: i32,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
 }
 
 impl Run {
@@ -33,7 +39,7 @@ impl Run {
 }
 
 /// Runs `nginx-doctor explain ARGS` with `stdin` on its standard input.
-fn explain(args: &[&str], stdin: &[u8]) -> Run {
+pub(crate) fn explain(args: &[&str], stdin: &[u8]) -> Run {
     let mut child = Command::new(BINARY)
         .arg("explain")
         .args(args)
