@@ -92,36 +92,63 @@ fn other_meaning(line: &ErrorLine) -> Meaning {
 }
 
 /// A message without its ` while ...` that means a different failure in
-/// each phase: each phase's reading is a note, and the causes are those of
-/// every reading, in the order of the phases.
+/// each phase: each failure's reading is a note naming its phases, and the
+/// causes are those of every reading, the ones more readings share first.
 fn phases_meaning(reading: &Reading) -> Meaning {
-    let mut ids: Vec<&'static str> = Vec::new();
-    let mut notes = Vec::new();
+    let mut readings: Vec<(Signature, Vec<&str>)> = Vec::new();
     for (action, sig) in &reading.phases {
-        notes.push(format!(
-            "While {}: {} ({}). {}",
-            action.as_str(),
-            sig.id(),
-            sig.status()
-                .map_or_else(|| "no 502 or 504".to_owned(), |s| s.to_string()),
-            sig.summary()
-        ));
-        for id in sig.candidates() {
-            if !ids.contains(id) {
-                ids.push(id);
-            }
+        match readings.iter_mut().find(|(s, _)| s == sig) {
+            Some((_, actions)) => actions.push(action.as_str()),
+            None => readings.push((*sig, vec![action.as_str()])),
         }
     }
+    let notes = readings
+        .iter()
+        .map(|(sig, actions)| {
+            let status = sig
+                .status()
+                .map_or_else(|| "no 502 or 504".to_owned(), |s| s.to_string());
+            format!(
+                "While {}: {} ({status}). {}",
+                actions.join(", or "),
+                sig.id(),
+                sig.summary()
+            )
+        })
+        .collect();
+    let signatures: Vec<Signature> = readings.iter().map(|(sig, _)| *sig).collect();
     Meaning {
         got: ClientGot {
             status: None,
             text: "not known from this line: it depends on what nginx was doing (see the notes).".to_owned(),
         },
         summary: "nginx logs this message in several phases, and it means another failure in each; the line does not say which phase this was.".to_owned(),
-        ids,
+        ids: shared_causes(&signatures),
         notes,
         config: None,
     }
+}
+
+/// The causes of `signatures`, those more of them list first, then by
+/// their best rank in a list.
+fn shared_causes(signatures: &[Signature]) -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = Vec::new();
+    for sig in signatures {
+        for id in sig.candidates() {
+            if !ids.contains(id) {
+                ids.push(id);
+            }
+        }
+    }
+    let lists = |id: &str| {
+        let ranks = signatures
+            .iter()
+            .filter_map(|s| s.candidates().iter().position(|c| *c == id));
+        let (count, best) = ranks.fold((0, usize::MAX), |(n, b), r| (n + 1, b.min(r)));
+        (std::cmp::Reverse(count), best)
+    };
+    ids.sort_by_key(|id| lists(id));
+    ids
 }
 
 /// A configuration or start-up error: its meaning, and what follows from
@@ -242,5 +269,33 @@ fn candidate(
                 .map_or_else(String::new, |(_, d)| format!("{d}.")),
             checks: Vec::new(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_more_readings_share_come_first() {
+        let timeouts = [
+            Signature::ConnectTimeout,
+            Signature::SslHandshakeTimeout,
+            Signature::SendTimeout,
+            Signature::ReadHeaderTimeout,
+        ];
+        let ids = shared_causes(&timeouts);
+        assert_eq!(ids[..2], ["upstream-timeout", "backend-pool-exhausted"]);
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len(), "each cause once: {ids:?}");
+        assert!(ids.contains(&"firewall-blocked"));
+    }
+
+    #[test]
+    fn one_reading_keeps_its_own_order() {
+        let ids = shared_causes(&[Signature::ConnRefusedTcp]);
+        assert_eq!(ids, Signature::ConnRefusedTcp.candidates());
     }
 }
