@@ -64,3 +64,34 @@ fn take_causes(warning: &mut LineExplanation, failure: &LineExplanation) {
         .replace("{line}", &failure.input_line.to_string())
         .replace("{signature}", signature);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::explain::explain;
+
+    /// What nginx 1.22 logged for a request to a group of two dead servers.
+    const LOG: &str = r#"2026/12/07 18:24:36 [error] 32028#32028: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:18097/x", host: "127.0.0.1:18096"
+2026/12/07 18:24:36 [warn] 32028#32028: *1 upstream server temporarily disabled while connecting to upstream, client: 127.0.0.1, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:18097/x", host: "127.0.0.1:18096"
+2026/12/07 18:24:36 [error] 32028#32028: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:18098/x", host: "127.0.0.1:18096"
+2026/12/07 18:24:36 [warn] 32028#32028: *1 upstream server temporarily disabled while connecting to upstream, client: 127.0.0.1, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:18098/x", host: "127.0.0.1:18096""#;
+
+    #[test]
+    fn each_warning_follows_the_failure_of_its_own_server() {
+        let e = explain(LOG, &BTreeMap::new(), 0);
+        assert_eq!(e.lines[1].consequence_of, Some(1));
+        assert_eq!(e.lines[3].consequence_of, Some(3));
+        assert_eq!(e.lines[3].candidates[0].id, "backend-down");
+        assert!(e.lines[3].summary.contains("line 3 (conn-refused-tcp)"));
+    }
+
+    #[test]
+    fn a_failure_of_another_connection_is_not_behind_a_warning() {
+        let other = LOG.replacen("*1 connect()", "*7 connect()", 1);
+        let e = explain(&other, &BTreeMap::new(), 0);
+        assert_eq!(e.lines[1].consequence_of, None);
+        let missing: Vec<&str> = e.lines[1].paste.missing.iter().map(|n| n.id).collect();
+        assert_eq!(missing, ["no-failure-behind"]);
+    }
+}
