@@ -52,7 +52,13 @@ pub fn explain_line(
         client_got: meaning.got.text,
         summary: meaning.summary,
         phase: line.action.map(meaning::phase),
-        errno_meaning: meaning::errno_meaning(line),
+        // The errno words are about upstream connections; a start-up
+        // error's own meaning says what its errno means there.
+        errno_meaning: reading
+            .config
+            .is_none()
+            .then(|| meaning::errno_meaning(line))
+            .flatten(),
         notes: meaning.notes,
         candidates: meaning
             .ids

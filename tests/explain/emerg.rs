@@ -205,6 +205,10 @@ fn address_in_use_at_start_is_nginx_down() {
     assert_eq!(line["config_error"]["stage"], "start");
     assert_eq!(causes(&line), ["nginx-down"]);
     assert!(
+        line["errno_meaning"].is_null(),
+        "98 here is no proxy_bind: {line:#}"
+    );
+    assert!(
         line["config_error"]["effect"]
             .as_str()
             .is_some_and(|e| e.contains("could not start"))
