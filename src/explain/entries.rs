@@ -164,13 +164,17 @@ pub fn split(input: &str, reads_as_nginx: impl Fn(&str) -> bool) -> Split {
 }
 
 /// Where an entry starts in `line`: at nginx's prefix, or at the first
-/// non-blank character of a line whose text reads as nginx's.
+/// non-blank character (after a shipper's prefix nginx-doctor knows) of a
+/// line whose text reads as nginx's.
 fn entry_start(line: &str, reads_as_nginx: impl Fn(&str) -> bool) -> Option<(usize, Form)> {
     if let Some(found) = start::find_start(line) {
         return Some(found);
     }
-    let text = line.trim();
-    let at = line.len() - line.trim_start().len();
+    let indent = line.len() - line.trim_start().len();
+    let shipper = paste::known_prefix_len(&line[indent..]).unwrap_or(0);
+    let rest = &line[indent + shipper..];
+    let text = rest.trim();
+    let at = line.len() - rest.trim_start().len();
     (!text.is_empty() && reads_as_nginx(text)).then(|| (at, start::unprefixed_form(text)))
 }
 

@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use regex::RegexSet;
+use regex::{Regex, RegexSet};
 
 /// Typographic quotes and the ASCII quote they replaced. nginx writes only
 /// ASCII quotes around its fields.
@@ -113,6 +113,23 @@ pub fn source_of(prefix: &str) -> Option<(&'static str, &'static str)> {
         .map(|at| (SOURCES[at].0, SOURCES[at].2))
 }
 
+/// The length of the shipper's prefix `line` starts with, when it starts
+/// with one nginx-doctor knows: where a line that lost nginx's own prefix
+/// too begins (`web-1  | *42 connect() ...`).
+pub fn known_prefix_len(line: &str) -> Option<usize> {
+    static LEADING: OnceLock<Vec<Regex>> = OnceLock::new();
+    let leading = LEADING.get_or_init(|| {
+        SOURCES
+            .iter()
+            .filter_map(|(_, pattern, _)| {
+                let open = pattern.strip_suffix('$')?;
+                Regex::new(&format!(r"{open}\s")).ok()
+            })
+            .collect()
+    });
+    leading.iter().find_map(|r| r.find(line)).map(|m| m.end())
+}
+
 /// The words for the source with id `id`.
 pub fn words_of(id: &str) -> Option<&'static str> {
     SOURCES
@@ -198,6 +215,17 @@ mod tests {
         }
         assert_eq!(source_of("hello"), None);
         assert_eq!(source_of(""), None);
+    }
+
+    #[test]
+    fn a_known_prefix_is_found_at_the_start_of_a_line() {
+        assert_eq!(known_prefix_len("web-1  | *42 connect()"), Some(9));
+        assert_eq!(
+            known_prefix_len("Dec 01 10:00:01 web1 nginx[1234]: connect() failed"),
+            Some(34)
+        );
+        assert_eq!(known_prefix_len("connect() failed"), None);
+        assert_eq!(known_prefix_len("x web-1  | connect()"), None);
     }
 
     #[test]

@@ -190,6 +190,18 @@ fn message_without_timestamp_is_explained_and_says_when_is_unknown() {
 }
 
 #[test]
+fn a_shipper_prefix_before_a_message_without_timestamp_is_set_aside() {
+    let line = first(&explain_json(&format!("web-1  | {}", from("*"))));
+    assert_eq!(line["signature"], "conn-refused-tcp");
+    assert_eq!(line["paste"]["source"], "docker-compose");
+    assert!(
+        line["parsed"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("connect()"))
+    );
+}
+
+#[test]
 fn message_and_context_alone_are_explained() {
     let line = first(&explain_json(&from("connect()")));
     assert_eq!(line["signature"], "conn-refused-tcp");

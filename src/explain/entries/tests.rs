@@ -55,6 +55,16 @@ fn a_message_without_prefix_is_an_entry_when_it_reads_as_nginx() {
 }
 
 #[test]
+fn a_shipper_prefix_before_a_message_without_prefix_is_set_aside() {
+    let s = split_all(&format!("web-1  | *42 {}", &REFUSED[44..]));
+    assert_eq!(s.entries[0].prefix, "web-1  |");
+    assert_eq!(s.entries[0].form, Form::Bare);
+    let (line, _) = s.entries[0].parse(0).expect("parses");
+    assert_eq!(line.conn, Some(42));
+    assert!(line.message.starts_with("connect()"), "{}", line.message);
+}
+
+#[test]
 fn a_level_and_connection_without_ids_keep_both() {
     let s = split_all(&format!("[crit] *42 {}", &REFUSED[41..]));
     assert_eq!(s.entries[0].form, Form::LevelOnly);
