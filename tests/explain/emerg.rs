@@ -246,8 +246,7 @@ fn a_failed_reload_keeps_the_old_configuration() {
     let lab = Lab::new();
     let nginx = lab.nginx(|c| c.location("/", Pass::files()));
     lab.break_config("bogus_directive on;");
-    kill(Pid::from_raw(nginx.pid), Signal::SIGHUP).expect("send SIGHUP");
-    let emerg = lab.error_log_line("unknown directive \"bogus_directive\"");
+    let emerg = reload_until_logged(&lab, nginx.pid, "unknown directive \"bogus_directive\"");
     let log = lab.error_log();
     let from = log.find("signal 1 (SIGHUP)").expect("the reload is logged");
     let to = log.find(&emerg).expect("the emerg line") + emerg.len();
@@ -264,6 +263,23 @@ fn a_failed_reload_keeps_the_old_configuration() {
         200,
         "the old configuration still serves"
     );
+}
+
+/// Sends the master SIGHUP until the error log has a line with `needle`
+/// (a master still starting up takes the signal without reloading), and
+/// returns that line.
+fn reload_until_logged(lab: &Lab, master: i32, needle: &str) -> String {
+    lab.error_log_line("start worker process");
+    for _ in 0..5 {
+        kill(Pid::from_raw(master), Signal::SIGHUP).expect("send SIGHUP");
+        for _ in 0..20 {
+            if let Some(line) = lab.error_log().lines().find(|l| l.contains(needle)) {
+                return line.to_owned();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("no {needle:?} after five reloads:\n{}", lab.error_log());
 }
 
 #[test]
