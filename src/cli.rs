@@ -18,6 +18,12 @@ Exit status:
   130  interrupted (Ctrl-C or Esc in guided mode)";
 
 const EXPLAIN_EXIT: &str = "\
+Takes a line as nginx writes it, with a log shipper's prefix (docker
+compose, kubectl, journald, syslog), without its timestamp or prefix, the
+message alone, cut short, wrapped by a terminal or with smart quotes; the
+output says what the pasted text does not say. [emerg] lines of nginx -t, a
+reload or a start are explained too.
+
 Exit status:
   0  the input held an nginx error-log line and it was explained
      (also when it is no upstream failure: the output says so)

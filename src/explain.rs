@@ -11,17 +11,33 @@
 //! every piece of it is escaped for the terminal and cut to a bounded length
 //! before it is shown, in text and in JSON alike; input is read up to 1 MiB.
 //!
-//! * [`entries`] — finding nginx entries in pasted text;
+//! * [`entries`] — finding nginx entries in pasted text, [`start`] where
+//!   nginx's text starts in a line and [`paste`] what was done to the line
+//!   on its way (a shipper's prefix, smart quotes, CRLF);
+//! * [`reading`] — an entry read as far as it goes, with the [`gaps`] it
+//!   leaves: a fragment, a line cut short ([`cut`]);
 //! * [`meaning`] — phase, errno and the client's status in plain words;
+//! * [`emerg`] and [`when`] — configuration and start-up errors, and what
+//!   the lines around them say about when they were logged;
+//! * [`behind`] — the failure behind a consequence;
 //! * [`rank`] — the few line-specific changes to a signature's ranking;
 //! * [`tokens`] — the line's address filled into the pack's commands;
-//! * [`render`] — the text and JSON output.
+//! * [`line`] — one entry explained; [`render`] — the text and JSON output.
 
+mod behind;
+mod cut;
+mod emerg;
 mod entries;
+mod gaps;
+mod line;
 mod meaning;
+mod paste;
 mod rank;
+mod reading;
 mod render;
+mod start;
 mod tokens;
+mod when;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read};
@@ -30,10 +46,13 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cli::{ExplainArgs, ListFormat};
-use crate::logs::{self, ErrorLine, Signature};
+use crate::logs::{self, Signature};
 use crate::rules::CauseDoc;
 use crate::sanitize;
 use crate::{ExitStatus, print_error, print_stdout};
+
+pub use emerg::Stage;
+pub use when::Context;
 
 /// Input beyond this many bytes is not read.
 pub const MAX_INPUT: usize = 1 << 20;
@@ -79,6 +98,58 @@ pub struct LineExplanation {
     pub notes: Vec<String>,
     /// The causes it can mean, most likely first.
     pub candidates: Vec<Candidate>,
+    /// How the pasted text was read: a shipper's prefix, what was changed,
+    /// what the line does not say.
+    pub paste: Paste,
+    /// For a configuration or start-up error: what it is, where, and what
+    /// follows; null for other lines.
+    pub config_error: Option<ConfigError>,
+    /// For a consequence (`upstream server temporarily disabled`): the
+    /// input line of the failure behind it, whose causes it shows.
+    pub consequence_of: Option<usize>,
+}
+
+/// How one entry's pasted text was read.
+#[derive(Debug, Serialize)]
+pub struct Paste {
+    /// The text before nginx's own on its line (a log shipper's prefix),
+    /// escaped and cut; null when there was none.
+    pub prefix: Option<String>,
+    /// What wrote that prefix, when known: `docker-compose`,
+    /// `rfc3339-timestamp`, `kubectl-prefix`, `journald-iso`, `syslog`.
+    pub source: Option<&'static str>,
+    /// What the line does not say, and what that leaves unknown.
+    pub missing: Vec<Note>,
+    /// What was changed to read it (smart quotes, a terminal's wrapping).
+    pub repaired: Vec<Note>,
+}
+
+/// A fact about the pasted text: an id, and the sentence that says it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Note {
+    pub id: &'static str,
+    pub text: String,
+}
+
+/// A configuration or start-up error (`[emerg]`), and what follows from it.
+#[derive(Debug, Serialize)]
+pub struct ConfigError {
+    /// Its kind: `unknown-directive`, `address-in-use`, ... or `other-emerg`.
+    pub id: &'static str,
+    /// When nginx logs such a message: `load` (reading the configuration),
+    /// `start` (listening sockets, files) or `not-root`.
+    pub stage: Stage,
+    /// The `file:line` the line names, escaped; null when it names none.
+    pub at: Option<String>,
+    /// When it was logged, as the lines pasted with it say (`test`,
+    /// `reload`, `start-failed`); null when none does.
+    pub context: Option<Context>,
+    /// The input line that says so.
+    pub context_line: Option<usize>,
+    /// What follows for nginx and its clients.
+    pub effect: String,
+    /// What to check next.
+    pub next: String,
 }
 
 /// The line's fields, escaped for a terminal and cut to a bounded length.
@@ -88,7 +159,8 @@ pub struct Fields {
     pub time: Option<String>,
     /// The time exactly as the log wrote it (the writer's local time).
     pub local_time: Option<String>,
-    pub level: &'static str,
+    /// Null when the `[level]` was not pasted.
+    pub level: Option<&'static str>,
     pub pid: Option<u32>,
     pub tid: Option<u32>,
     pub connection: Option<u64>,
@@ -109,7 +181,7 @@ pub struct Fields {
 }
 
 /// A candidate cause with its documentation from the rule pack.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
     pub id: &'static str,
     pub summary: String,
@@ -131,7 +203,8 @@ pub fn explain(
     causes: &BTreeMap<String, CauseDoc>,
     utc_offset_secs: i32,
 ) -> Explanation {
-    let split = entries::split(input);
+    let split = entries::split(input, reading::reads_as_nginx);
+    let said = said_when(input);
     let mut explanation = Explanation {
         schema: 1,
         lines: Vec::new(),
@@ -140,131 +213,33 @@ pub fn explain(
         input_truncated: false,
     };
     for entry in &split.entries {
-        let Some(line) = entry.parse(utc_offset_secs) else {
-            explanation.skipped_lines += entry.text.split('\n').count();
+        let Some(read) = reading::read(entry, utc_offset_secs) else {
+            explanation.skipped_lines += entry.lines();
             continue;
         };
         if explanation.lines.len() == MAX_ENTRIES {
             explanation.unexplained_entries += 1;
         } else {
-            explanation.lines.push(explain_line(entry, &line, causes));
+            let explained = line::explain_line(entry, &read, causes, &said);
+            explanation.lines.push(explained);
         }
     }
+    behind::link(&mut explanation.lines);
     explanation
 }
 
-fn explain_line(
-    entry: &entries::Entry,
-    line: &ErrorLine,
-    causes: &BTreeMap<String, CauseDoc>,
-) -> LineExplanation {
-    let signature = logs::classify(line);
-    let (got, summary, ranked) = match signature {
-        Some(sig) => (
-            meaning::client_got(sig, line),
-            sig.summary().to_owned(),
-            rank::rank(sig, line),
-        ),
-        None => (
-            meaning::ClientGot {
-                status: None,
-                text: "no 502 or 504 from this line.".to_owned(),
-            },
-            meaning::not_an_upstream_failure(line).to_owned(),
-            rank::Ranked {
-                ids: Vec::new(),
-                why: None,
-            },
-        ),
-    };
-    let mut notes: Vec<String> = ranked.why.into_iter().collect();
-    notes.extend(
-        signature
-            .map(|s| meaning::notes(s, line))
-            .unwrap_or_default(),
-    );
-    let tokens = tokens::Tokens::of(line);
-    LineExplanation {
-        input_line: entry.first_line,
-        parsed: fields(entry, line),
-        signature,
-        status: got.status,
-        client_got: got.text,
-        summary,
-        phase: line.action.map(meaning::phase),
-        errno_meaning: meaning::errno_meaning(line),
-        notes,
-        candidates: ranked
-            .ids
-            .iter()
-            .map(|id| candidate(id, causes, &tokens))
-            .collect(),
-    }
+/// The input lines that say when a configuration error was logged.
+fn said_when(input: &str) -> Vec<when::Said> {
+    input
+        .split('\n')
+        .enumerate()
+        .filter_map(|(index, raw)| when::said_by(index + 1, &paste::physical(raw).text))
+        .collect()
 }
 
 /// Host text as it may be shown: escaped, then cut.
 fn clean(text: &str, max_chars: usize) -> String {
     sanitize::truncate(&sanitize::for_terminal(text.as_bytes()), max_chars)
-}
-
-fn fields(entry: &entries::Entry, line: &ErrorLine) -> Fields {
-    let short = |v: &Option<String>| v.as_deref().map(|s| clean(s, FIELD_CHARS));
-    Fields {
-        time: line.time.map(|t| t.to_string()),
-        local_time: entry.local_time().map(str::to_owned),
-        level: line.level.as_str(),
-        pid: line.pid,
-        tid: line.tid,
-        connection: line.conn,
-        message: clean(&line.message, MESSAGE_CHARS),
-        errno: line.errno,
-        errno_text: short(&line.errno_text),
-        action: line.action.map(logs::Action::as_str),
-        client: short(&line.client),
-        server: short(&line.server),
-        request: short(&line.request),
-        subrequest: short(&line.subrequest),
-        upstream: short(&line.upstream),
-        host: short(&line.host),
-        referrer: short(&line.referrer),
-        config_file: line
-            .config_location
-            .as_ref()
-            .map(|c| clean(&c.file, FIELD_CHARS)),
-        config_line: line.config_location.as_ref().map(|c| c.line),
-    }
-}
-
-/// A cause with the pack's doc; a pack without one still names the cause
-/// with the contract's one-line description.
-fn candidate(
-    id: &'static str,
-    causes: &BTreeMap<String, CauseDoc>,
-    tokens: &tokens::Tokens,
-) -> Candidate {
-    match causes.get(id) {
-        Some(doc) => Candidate {
-            id,
-            summary: doc.summary.clone(),
-            checks: doc
-                .checks
-                .iter()
-                .filter(|c| c.run.as_deref().is_none_or(|r| tokens.fits(r)))
-                .map(|c| Check {
-                    say: c.say.clone(),
-                    run: c.run.as_deref().map(|r| tokens.fill(r)),
-                })
-                .collect(),
-        },
-        None => Candidate {
-            id,
-            summary: crate::causes::CAUSES
-                .iter()
-                .find(|(c, _)| *c == id)
-                .map_or_else(String::new, |(_, d)| format!("{d}.")),
-            checks: Vec::new(),
-        },
-    }
 }
 
 /// The input and whether it was cut at [`MAX_INPUT`].
@@ -331,7 +306,7 @@ pub fn run(args: &ExplainArgs, rules: Option<&Path>) -> ExitStatus {
         return ExitStatus::CouldNotRun;
     }
     if explanation.lines.is_empty() {
-        print_error(render::NOT_NGINX);
+        print_error(&render::not_nginx(&said_when(&input.text)));
         return ExitStatus::Usage;
     }
     ExitStatus::Healthy

@@ -1,7 +1,10 @@
 //! `nginx-doctor explain`, run as a binary: the lab lines of the catalogue's
 //! results matrix (§6.7) get their signature, status and most likely cause;
 //! input comes as an argument or on stdin; JSON has its documented shape;
-//! hostile input stays inert; text that is no nginx line exits 2.
+//! hostile input stays inert; text that is no nginx line exits 2. What
+//! people paste (prefixes, fragments, cut and wrapped lines) is in
+//! `explain/pasted.rs`, configuration and start-up errors in
+//! `explain/emerg.rs`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -10,11 +13,14 @@ use serde_json::Value;
 
 use crate::support::doctor::BINARY;
 
+mod emerg;
+mod pasted;
+
 /// One finished `explain` run.
-struct Run {
-    status: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+pub(crate) struct Run {
+    pub(crate) status: i32,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
 }
 
 impl Run {
@@ -33,7 +39,7 @@ impl Run {
 }
 
 /// Runs `nginx-doctor explain ARGS` with `stdin` on its standard input.
-fn explain(args: &[&str], stdin: &[u8]) -> Run {
+pub(crate) fn explain(args: &[&str], stdin: &[u8]) -> Run {
     let mut child = Command::new(BINARY)
         .arg("explain")
         .args(args)
@@ -80,7 +86,8 @@ fn lab_to(level: &str, msg: &str, upstream: &str) -> String {
 /// The catalogue's §6.7 results matrix, one row per logged line:
 /// `signature status first-cause | level | message [| upstream]`, with `-`
 /// for "none". A `line` level gives the whole line, for rows without the
-/// usual context. Notes: "proxy_pass http -> php-fpm TCP" is the lab's own
+/// usual context (and for the disabled warning, whose connection differs
+/// from the other rows': it stands alone, with no failure behind it). Notes: "proxy_pass http -> php-fpm TCP" is the lab's own
 /// line, whose port (9100) tells nothing, so the static order holds (port
 /// 9000 is tested on its own); the matrix rows for the [::1] backend, the
 /// tcp-reset REJECT and the moved host log the same refused line as the
@@ -97,7 +104,7 @@ unix-socket-missing 502 backend-down | crit | connect() to unix:/srv/lab/run/php
 unix-socket-stale 502 backend-down | error | connect() to unix:/srv/lab/run/stale.sock failed (111: Connection refused) while connecting to upstream | http://unix:/srv/lab/run/stale.sock:/
 unix-socket-eacces 502 socket-permission | crit | connect() to unix:/srv/lab/run/perm.sock failed (13: Permission denied) while connecting to upstream | fastcgi://unix:/srv/lab/run/perm.sock:
 unix-backlog-full 502 backend-pool-exhausted | error | connect() to unix:/srv/lab/run/mc.sock failed (11: Resource temporarily unavailable) while connecting to upstream | fastcgi://unix:/srv/lab/run/mc.sock:
-upstream-disabled-warn - no-live-upstreams | warn | upstream server temporarily disabled while connecting to upstream
+upstream-disabled-warn - no-live-upstreams | line | 2026/11/24 21:18:00 [warn] 20734#20734: *2 upstream server temporarily disabled while connecting to upstream, client: 127.0.0.1, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:9001/x", host: "127.0.0.1:8080"
 no-live-upstreams 502 no-live-upstreams | error | no live upstreams while connecting to upstream | http://dead2/nolive
 internal-500 500 - | crit | bind(127.0.0.1:9030) failed (98: Address already in use) while connecting to upstream
 internal-500 500 - | alert | 3 worker_connections are not enough while connecting to upstream

@@ -25,6 +25,7 @@ use crate::support::doctor::{BINARY, DOCTOR_TIMEOUT, strings};
 use markdown::{assert_checks_table_holds, assert_evidence_fenced, markdown_fences};
 
 mod markdown;
+mod pasted;
 mod probe_output;
 
 const FORMATS: [&str; 3] = ["json", "text", "markdown"];

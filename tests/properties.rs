@@ -23,6 +23,8 @@ use nginx_doctor::value::Facts;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+mod pasted;
+
 /// Cases per property: `PROPTEST_CASES`, else `default`.
 fn config(default: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")

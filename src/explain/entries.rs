@@ -1,55 +1,127 @@
 //! Finding the nginx error-log entries in text a person pasted.
 //!
 //! People paste more than a clean line: several lines, a line a log shipper
-//! prefixed (`Nov 24 21:18:00 web nginx[812]: 2026/11/24 ...`), a line from a
-//! web page without its timestamp (`[error] 812#812: *1 ...`), or a FastCGI
-//! stderr entry, which nginx writes over several lines because PHP's message
-//! holds newlines. An entry therefore starts where nginx's fixed prefix is
-//! found, and a stderr entry takes the following lines until its
-//! `" while ACTION` closes it. Nothing here allocates per byte or looks back
-//! over earlier text, so hostile input costs linear time.
+//! prefixed, a line without its timestamp or its whole prefix, a line a
+//! terminal wrapped over two or three, or a FastCGI stderr entry, which
+//! nginx itself writes over several lines because PHP's message holds
+//! newlines. An entry starts where nginx's prefix is found ([`super::start`]),
+//! or where a line's message reads as nginx's (the caller's test); a stderr
+//! entry takes the following lines until its `" while ACTION` closes it; a
+//! line cut inside its request context takes the next line as the rest of
+//! it when a terminal plainly wrapped it there. Nothing here looks back over
+//! earlier text, and every entry is bounded, so hostile input costs linear
+//! time.
 
-use crate::logs::nginx_line::{Action, line_time};
-use crate::logs::{Level, nginx_line};
+use super::paste;
+use super::start::{self, Form};
+use crate::logs::Level;
+use crate::logs::fragment::{Prefix, parse_fragment, parse_line_ending};
+use crate::logs::nginx_line::{Action, ContextEnd, ErrorLine, line_time};
 
 /// nginx cuts every error-log line at `NGX_MAX_ERROR_STR` (2048 bytes), so a
 /// multi-line stderr entry that grows beyond this is not one entry any more.
 const MAX_CONTINUED: usize = 8 * 1024;
 
-/// The timestamp a bare `[level] pid#tid: ...` line is parsed with; the time
-/// is dropped again afterwards.
-const PLACEHOLDER_STAMP: &str = "1970/01/01 00:00:00 ";
+/// A wrapped line is at most one nginx line (2048 bytes) and a shipper's
+/// prefix; twice that is the bound.
+const MAX_WRAPPED: usize = 4 * 1024;
+
+/// Terminals are at least this wide: a shorter line was not wrapped, it ended.
+const MIN_WRAP_WIDTH: usize = 40;
 
 /// One nginx error-log entry found in the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The 1-based input line it starts on.
     pub first_line: usize,
-    /// The entry from nginx's prefix on; continuation lines joined by `\n`.
+    /// The entry from nginx's text on; stderr continuation lines joined by
+    /// `\n`, wrapped pieces joined as they were before the terminal cut them.
     pub text: String,
-    /// Whether the line came without its timestamp (the `[level] ...` form).
-    pub timeless: bool,
+    /// Which parts of nginx's prefix it has.
+    pub form: Form,
+    /// The text before nginx's on its first line (a shipper's prefix),
+    /// trimmed; empty when there was none.
+    pub prefix: String,
+    /// How many input lines a terminal wrapped it over (1: none).
+    pub pieces: usize,
+    /// Whether typographic quotes were read as ASCII ones.
+    pub smart_quotes: bool,
+    /// Characters of its last input line, to tell a wrap from an end.
+    last_piece_chars: usize,
+    /// Input lines it spans, stderr continuations included.
+    lines: usize,
 }
 
 impl Entry {
-    /// The entry's fields, or `None` if it is not an nginx line after all
-    /// (a prefix followed by nonsense).
-    pub fn parse(&self, utc_offset_secs: i32) -> Option<nginx_line::ErrorLine> {
-        if !self.timeless {
-            return nginx_line::parse_line(&self.text, utc_offset_secs);
+    fn new(first_line: usize, line: &str, at: usize, form: Form, smart_quotes: bool) -> Entry {
+        Entry {
+            first_line,
+            text: line[at..].to_owned(),
+            form,
+            prefix: line[..at].trim().to_owned(),
+            pieces: 1,
+            smart_quotes,
+            last_piece_chars: line.chars().count(),
+            lines: 1,
         }
-        let stamped = format!("{PLACEHOLDER_STAMP}{}", self.text);
-        let mut line = nginx_line::parse_line(&stamped, 0)?;
-        line.time = None;
-        Some(line)
+    }
+
+    /// The number of input lines the entry spans.
+    pub fn lines(&self) -> usize {
+        self.lines
+    }
+
+    /// The entry's fields and how its request context ended, or `None` if
+    /// it is not an nginx line after all (a prefix followed by nonsense).
+    /// A level that was not pasted is read as `error`.
+    pub fn parse(&self, utc_offset_secs: i32) -> Option<(ErrorLine, ContextEnd)> {
+        match self.form {
+            Form::Stamped | Form::NginxT => parse_line_ending(&self.text, utc_offset_secs),
+            Form::NoStamp | Form::LevelOnly | Form::Bare => Some(parse_unstamped(&self.text)),
+        }
     }
 
     /// The wall-clock time exactly as the log wrote it, if the entry has one.
     pub fn local_time(&self) -> Option<&str> {
-        (!self.timeless && line_time(self.text.as_bytes(), 0).is_some())
+        (self.form.has_time() && line_time(self.text.as_bytes(), 0).is_some())
             .then(|| self.text.get(..19))
             .flatten()
     }
+
+    fn push_line(&mut self, line: &str) {
+        self.text.push('\n');
+        self.text.push_str(line);
+        self.lines += 1;
+    }
+
+    fn push_piece(&mut self, piece: &paste::Physical) {
+        self.text.push_str(&piece.text);
+        self.smart_quotes |= piece.smart_quotes;
+        self.last_piece_chars = piece.text.chars().count();
+        self.pieces += 1;
+        self.lines += 1;
+    }
+
+    /// The entry as it ends: trailing blanks (a terminal's padding) would
+    /// keep the last quoted field from closing.
+    fn finish(mut self) -> Entry {
+        self.text.truncate(self.text.trim_end().len());
+        self
+    }
+}
+
+/// A line without its timestamp: whatever of `[level] pid#tid: *conn ` it
+/// kept, then the message.
+pub fn parse_unstamped(text: &str) -> (ErrorLine, ContextEnd) {
+    let parts = start::parts(text);
+    let prefix = Prefix {
+        time: None,
+        level: parts.level.unwrap_or(Level::Error),
+        pid: parts.ids.map(|(pid, _)| pid),
+        tid: parts.ids.map(|(_, tid)| tid),
+        conn: parts.conn,
+    };
+    parse_fragment(prefix, parts.body)
 }
 
 /// The entries of `input`, and how many non-blank lines belonged to none.
@@ -59,32 +131,51 @@ pub struct Split {
     pub skipped: usize,
 }
 
-/// Splits pasted text into nginx error-log entries.
-pub fn split(input: &str) -> Split {
+/// Splits pasted text into nginx error-log entries. `reads_as_nginx` tells
+/// whether a line with no prefix (the message, perhaps after `*42 ` or a
+/// `[level] `) is nginx's text.
+pub fn split(input: &str, reads_as_nginx: impl Fn(&str) -> bool) -> Split {
     let mut split = Split::default();
     let mut open: Option<Entry> = None;
     for (index, raw) in input.split('\n').enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some(entry) = open.as_mut().filter(|e| continues(e, line)) {
-            entry.text.push('\n');
-            entry.text.push_str(line);
-            continue;
+        let physical = paste::physical(raw);
+        let line = physical.text.as_str();
+        if let Some(entry) = open.as_mut() {
+            if continues(entry, line) {
+                entry.push_line(line);
+                continue;
+            }
+            if wraps(entry, &physical) {
+                entry.push_piece(&physical);
+                continue;
+            }
         }
-        split.entries.extend(open.take());
-        match find_start(line) {
-            Some((at, timeless)) => {
-                open = Some(Entry {
-                    first_line: index + 1,
-                    text: line[at..].to_owned(),
-                    timeless,
-                });
+        split.entries.extend(open.take().map(Entry::finish));
+        match entry_start(line, &reads_as_nginx) {
+            Some((at, form)) => {
+                open = Some(Entry::new(index + 1, line, at, form, physical.smart_quotes));
             }
             None if line.trim().is_empty() => {}
             None => split.skipped += 1,
         }
     }
-    split.entries.extend(open);
+    split.entries.extend(open.map(Entry::finish));
     split
+}
+
+/// Where an entry starts in `line`: at nginx's prefix, or at the first
+/// non-blank character (after a shipper's prefix nginx-doctor knows) of a
+/// line whose text reads as nginx's.
+fn entry_start(line: &str, reads_as_nginx: impl Fn(&str) -> bool) -> Option<(usize, Form)> {
+    if let Some(found) = start::find_start(line) {
+        return Some(found);
+    }
+    let indent = line.len() - line.trim_start().len();
+    let shipper = paste::known_prefix_len(&line[indent..]).unwrap_or(0);
+    let rest = &line[indent + shipper..];
+    let text = rest.trim();
+    let at = line.len() - rest.trim_start().len();
+    (!text.is_empty() && reads_as_nginx(text)).then(|| (at, start::unprefixed_form(text)))
 }
 
 /// Whether `line` continues the open entry: only a FastCGI stderr message
@@ -92,15 +183,43 @@ pub fn split(input: &str) -> Split {
 fn continues(entry: &Entry, line: &str) -> bool {
     let message_open = entry_message(&entry.text).starts_with("FastCGI sent in stderr: \"")
         && !closes_stderr(last_line(&entry.text));
-    message_open && entry.text.len() + line.len() < MAX_CONTINUED && !starts_entry(line)
+    message_open && entry.text.len() + line.len() < MAX_CONTINUED && !start::starts_entry(line)
 }
 
-/// Whether an nginx prefix starts `line` at its first byte (the level's `[`
-/// is then at most 20 bytes in, after a timestamp).
-fn starts_entry(line: &str) -> bool {
-    memchr::memchr_iter(b'[', line.as_bytes())
-        .take_while(|&at| at <= 20)
-        .any(|at| start_at(line, at).is_some_and(|(start, _)| start == 0))
+/// Whether `piece` is the rest of the open entry, wrapped by a terminal:
+/// the entry's last line was as long as a terminal is wide, it stopped
+/// inside the request context (a quoted value, a field's name), or before
+/// the context that `piece` holds, and `piece` starts no entry of its own.
+fn wraps(entry: &Entry, piece: &paste::Physical) -> bool {
+    let fits = entry.text.len() + piece.text.len() < MAX_WRAPPED;
+    let candidate = fits
+        && entry.pieces == entry.lines
+        && entry.last_piece_chars >= MIN_WRAP_WIDTH
+        && !piece.text.trim().is_empty()
+        && !start::starts_entry(&piece.text);
+    if !candidate {
+        return false;
+    }
+    let Some((line, end)) = parse_as(entry, entry.text.trim_end()) else {
+        return false;
+    };
+    match end {
+        ContextEnd::OpenQuote(_) | ContextEnd::InName => true,
+        ContextEnd::Whole if line.action.is_some() || line.client.is_some() => false,
+        ContextEnd::Whole => {
+            let joined = format!("{}{}", entry.text, piece.text);
+            parse_as(entry, joined.trim_end())
+                .is_some_and(|(l, _)| l.action.is_some() || l.client.is_some())
+        }
+    }
+}
+
+/// `text` parsed the way `entry`'s form is.
+fn parse_as(entry: &Entry, text: &str) -> Option<(ErrorLine, ContextEnd)> {
+    match entry.form {
+        Form::Stamped | Form::NginxT => parse_line_ending(text, 0),
+        Form::NoStamp | Form::LevelOnly | Form::Bare => Some(parse_unstamped(text)),
+    }
 }
 
 /// The text after `pid#tid: *conn ` (or after `[level] ` for `nginx:` lines).
@@ -128,149 +247,5 @@ fn closes_stderr(line: &str) -> bool {
         .any(|(_, literal)| line.contains(&format!("\" while {literal}")))
 }
 
-/// Where nginx's prefix starts in `line`, and whether it lacks a timestamp.
-/// The leftmost candidate wins: text a client wrote comes after nginx's own.
-fn find_start(line: &str) -> Option<(usize, bool)> {
-    memchr::memchr_iter(b'[', line.as_bytes()).find_map(|at| start_at(line, at))
-}
-
-/// Whether the `[` at `at` opens a level that an nginx prefix surrounds:
-/// `YYYY/MM/DD HH:MM:SS [level] `, `nginx: [level] ` or a bare
-/// `[level] pid#tid: `. Returns where the prefix starts.
-fn start_at(line: &str, at: usize) -> Option<(usize, bool)> {
-    let after = line.get(at..)?.strip_prefix('[')?;
-    // The longest level, `notice`, has six letters.
-    let close = after.bytes().take(7).position(|b| b == b']')?;
-    let rest = after[close + 1..].strip_prefix(' ')?;
-    Level::from_nginx(&after[..close])?;
-    let before = &line.as_bytes()[..at];
-    if let Some(stamp_at) = at.checked_sub(20)
-        && before[at - 1] == b' '
-        && line_time(&before[stamp_at..], 0).is_some()
-    {
-        return Some((stamp_at, false));
-    }
-    if before.ends_with(b"nginx: ") {
-        return Some((at - 7, false));
-    }
-    bare_ids(rest).then_some((at, true))
-}
-
-/// `pid#tid: ` — what follows the level on a line without its timestamp.
-fn bare_ids(rest: &str) -> bool {
-    let Some((ids, _)) = rest.split_once(": ") else {
-        return false;
-    };
-    let Some((pid, tid)) = ids.split_once('#') else {
-        return false;
-    };
-    let digits = |s: &str| !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit());
-    digits(pid) && digits(tid)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const REFUSED: &str = r#"2026/11/24 21:18:00 [error] 20734#20734: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /refused HTTP/1.1", upstream: "http://127.0.0.1:9001/refused", host: "127.0.0.1:8080""#;
-
-    #[test]
-    fn one_line_is_one_entry() {
-        let s = split(REFUSED);
-        assert_eq!(s.entries.len(), 1);
-        assert_eq!(s.entries[0].text, REFUSED);
-        assert_eq!(s.entries[0].first_line, 1);
-        assert_eq!(s.skipped, 0);
-    }
-
-    #[test]
-    fn shipper_prefix_is_cut_off() {
-        let s = split(&format!("Nov 24 21:18:00 web nginx[812]: {REFUSED}"));
-        assert_eq!(s.entries[0].text, REFUSED);
-        assert!(!s.entries[0].timeless);
-    }
-
-    #[test]
-    fn line_without_timestamp_is_found_and_timeless() {
-        let bare = &REFUSED[20..];
-        let s = split(bare);
-        assert!(s.entries[0].timeless);
-        let line = s.entries[0].parse(0).expect("parses");
-        assert_eq!(line.time, None);
-        assert_eq!(line.errno, Some(111));
-        assert_eq!(s.entries[0].local_time(), None);
-    }
-
-    #[test]
-    fn local_time_is_the_stamp_as_written() {
-        let s = split(REFUSED);
-        assert_eq!(s.entries[0].local_time(), Some("2026/11/24 21:18:00"));
-    }
-
-    #[test]
-    fn fastcgi_stderr_continuation_lines_join_the_entry() {
-        let input = "2026/11/24 21:18:00 [error] 1#1: *3 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Error: x in /srv/a.php:3\nStack trace:\n#0 {main}\n  thrown in /srv/a.php on line 3\" while reading response header from upstream, client: 127.0.0.1, server: , request: \"GET /a.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php.sock:\", host: \"h\"\n";
-        let s = split(input);
-        assert_eq!(s.entries.len(), 1, "{:?}", s.entries);
-        let line = s.entries[0].parse(0).expect("parses");
-        assert_eq!(line.action, Some(Action::ReadingResponseHeader));
-        assert_eq!(line.client.as_deref(), Some("127.0.0.1"));
-        assert_eq!(s.skipped, 0);
-    }
-
-    #[test]
-    fn closed_entry_does_not_swallow_the_next_text() {
-        let input = format!("{REFUSED}\nsome unrelated text\n{REFUSED}");
-        let s = split(&input);
-        assert_eq!(s.entries.len(), 2);
-        assert_eq!(s.entries[1].first_line, 3);
-        assert_eq!(s.skipped, 1);
-    }
-
-    #[test]
-    fn a_new_entry_ends_an_open_stderr_entry() {
-        let input = format!(
-            "2026/11/24 21:18:00 [error] 1#1: *3 FastCGI sent in stderr: \"PHP message: a\nb\n{REFUSED}"
-        );
-        let s = split(&input);
-        assert_eq!(s.entries.len(), 2);
-        assert_eq!(s.entries[0].text.lines().count(), 2);
-    }
-
-    #[test]
-    fn text_that_is_not_nginx_is_counted_as_skipped() {
-        let s = split(
-            "hello\n\n  \n127.0.0.1 - - [24/Nov/2026:21:18:00 +0000] \"GET / HTTP/1.1\" 502 157\n",
-        );
-        assert!(s.entries.is_empty());
-        assert_eq!(s.skipped, 2);
-    }
-
-    #[test]
-    fn nginx_t_form_is_found() {
-        let s = split(
-            r#"nginx: [emerg] host not found in upstream "app:8080" in /etc/nginx/conf.d/a.conf:1"#,
-        );
-        assert_eq!(s.entries.len(), 1);
-        assert!(s.entries[0].parse(0).is_some());
-    }
-
-    #[test]
-    fn stderr_entry_stops_growing_at_the_bound() {
-        let mut input =
-            String::from("2026/11/24 21:18:00 [error] 1#1: *3 FastCGI sent in stderr: \"x");
-        for _ in 0..10_000 {
-            input.push_str("\nmore stderr text that never closes");
-        }
-        let s = split(&input);
-        assert!(s.entries[0].text.len() <= MAX_CONTINUED);
-        assert!(s.skipped > 9_000);
-    }
-
-    #[test]
-    fn many_brackets_do_not_panic_or_match() {
-        let s = split(&"[[[] [error] 1#x: ".repeat(50_000));
-        assert!(s.entries.is_empty());
-        assert_eq!(s.skipped, 1);
-    }
-}
+mod tests;

@@ -7,14 +7,25 @@ use std::fmt::Write as _;
 
 use colored::Colorize;
 
-use super::{Candidate, Explanation, LineExplanation, MAX_ENTRIES};
+use super::when::{self, Said};
+use super::{Candidate, Explanation, LineExplanation, MAX_ENTRIES, Paste, paste};
 use crate::logs::UpstreamRef;
 
 /// What is said when the input holds no nginx error-log line.
 pub const NOT_NGINX: &str = "no nginx error-log line in the input. One looks like \
 `2026/11/24 21:18:00 [error] 812#812: *1 connect() failed (111: Connection refused) while connecting to upstream, ...`; \
-an access-log line (`\"GET / HTTP/1.1\" 502 157`) only says that a 502 happened: \
+a log shipper's prefix before it is fine, and so is the message alone \
+(`connect() failed (111: Connection refused) while connecting to upstream`). \
+An access-log line (`\"GET / HTTP/1.1\" 502 157`) only says that a 502 happened: \
 look in the error log (usually /var/log/nginx/error.log) at the same time.";
+
+/// [`NOT_NGINX`], and what the input did hold that says where to look.
+pub fn not_nginx(said: &[Said]) -> String {
+    match said.first() {
+        Some(s) => format!("{NOT_NGINX} {}", when::hint(s.context)),
+        None => NOT_NGINX.to_owned(),
+    }
+}
 
 /// Text wraps at this column.
 const WIDTH: usize = 78;
@@ -52,18 +63,33 @@ fn same_causes(a: &LineExplanation, b: &LineExplanation) -> bool {
 }
 
 fn line_text(out: &mut String, line: &LineExplanation, causes_as_for: Option<usize>) {
-    let id = line.signature.map_or("not an upstream failure", |s| s.id());
-    let _ = writeln!(out, "{}", format!("Line {}: {id}", line.input_line).bold());
+    let _ = writeln!(
+        out,
+        "{}",
+        format!("Line {}: {}", line.input_line, heading(line)).bold()
+    );
     wrap(out, &line.summary, 2);
     out.push('\n');
     field_rows(out, line);
     out.push('\n');
     wrap(out, &format!("The client got: {}", line.client_got), 2);
+    if let Some(config) = &line.config_error {
+        wrap(out, &format!("Effect: {}", config.effect), 2);
+        wrap(out, &format!("Next: {}", config.next), 2);
+    }
     for note in &line.notes {
         wrap(out, &format!("Note: {note}"), 2);
     }
+    paste_text(out, &line.paste);
     out.push('\n');
     if line.candidates.is_empty() {
+        return;
+    }
+    if let Some(failure) = line.consequence_of {
+        let _ = writeln!(
+            out,
+            "  Possible causes: those of line {failure} above, the failure behind it.\n"
+        );
         return;
     }
     if let Some(first) = causes_as_for {
@@ -77,6 +103,28 @@ fn line_text(out: &mut String, line: &LineExplanation, causes_as_for: Option<usi
     out.push('\n');
 }
 
+/// What the line is: its failure, its configuration error, or neither.
+fn heading(line: &LineExplanation) -> String {
+    match (&line.config_error, line.signature) {
+        (Some(config), _) => format!("{} (nginx configuration or start-up)", config.id),
+        (None, Some(sig)) => sig.id().to_owned(),
+        (None, None) if !line.candidates.is_empty() => "phase unknown".to_owned(),
+        (None, None) => "not an upstream failure".to_owned(),
+    }
+}
+
+/// What the line did not say, and what was changed to read it.
+fn paste_text(out: &mut String, paste: &Paste) {
+    for (label, notes) in [
+        ("Not in the input", &paste.missing),
+        ("Read as", &paste.repaired),
+    ] {
+        for note in notes {
+            wrap_hanging(out, &format!("{label}: {}", note.text), 2, 4);
+        }
+    }
+}
+
 /// The parsed fields as aligned `Label  value` rows; absent fields are left out.
 fn field_rows(out: &mut String, line: &LineExplanation) {
     let f = &line.parsed;
@@ -85,8 +133,13 @@ fn field_rows(out: &mut String, line: &LineExplanation) {
         (Some(local), _) => Some(format!("{local} (local time where it was logged)")),
         (None, _) => None,
     };
+    if let Some(prefix) = &line.paste.prefix {
+        let source = line.paste.source.and_then(paste::words_of);
+        let from = source.map_or_else(|| prefix.clone(), |s| format!("{s}: {prefix}"));
+        rows.push(("Read from", from));
+    }
     rows.extend(when.map(|w| ("When", w)));
-    rows.push(("Level", f.level.to_owned()));
+    rows.extend(f.level.map(|l| ("Level", l.to_owned())));
     rows.push(("Message", f.message.clone()));
     if let (Some(n), Some(text)) = (f.errno, &f.errno_text) {
         let meaning = line

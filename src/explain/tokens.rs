@@ -21,6 +21,8 @@ pub struct Tokens {
     socket: Option<String>,
     group: Option<String>,
     name: Option<String>,
+    file: Option<String>,
+    line: Option<String>,
 }
 
 impl Tokens {
@@ -32,6 +34,14 @@ impl Tokens {
                 .map(str::to_owned),
             ..Tokens::default()
         };
+        if let Some(at) = line
+            .config_location
+            .as_ref()
+            .filter(|c| is_plain(&c.file, "/._+@-"))
+        {
+            tokens.file = Some(at.file.clone());
+            tokens.line = Some(at.line.to_string());
+        }
         match line.upstream_ref().map(|u| u.address) {
             Some(peer @ UpstreamAddr::Tcp { host, port }) => {
                 tokens.ip = Some(host.to_string());
@@ -57,6 +67,8 @@ impl Tokens {
             "SOCKET" => &self.socket,
             "GROUP" => &self.group,
             "NAME" => &self.name,
+            "FILE" => &self.file,
+            "LINE" => &self.line,
             _ => return None,
         };
         slot.as_deref()
@@ -64,9 +76,15 @@ impl Tokens {
 
     /// Whether `command` suits this line's transport: a command about a
     /// unix socket is left out for a TCP peer, and one about a port for a
-    /// unix socket. Without a known peer every command fits.
+    /// unix socket. Without a known peer every command fits. A command
+    /// about the configuration's file and line needs the line to name them:
+    /// no reader could guess them.
     pub fn fits(&self, command: &str) -> bool {
-        let mut words = pieces(command).filter_map(|(word, is_word)| is_word.then_some(word));
+        let words = || pieces(command).filter_map(|(word, is_word)| is_word.then_some(word));
+        if self.file.is_none() && words().any(|w| matches!(w, "FILE" | "LINE")) {
+            return false;
+        }
+        let mut words = words();
         if self.socket.is_some() {
             !words.any(|w| matches!(w, "IP" | "PORT" | "PEER"))
         } else if self.port.is_some() {
@@ -166,6 +184,29 @@ mod tests {
             Tokens::of(&parsed).socket.as_deref(),
             Some("/run/php/php8.2-fpm.sock")
         );
+    }
+
+    #[test]
+    fn file_and_line_come_from_the_place_a_config_error_names() {
+        let command = "sudo awk 'NR >= LINE - 2 && NR <= LINE' FILE";
+        let named = parse_line(
+            r#"2026/12/07 18:18:38 [emerg] 1#1: unknown directive "x" in /etc/nginx/sites-enabled/default:6"#,
+            0,
+        )
+        .expect("parses");
+        let t = Tokens::of(&named);
+        assert!(t.fits(command));
+        assert_eq!(
+            t.fill(command),
+            "sudo awk 'NR >= 6 - 2 && NR <= 6' /etc/nginx/sites-enabled/default"
+        );
+        let hostile = parse_line(
+            r#"2026/12/07 18:18:38 [emerg] 1#1: unknown directive "x" in /etc/$(reboot):6"#,
+            0,
+        )
+        .expect("parses");
+        assert!(!Tokens::of(&hostile).fits(command));
+        assert!(!Tokens::of(&parse_line(REFUSED, 0).expect("parses")).fits(command));
     }
 
     #[test]

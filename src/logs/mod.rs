@@ -8,6 +8,8 @@
 //!
 //! * [`time`] — timestamps (log lines carry local time without a zone);
 //! * [`nginx_line`] — one nginx error-log line into fields;
+//! * [`fragment`] — the parts of a line people paste (no timestamp, no
+//!   prefix, cut short), into the same fields;
 //! * [`upstream_ref`] — the `upstream: "..."` field into scheme and address;
 //! * [`signature`] — the known failures, each with its status and causes;
 //! * [`classify`] — which signature a parsed line shows;
@@ -17,6 +19,7 @@
 
 pub mod classify;
 pub mod fpm_line;
+pub mod fragment;
 pub mod nginx_line;
 pub mod rotated;
 pub mod signature;

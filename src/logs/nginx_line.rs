@@ -132,13 +132,17 @@ impl ErrorLine {
 /// east; see `logs::time::local_utc_offset`): nginx writes local time with no
 /// zone. Decode bytes with `String::from_utf8_lossy` first.
 pub fn parse_line(line: &str, utc_offset_secs: i32) -> Option<ErrorLine> {
+    parse_line_head(line, utc_offset_secs).map(|head| split_body(head).0)
+}
+
+/// The prefix of a whole line, in either of nginx's two forms.
+pub(super) fn parse_line_head(line: &str, utc_offset_secs: i32) -> Option<Head<'_>> {
     let line = line.strip_suffix('\n').unwrap_or(line);
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let head = match line.strip_prefix("nginx: ") {
-        Some(rest) => level_prefix(rest)?,
-        None => timestamped_head(line, utc_offset_secs)?,
-    };
-    Some(split_body(head))
+    match line.strip_prefix("nginx: ") {
+        Some(rest) => level_prefix(rest),
+        None => timestamped_head(line, utc_offset_secs),
+    }
 }
 
 /// The time of a timestamped error-log line, from its first 19 bytes; cheap
@@ -162,13 +166,13 @@ pub fn line_time(line: &[u8], utc_offset_secs: i32) -> Option<Timestamp> {
 }
 
 /// The fixed prefix, parsed; `body` is what follows `*conn `.
-struct Head<'a> {
-    time: Option<Timestamp>,
-    level: Level,
-    pid: Option<u32>,
-    tid: Option<u32>,
-    conn: Option<u64>,
-    body: &'a str,
+pub(super) struct Head<'a> {
+    pub(super) time: Option<Timestamp>,
+    pub(super) level: Level,
+    pub(super) pid: Option<u32>,
+    pub(super) tid: Option<u32>,
+    pub(super) conn: Option<u64>,
+    pub(super) body: &'a str,
 }
 
 /// `[level] rest` → level and rest.
@@ -206,9 +210,14 @@ fn timestamped_head(line: &str, utc_offset_secs: i32) -> Option<Head<'_>> {
     })
 }
 
-/// Splits the body into message, action and request context.
-fn split_body(head: Head<'_>) -> ErrorLine {
+/// Splits the body into message, action and request context, and says how
+/// the context ended.
+pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
     let (text, context) = split_context(head.body);
+    let (text, cut_at_context) = match context {
+        Some(_) => (text, false),
+        None => cut_before_context(text).map_or((text, false), |t| (t, true)),
+    };
     let (message, action) = match Action::strip_from(text) {
         Some((message, action)) => (message, Some(action)),
         None => (text, None),
@@ -233,11 +242,15 @@ fn split_body(head: Head<'_>) -> ErrorLine {
         referrer: None,
         config_location: None,
     };
-    match context {
+    let end = match context {
         Some(context) => fill_context(&mut line, context),
-        None => line.config_location = config_location(message),
-    }
-    line
+        None if cut_at_context => ContextEnd::InName,
+        None => {
+            line.config_location = config_location(message);
+            ContextEnd::Whole
+        }
+    };
+    (line, end)
 }
 
 /// `text, client: ...` → (text, `client: ...`). Prefers a `, client: `
@@ -255,6 +268,14 @@ fn split_context(body: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// `text` without a `, client: ` cut short after an action literal
+/// (`... while connecting to upstream, cli`), when it ends so.
+fn cut_before_context(text: &str) -> Option<&str> {
+    let (head, tail) = text.rsplit_once(',')?;
+    let cut = tail.len() < ", client: ".len() && " client: ".starts_with(tail);
+    (cut && Action::strip_from(head).is_some()).then_some(head)
+}
+
 /// Field names nginx may write after the message, in order.
 const FIELDS: [&str; 7] = [
     "client",
@@ -266,20 +287,41 @@ const FIELDS: [&str; 7] = [
     "referrer",
 ];
 
+/// How the request context of a line ended. A whole line ends after its
+/// last field; a line cut short (by a terminal, a log shipper, a chat tool,
+/// or nginx itself at 2048 bytes) ends inside a quoted value or inside the
+/// name of the next field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextEnd {
+    /// No context, or every field it has is whole.
+    Whole,
+    /// The quoted value of this field has no closing quote: it runs to the
+    /// end of the text and is partial.
+    OpenQuote(&'static str),
+    /// The text ends in a field's name (`, upstr`) or right after a comma.
+    InName,
+}
+
 /// Reads `client: A, server: S, request: "R", ...` into `line`. Fields come
 /// in nginx's order, so only a later field can end a value; parsing stops at
 /// the first field it does not expect (stream and mail lines add their own).
-fn fill_context(line: &mut ErrorLine, mut rest: &str) {
+fn fill_context(line: &mut ErrorLine, mut rest: &str) -> ContextEnd {
     let mut expected = &FIELDS[..];
     while let Some((name, after)) = rest.split_once(": ") {
         let Some(index) = expected.iter().position(|f| *f == name) else {
-            return;
+            return ContextEnd::Whole;
         };
+        let field = expected[index];
         expected = &expected[index + 1..];
+        if after.is_empty() && !matches!(field, "client" | "server") {
+            // Cut between a quoted field's name and its opening quote.
+            return ContextEnd::InName;
+        }
         let (value, next) = match after.strip_prefix('"') {
             Some(quoted) => quoted_value(quoted, expected),
             None => after.split_at(after.find(", ").unwrap_or(after.len())),
         };
+        let open = after.starts_with('"') && value.len() == after.len() - 1;
         let slot = match name {
             "client" => &mut line.client,
             "server" => &mut line.server,
@@ -290,10 +332,27 @@ fn fill_context(line: &mut ErrorLine, mut rest: &str) {
             _ => &mut line.referrer,
         };
         *slot = Some(value.to_owned());
+        if open {
+            return ContextEnd::OpenQuote(field);
+        }
         match next.strip_prefix(", ") {
             Some(more) => rest = more,
-            None => return,
+            None if next == "," => return ContextEnd::InName,
+            None => return ContextEnd::Whole,
         }
+    }
+    cut_in_name(rest, expected)
+}
+
+/// Whether `rest`, the text after the last whole field, is the start of a
+/// field that may still come (`upstr`, `upstream:`), or nothing at all
+/// after a comma: then the line was cut there.
+fn cut_in_name(rest: &str, expected: &[&str]) -> ContextEnd {
+    let started = |f: &&str| format!("{f}:").starts_with(rest) || rest == format!("{f}: ");
+    if rest.is_empty() || expected.iter().any(started) {
+        ContextEnd::InName
+    } else {
+        ContextEnd::Whole
     }
 }
 
@@ -308,6 +367,7 @@ fn quoted_value<'a>(text: &'a str, later: &[&str]) -> (&'a str, &'a str) {
                     .iter()
                     .any(|f| next.strip_prefix(f).is_some_and(|r| r.starts_with(": ")))
             })
+            || cut_before_field(after, later)
     };
     let quotes = || text.match_indices('"').map(|(at, _)| at);
     // Stream-module lines add fields this parser does not know; there the
@@ -316,6 +376,13 @@ fn quoted_value<'a>(text: &'a str, later: &[&str]) -> (&'a str, &'a str) {
         .find(|&at| closes_here(&text[at + 1..]))
         .or_else(|| quotes().find(|&at| text[at + 1..].starts_with(", ")));
     close.map_or((text, ""), |at| (&text[..at], &text[at + 1..]))
+}
+
+/// Whether `after` is the start of `, NAME: ` for a field that may still
+/// come, and nothing more: the line was cut right after the closing quote.
+fn cut_before_field(after: &str, later: &[&str]) -> bool {
+    // `, subrequest: ` is the longest; only a short tail can be such a start.
+    after.len() < 16 && later.iter().any(|f| format!(", {f}: ").starts_with(after))
 }
 
 /// strerror texts are short; looking further for the `)` would make a
