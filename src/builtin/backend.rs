@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::Out;
+use super::{Host, Out};
 use super::sockets_probe::endpoint;
 use crate::host::fpm_conf::{self, ErrorLog, FpmConfig, ListenSpec, Pool};
 use crate::host::procs::{self, FpmMaster};
@@ -23,12 +23,12 @@ struct Found {
     master: Option<FpmMaster>,
 }
 
-pub fn run(params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     let target = match endpoint(params) {
         Ok(t) => t,
         Err(e) => return out.fail(e),
     };
-    let masters = procs::fpm_masters();
+    let masters = procs::fpm_masters_in(host.processes());
     out.set("running", !masters.is_empty());
     out.shown_as = "ps -o pid,args -C php-fpm".into();
     let found = configurations(masters);

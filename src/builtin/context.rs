@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use super::nginx_probe::NginxView;
 use crate::cli::DiagnoseArgs;
 use crate::exit::ExitStatus;
+use crate::host::procs::{self, Process};
+use crate::host::sockets::{self, Listener};
 use crate::inputs::{self, InputError};
 use crate::logs::Timestamp;
 
@@ -158,6 +160,11 @@ pub struct Host {
     pub systemd: bool,
     started: Instant,
     nginx: Option<NginxView>,
+    /// The process and socket tables, read once per run: every upstream's
+    /// walk asks them again, and reading every process's descriptors for
+    /// the socket owners is the costliest look at the host.
+    processes: Option<Vec<Process>>,
+    listeners: Option<Vec<Listener>>,
 }
 
 impl Host {
@@ -168,6 +175,8 @@ impl Host {
             systemd: crate::host::procs::pid1_is_systemd(),
             started: Instant::now(),
             nginx: None,
+            processes: None,
+            listeners: None,
         }
     }
 
@@ -181,6 +190,16 @@ impl Host {
         let conf = self.options.conf.clone();
         self.nginx
             .get_or_insert_with(|| super::nginx_probe::discover(conf.as_deref()))
+    }
+
+    /// The process table, as first read in this run.
+    pub fn processes(&mut self) -> &[Process] {
+        self.processes.get_or_insert_with(procs::processes)
+    }
+
+    /// The listening sockets with their owners, as first read in this run.
+    pub fn listeners(&mut self) -> &[Listener] {
+        self.listeners.get_or_insert_with(sockets::listeners)
     }
 
     /// The nginx error logs this run reads.

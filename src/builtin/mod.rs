@@ -465,12 +465,12 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "upstream-now" => upstream_now::run(host, params, &mut out),
         "protocol" => protocol::run(params, &mut out),
         "fpm-log" => fpm_log::run(host, params, &mut out),
-        "backend" => backend::run(params, &mut out),
+        "backend" => backend::run(host, params, &mut out),
         "capacity" => capacity::run(params, &mut out),
         "access-log" => access_log::run(host, &mut out),
         "resolve" => resolve(param("name"), param("ip"), &mut out),
         "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
-            sockets_probe::run(name, params, &mut out)
+            sockets_probe::run(host, name, params, &mut out)
         }
         _ => out.fail(format!("built-in `{name}` is not available in this build")),
     }

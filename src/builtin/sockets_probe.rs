@@ -8,7 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Out;
+use super::{Host, Out};
+use crate::host::procs::Process;
 use crate::host::Endpoint;
 use crate::host::connect::{self, ConnectResult, Reply};
 use crate::host::sockets::{self, Listener};
@@ -44,7 +45,7 @@ pub fn endpoint(params: &BTreeMap<String, String>) -> Result<Endpoint, String> {
 }
 
 /// Runs one of this module's built-ins.
-pub fn run(name: &str, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Host, name: &str, params: &BTreeMap<String, String>, out: &mut Out) {
     if name == "socket-file" {
         return socket_file(params, out);
     }
@@ -53,7 +54,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, out: &mut Out) {
         Err(e) => return out.fail(e),
     };
     match name {
-        "listeners" => listeners(&target, out),
+        "listeners" => listeners(host, &target, out),
         "connect" => {
             out.shown_as = format!("curl -sS -o /dev/null {}", curl_url(&target));
             let result = connect::connect(&target, CONNECT_TIMEOUT);
@@ -72,8 +73,9 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, out: &mut Out) {
     }
 }
 
-fn listeners(target: &Endpoint, out: &mut Out) {
-    let all = sockets::listeners();
+fn listeners(host: &mut Host, target: &Endpoint, out: &mut Out) {
+    let all = host.listeners().to_vec();
+    let procs = host.processes();
     out.shown_as = sockets::ss_equivalent(target);
     let here: Option<&Listener> = match target {
         Endpoint::Unix(path) => {
@@ -106,8 +108,8 @@ fn listeners(target: &Endpoint, out: &mut Out) {
         out.set("queue", l.queue.map(i64::from));
         out.set("backlog", l.backlog.map(i64::from));
         out.set("queue_full", l.queue.zip(l.backlog).map(|(q, b)| q > b));
-        out.set("owners", owners(l));
-        describe_owner(l, out);
+        out.set("owners", owners(l, procs));
+        describe_owner(l, procs, out);
         out.note(&format!(
             "{} listening, queue {:?}/{:?}",
             l.addr, l.queue, l.backlog
@@ -120,8 +122,7 @@ fn listeners(target: &Endpoint, out: &mut Out) {
 
 /// The program behind a listening socket: the oldest process holding it
 /// (php-fpm's master, gunicorn's arbiter), its command line and its unit.
-fn describe_owner(l: &Listener, out: &mut Out) {
-    let procs = crate::host::procs::processes();
+fn describe_owner(l: &Listener, procs: &[Process], out: &mut Out) {
     let Some(owner) = procs
         .iter()
         .filter(|p| l.pids.contains(&p.pid))
@@ -143,8 +144,7 @@ fn describe_owner(l: &Listener, out: &mut Out) {
     out.set("owner_unit", crate::host::procs::unit_of(owner.pid));
 }
 
-fn owners(l: &Listener) -> String {
-    let procs = crate::host::procs::processes();
+fn owners(l: &Listener, procs: &[Process]) -> String {
     let names: Vec<String> = l
         .pids
         .iter()

@@ -19,7 +19,7 @@ use super::{Host, Out};
 use crate::host::Endpoint;
 use crate::host::connect::{self, ConnectResult};
 use crate::host::procs::{self, Process};
-use crate::host::sockets;
+use crate::host::sockets::{self, Listener};
 use crate::host::users::{self, Account, SocketAccess};
 use crate::logs::Timestamp;
 use crate::logs::time::local_utc_offset;
@@ -46,7 +46,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         out.set("moved", logged.is_some_and(|l| !same_address(t, l)));
         out.shown_as = sockets::ss_equivalent(t);
     }
-    let procs = procs::processes();
+    let procs = host.processes().to_vec();
     let changes = changes(host, &procs, target.as_ref().ok());
     let after: Vec<&Change> = changes
         .iter()
@@ -91,7 +91,7 @@ fn changes(host: &mut Host, procs: &[Process], target: Option<&Endpoint>) -> Vec
     let Some(target) = target else {
         return found;
     };
-    if let Some((at, who)) = listener_started(procs, target) {
+    if let Some((at, who)) = listener_started(host.listeners(), procs, target) {
         found.push(Change {
             at,
             what: format!("{who} started at {}", clock(at)),
@@ -127,13 +127,16 @@ fn nginx_loaded(host: &mut Host, procs: &[Process]) -> Option<i64> {
 
 /// When the process that owns the listening socket at `target` started, and
 /// what it is (`php-fpm8.2 (pid 4242)`).
-fn listener_started(procs: &[Process], target: &Endpoint) -> Option<(i64, String)> {
-    let all = sockets::listeners();
+fn listener_started(
+    all: &[Listener],
+    procs: &[Process],
+    target: &Endpoint,
+) -> Option<(i64, String)> {
     let listener = match target {
-        Endpoint::Unix(path) => sockets::unix_listening(&all, path),
-        Endpoint::Tcp(addr) => sockets::accepts(&all, addr)
+        Endpoint::Unix(path) => sockets::unix_listening(all, path),
+        Endpoint::Tcp(addr) => sockets::accepts(all, addr)
             .then(|| {
-                sockets::listening_on_port(&all, addr.port())
+                sockets::listening_on_port(all, addr.port())
                     .into_iter()
                     .next()
             })
