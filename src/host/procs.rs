@@ -6,6 +6,7 @@
 //! `php-fpm: pool www`, `nginx: worker process`), which is how roles are told apart; `comm`
 //! only names the binary (`php-fpm8.2`, `php-fpm`, `nginx`).
 
+use super::namespaces::{self, Elsewhere};
 use super::{sanitize, users};
 use std::collections::HashMap;
 use std::fs;
@@ -35,6 +36,18 @@ pub struct Process {
     /// Start time in clock ticks after boot (field 22 of `/proc/PID/stat`); with `pid` it
     /// identifies a process across reads even when the pid is reused.
     pub start_time_ticks: u64,
+    /// The state letter of `/proc/PID/stat` (`R`, `S`, `D`, `Z`, `X`, ...).
+    pub state: char,
+}
+
+impl Process {
+    /// Whether the process has exited and only waits for its parent to collect its status:
+    /// a zombie (`Z`) or dead (`X`) process runs nothing, listens nowhere and has lost its
+    /// arguments. A parent that does not reap (a container's init that never calls wait)
+    /// can leave one for a long time.
+    pub fn has_exited(&self) -> bool {
+        matches!(self.state, 'Z' | 'X' | 'x')
+    }
 }
 
 /// Every process that could be read.
@@ -61,7 +74,7 @@ pub fn find(pred: impl Fn(&Process) -> bool) -> Vec<Process> {
 fn read_process(pid: i32, names: &mut HashMap<u32, Option<String>>) -> Option<Process> {
     let dir = PathBuf::from(format!("/proc/{pid}"));
     let stat = fs::read(dir.join("stat")).ok()?;
-    let (comm, ppid, start_time_ticks) = parse_stat(&String::from_utf8_lossy(&stat))?;
+    let (comm, state, ppid, start_time_ticks) = parse_stat(&String::from_utf8_lossy(&stat))?;
     let status = fs::read(dir.join("status")).ok()?;
     let uid = parse_effective_uid(&String::from_utf8_lossy(&status))?;
     let args = read_args(&dir.join("cmdline"));
@@ -75,20 +88,23 @@ fn read_process(pid: i32, names: &mut HashMap<u32, Option<String>>) -> Option<Pr
         uid,
         user: user.clone(),
         start_time_ticks,
+        state,
     })
 }
 
-/// `(comm, ppid, starttime)` from `/proc/PID/stat`. `comm` may hold spaces and `)`, so it
-/// spans from the first `(` to the last `)`.
-fn parse_stat(stat: &str) -> Option<(String, i32, u64)> {
+/// `(comm, state, ppid, starttime)` from `/proc/PID/stat`. `comm` may hold spaces and `)`,
+/// so it spans from the first `(` to the last `)`.
+fn parse_stat(stat: &str) -> Option<(String, char, i32, u64)> {
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
     let comm = stat.get(open + 1..close)?.to_string();
     // Fields after `comm` start at field 3 (state); ppid is field 4, starttime field 22.
     let rest: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
+    let mut state = rest.first()?.chars();
+    let state = state.next().filter(|_| state.next().is_none())?;
     let ppid = rest.get(1)?.parse().ok()?;
     let start = rest.get(19)?.parse().ok()?;
-    Some((comm, ppid, start))
+    Some((comm, state, ppid, start))
 }
 
 /// The effective uid: the second number on the `Uid:` line of `/proc/PID/status`.
@@ -196,14 +212,80 @@ pub struct FpmWorker {
     pub user: Option<String>,
 }
 
-/// The php-fpm masters running now, with their workers.
-pub fn fpm_masters() -> Vec<FpmMaster> {
-    fpm_masters_in(&processes())
+/// An exited php-fpm process that its parent has not reaped (state `Z`): not running, though
+/// `ps` still lists it under its binary's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FpmZombie {
+    /// Its pid.
+    pub pid: i32,
+    /// Its binary's name (`php-fpm8.2`).
+    pub comm: String,
+    /// The parent that has not reaped it.
+    pub parent: i32,
+    /// The parent's binary name, when it could be read.
+    pub parent_comm: Option<String>,
 }
 
-/// The php-fpm masters found in `procs`, with their workers.
+/// What the process table shows of php-fpm: the masters of this system, and what looks like
+/// one but is not: masters in other namespaces (a container's, whose paths and sockets are
+/// not ours) and zombies.
+#[derive(Debug, Clone, Default)]
+pub struct FpmSeen {
+    /// Running masters in our mount and network namespaces.
+    pub masters: Vec<FpmMaster>,
+    /// Running masters elsewhere; their configuration paths mean files we cannot see.
+    pub elsewhere: Vec<(FpmMaster, Elsewhere)>,
+    /// Exited masters not yet reaped.
+    pub zombies: Vec<FpmZombie>,
+}
+
+/// The php-fpm masters of this system running now, with their workers.
+pub fn fpm_masters() -> Vec<FpmMaster> {
+    fpm_seen().masters
+}
+
+/// php-fpm as the process table shows it now; see [`FpmSeen`].
+pub fn fpm_seen() -> FpmSeen {
+    let procs = processes();
+    let mut seen = FpmSeen {
+        zombies: fpm_zombies_in(&procs),
+        ..FpmSeen::default()
+    };
+    for m in fpm_masters_in(&procs) {
+        match namespaces::elsewhere(Path::new("/proc"), m.pid) {
+            Some(e) => seen.elsewhere.push((m, e)),
+            None => seen.masters.push(m),
+        }
+    }
+    seen
+}
+
+/// The zombie php-fpm processes in `procs`, except workers whose running master is about to
+/// reap them: what is left is a master whose parent does not reap.
+pub fn fpm_zombies_in(procs: &[Process]) -> Vec<FpmZombie> {
+    let parent = |pid: i32| procs.iter().find(|p| p.pid == pid);
+    // A worker that just exited is a zombie for the moment its master takes to reap it.
+    let reaped_soon =
+        |z: &&Process| parent(z.ppid).is_some_and(|p| !p.has_exited() && looks_like_fpm_master(p));
+    procs
+        .iter()
+        .filter(|p| p.has_exited() && p.comm.starts_with("php-fpm"))
+        .filter(|z| !reaped_soon(z))
+        .map(|z| FpmZombie {
+            pid: z.pid,
+            comm: z.comm.clone(),
+            parent: z.ppid,
+            parent_comm: parent(z.ppid).map(|p| p.comm.clone()),
+        })
+        .collect()
+}
+
+/// The running php-fpm masters found in `procs`, with their workers.
 pub fn fpm_masters_in(procs: &[Process]) -> Vec<FpmMaster> {
-    let candidates: Vec<&Process> = procs.iter().filter(|p| looks_like_fpm_master(p)).collect();
+    let candidates: Vec<&Process> = procs
+        .iter()
+        .filter(|p| !p.has_exited() && looks_like_fpm_master(p))
+        .collect();
     // A child forked a moment ago still shows its master's title until it retitles
     // itself; a real master never has a php-fpm master as its parent.
     let is_candidate = |pid: i32| candidates.iter().any(|c| c.pid == pid);

@@ -23,13 +23,81 @@ fn proc_with(pid: i32, ppid: i32, comm: &str, title: &str, uid: u32) -> Process 
         uid,
         user: users::user_name(uid),
         start_time_ticks: 1,
+        state: 'S',
+    }
+}
+
+fn zombie(pid: i32, ppid: i32, comm: &str) -> Process {
+    // A zombie keeps its comm, but its cmdline reads empty.
+    Process {
+        state: 'Z',
+        ..proc_with(pid, ppid, comm, "", 0)
     }
 }
 
 #[test]
 fn stat_comm_may_contain_spaces_and_parens() {
     let stat = "42 (a b) c)) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1 1";
-    assert_eq!(parse_stat(stat), Some(("a b) c)".to_string(), 7, 98765)));
+    let parsed = parse_stat(stat);
+    assert_eq!(parsed, Some(("a b) c)".to_string(), 'S', 7, 98765)));
+}
+
+#[test]
+fn stat_state_of_a_zombie_is_z() {
+    let stat = "4242 (php-fpm8.2) Z 4200 4200 4200 0 -1 4227148 1 0 0 0 0 0 0 0 20 0 1 0 555 0 0";
+    assert_eq!(parse_stat(stat).map(|s| s.1), Some('Z'));
+}
+
+#[test]
+fn stat_state_must_be_one_letter() {
+    let stat = "42 (x) ZZ 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1 1";
+    assert_eq!(parse_stat(stat), None);
+}
+
+#[test]
+fn zombie_and_dead_processes_have_exited() {
+    let mut p = proc_with(1, 0, "x", "x", 0);
+    for (state, exited) in [
+        ('R', false),
+        ('S', false),
+        ('D', false),
+        ('Z', true),
+        ('X', true),
+    ] {
+        p.state = state;
+        assert_eq!(p.has_exited(), exited, "state {state}");
+    }
+}
+
+#[test]
+fn zombie_fpm_master_is_not_a_master_but_a_zombie() {
+    let procs = [
+        proc_with(4200, 1, "python3", "python3 noreap.py", 0),
+        zombie(4242, 4200, "php-fpm8.2"),
+    ];
+    assert_eq!(fpm_masters_in(&procs), []);
+    let zombies = fpm_zombies_in(&procs);
+    assert_eq!(
+        zombies,
+        [FpmZombie {
+            pid: 4242,
+            comm: "php-fpm8.2".into(),
+            parent: 4200,
+            parent_comm: Some("python3".into()),
+        }]
+    );
+}
+
+#[test]
+fn worker_zombie_of_a_running_master_is_not_reported() {
+    let title = "php-fpm: master process (/etc/php-fpm.conf)";
+    let procs = [
+        proc_with(10, 1, "php-fpm", title, 0),
+        zombie(11, 10, "php-fpm"),
+    ];
+    assert_eq!(fpm_zombies_in(&procs), []);
+    let pids: Vec<i32> = fpm_masters_in(&procs).iter().map(|m| m.pid).collect();
+    assert_eq!(pids, [10]);
 }
 
 #[test]
@@ -153,4 +221,36 @@ fn real_php_fpm_master_is_found_with_its_pools() {
             .iter()
             .all(|w| w.user.as_deref() == Some("nobody"))
     );
+}
+
+#[test]
+fn own_exited_child_reads_as_a_zombie() {
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("run true");
+    let pid = i32::try_from(child.id()).expect("pid fits");
+    let state = || {
+        processes()
+            .into_iter()
+            .find(|p| p.pid == pid)
+            .map(|p| p.state)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state() != Some('Z') {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "true never became a zombie"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let zombie = processes()
+        .into_iter()
+        .find(|p| p.pid == pid)
+        .expect("zombie listed");
+    assert!(zombie.has_exited());
+    assert_eq!(
+        (zombie.comm.as_str(), zombie.cmdline.as_str()),
+        ("true", "")
+    );
+    child.wait().expect("reap true");
 }
