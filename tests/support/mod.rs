@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod doctor;
 pub mod fpm;
+pub mod isolate;
 pub mod lab;
 pub mod logs;
 pub mod net;
