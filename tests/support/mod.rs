@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod container;
 pub mod doctor;
 pub mod fpm;
 pub mod isolate;
