@@ -227,6 +227,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "owner",
             "group",
             "mode",
+            "zombies",
+            "elsewhere",
         ],
         lists: &[],
         signatures: &[],
