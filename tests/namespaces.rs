@@ -1,14 +1,14 @@
-//! Processes that look like this host's php-fpm in `ps` but are not: a zombie php-fpm
-//! master left by a parent that does not reap (a container whose PID 1 is not an init),
-//! and php-fpm in another mount and network namespace (a container on the same host).
-//! Each is made for real — a parent that never calls wait(), a process tree under
-//! `unshare --mount --net --pid` — beside the lab's own daemons; the report must diagnose
-//! the host's own, name the others, and say how to diagnose inside.
+//! Processes that look like this host's nginx or php-fpm in `ps` but are not: a zombie
+//! php-fpm master left by a parent that does not reap (a container whose PID 1 is not an
+//! init), and nginx or php-fpm in another mount and network namespace (a container on the
+//! same host). Each is made for real — a parent that never calls wait(), a process tree
+//! under `unshare --mount --net --pid` — beside the lab's own daemons; the report must
+//! diagnose the host's own, name the others, and say how to diagnose inside.
 
 use crate::support::container::{self, Container};
-use crate::support::doctor::DoctorRun;
+use crate::support::doctor::{self, DoctorRun};
 use crate::support::fpm::Fpm;
-use crate::support::lab::{fpm_binary, is_root};
+use crate::support::lab::{NGINX, fpm_binary, is_root};
 use crate::support::{Lab, Pass, Pool, isolate, proc};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -22,6 +22,15 @@ const PHP: &str = "~ \\.php$";
 /// Where the official php-fpm container images keep php-fpm.conf; one of the doctor's
 /// usual places, so a pool there is found without a running master.
 const IMAGE_FPM_CONF: &str = "/usr/local/etc/php-fpm.conf";
+
+/// Whether containers can be made here; says why not when they cannot.
+fn containers_work() -> bool {
+    let missing = container::missing();
+    if let Some(why) = missing {
+        eprintln!("skipped: {why}");
+    }
+    missing.is_none()
+}
 
 fn diagnose(lab: &Lab, exit: i32) -> DoctorRun {
     let run = lab.doctor(&["--auto", "--format", "json"]);
@@ -38,33 +47,50 @@ fn assert_titles_known(run: &DoctorRun) {
     assert!(!run.stdout.contains("_pass (unknown)"), "{run}");
 }
 
-#[test]
-fn zombie_php_fpm_master_is_not_a_running_backend() {
-    let test = "zombie_php_fpm_master_is_not_a_running_backend";
+/// Runs `scenario` in a private mount namespace (see `support::isolate`): what it mounts
+/// over the host's directories is its own, and gone when it ends.
+fn with_private_mounts(test: &str, scenario: impl FnOnce()) {
     if isolate::inside() {
-        return zombie_master();
+        return scenario();
     }
-    if !is_root() || !Path::new(IMAGE_FPM_CONF).parent().is_some_and(Path::is_dir) {
-        eprintln!("skipped {test}: needs root and /usr/local/etc for a private php-fpm.conf");
+    if !is_root() {
+        eprintln!("skipped {test}: needs root for a private mount namespace");
         return;
     }
     let module = module_path!().split_once("::").map_or("", |(_, m)| m);
     isolate::rerun_under(&["--mount"], &format!("{module}::{test}"));
 }
 
-/// In a private mount namespace (the container): the pool's configuration at the image's
-/// path, php-fpm started by a parent that never reaps it, then stopped.
-fn zombie_master() {
-    let lab = Lab::new();
-    let etc = Path::new(IMAGE_FPM_CONF).parent().expect("a directory");
+/// Hides `dir` behind an empty tmpfs: in the private mount namespace only.
+fn hide(dir: &Path) {
     let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "mode=0755", "lab-etc"])
-        .arg(etc)
+        .args(["-t", "tmpfs", "-o", "mode=0755", "hidden"])
+        .arg(dir)
         .status();
     assert!(
         mounted.is_ok_and(|s| s.success()),
-        "mount a tmpfs on {etc:?}"
+        "mount a tmpfs on {dir:?}"
     );
+}
+
+#[test]
+fn zombie_php_fpm_master_is_not_a_running_backend() {
+    with_private_mounts(
+        "zombie_php_fpm_master_is_not_a_running_backend",
+        zombie_master,
+    );
+}
+
+/// The pool's configuration at the image's path, php-fpm started by a parent that never
+/// reaps it, then stopped.
+fn zombie_master() {
+    let lab = Lab::new();
+    let etc = Path::new(IMAGE_FPM_CONF).parent().expect("a directory");
+    if !etc.is_dir() {
+        eprintln!("skipped: no {etc:?} to hold a private php-fpm.conf");
+        return;
+    }
+    hide(etc);
     std::os::unix::fs::symlink(lab.path("php-fpm.conf"), IMAGE_FPM_CONF).expect("link conf");
     let noreap = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lab/noreap.py");
     let launcher = ["python3".to_string(), noreap.display().to_string()];
@@ -109,8 +135,7 @@ fn fpm_master_under(fpm: &Fpm) -> i32 {
 
 #[test]
 fn php_fpm_in_a_container_is_not_the_running_backend() {
-    if let Some(why) = container::missing() {
-        eprintln!("skipped: {why}");
+    if !containers_work() {
         return;
     }
     let lab = Lab::new();
@@ -141,4 +166,139 @@ fn php_fpm_in_a_container_is_not_the_running_backend() {
     let nsenter = format!("nsenter -t {theirs} -m -n -p nginx-doctor --auto");
     run.assert_evidence_quotes("backend-down", &nsenter);
     assert_titles_known(&run);
+}
+
+/// An nginx.conf for a container's nginx in `dir`, unlike the lab's: it proxies to a port
+/// nothing listens on.
+fn container_nginx_conf(dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        "daemon off;\nworker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n    access_log off;\n    server {{\n        listen 127.0.0.1:8080;\n\
+         \x20       location / {{ proxy_pass http://127.0.0.1:9; }}\n    }}\n}}\n"
+    )
+}
+
+/// Starts nginx in a container with its own nginx.conf at the lab's path; its host pid.
+fn nginx_in_a_container(lab: &Lab) -> (Container, i32) {
+    let conf = container_nginx_conf(lab.dir());
+    let prefix = format!("{}/", lab.dir().display());
+    let path = lab.path("nginx.conf").display().to_string();
+    let argv = [NGINX.to_string(), "-p".into(), prefix, "-c".into(), path];
+    let mut boxed = Container::start(lab.dir(), &[("nginx.conf", &conf)], &argv);
+    let pid = boxed.wait_for("nginx: master process");
+    (boxed, pid)
+}
+
+#[test]
+fn nginx_in_a_container_is_named_not_diagnosed() {
+    if !containers_work() {
+        return;
+    }
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    let ours = lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    lab.stop(ours.pid);
+    let (_boxed, theirs) = nginx_in_a_container(&lab);
+
+    let run = diagnose(&lab, 1);
+    run.assert_first("nginx-down");
+    let conf = ours.conf.display();
+    run.assert_evidence_quotes(
+        "nginx-down",
+        &format!("no nginx master process runs for {conf}"),
+    );
+    let named = format!(
+        "nginx master pid {theirs} ({conf} inside it) runs in another mount and network namespace"
+    );
+    run.assert_evidence_quotes("nginx-down", &named);
+    let nsenter = format!("nsenter -t {theirs} -m -n -p nginx-doctor --auto");
+    run.assert_evidence_quotes("nginx-down", &nsenter);
+    assert_titles_known(&run);
+}
+
+#[test]
+fn printed_nsenter_command_diagnoses_the_container_s_nginx() {
+    if !containers_work() {
+        return;
+    }
+    let lab = Lab::new();
+    // The host's own nginx serves files; the container's has another file at its path.
+    lab.nginx(|c| c.location("/", Pass::files()));
+    let (_boxed, theirs) = nginx_in_a_container(&lab);
+    // A 502 inside: the container's nginx proxies to a port where nothing listens.
+    let status = Command::new("nsenter")
+        .args([
+            "-t",
+            &theirs.to_string(),
+            "-n",
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+        ])
+        .args(["-w", "%{http_code}", "http://127.0.0.1:8080/"])
+        .output()
+        .expect("run curl in the container");
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "502", "{status:?}");
+    let outside = lab.doctor(&["--auto", "--format", "json"]);
+    let advice = format!("nsenter -t {theirs} -m -n -p nginx-doctor --auto");
+    assert!(outside.stdout.contains(&advice), "{outside}");
+
+    // The command as printed, with this build's binary for `nginx-doctor` (at the same
+    // path inside: the container hides only the lab directory).
+    let mut argv: Vec<String> = advice.split(' ').map(str::to_string).collect();
+    let at = argv
+        .iter()
+        .position(|a| a == "nginx-doctor")
+        .expect("the program");
+    argv[at] = doctor::BINARY.to_string();
+    argv.extend(["--format".to_string(), "json".to_string()]);
+    let limit = doctor::DOCTOR_TIMEOUT;
+    let inside = doctor::run_bounded(&argv[0], &argv[1..], Path::new("/"), limit);
+    inside.assert_first("backend-down");
+    inside.assert_evidence_quotes("backend-down", "127.0.0.1:9");
+    let conf = lab.path("nginx.conf").display().to_string();
+    let master = format!("master 1: nginx: master process {NGINX} -p ");
+    let nginx = &inside.json["checks"][0];
+    assert_eq!(nginx["probe"], "nginx", "{inside}");
+    let excerpt = nginx["excerpt"].as_str().unwrap_or_default();
+    assert!(
+        excerpt.contains(&master) && excerpt.contains(&conf),
+        "{inside}"
+    );
+}
+
+#[test]
+fn nginx_only_in_a_container_stops_and_says_where() {
+    with_private_mounts(
+        "nginx_only_in_a_container_stops_and_says_where",
+        nginx_only_elsewhere,
+    );
+}
+
+/// No configuration of this system's own (the usual places hidden), nginx running only in
+/// a container: the doctor must not diagnose the container's `-c` path on our files.
+fn nginx_only_elsewhere() {
+    if !containers_work() {
+        return;
+    }
+    let usual = ["/etc/nginx", "/usr/local/nginx", "/usr/local/openresty"];
+    for dir in usual.iter().map(Path::new).filter(|d| d.is_dir()) {
+        hide(dir);
+    }
+    let lab = Lab::new();
+    let (_boxed, theirs) = nginx_in_a_container(&lab);
+    let args = ["--auto".to_string(), "--format".into(), "json".into()];
+    let run = doctor::run_bounded(doctor::BINARY, &args, lab.dir(), doctor::DOCTOR_TIMEOUT);
+
+    assert_eq!(run.status, 3, "no diagnosis of this system's nginx\n{run}");
+    assert_eq!(run.ids(), Vec::<String>::new(), "{run}");
+    let stopped = run.json["stopped"].as_str().unwrap_or_default();
+    let conf = lab.path("nginx.conf").display().to_string();
+    let named = format!("nginx master pid {theirs} ({conf} inside it)");
+    assert!(stopped.contains(&named), "{run}");
+    let nsenter = format!("nsenter -t {theirs} -m -n -p nginx-doctor --auto");
+    assert!(stopped.contains(&nsenter), "{run}");
 }

@@ -45,6 +45,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "passes",
             "listen_port",
             "other_masters",
+            "elsewhere",
             "parse_error",
             "config_errors",
             "config_error",
