@@ -9,6 +9,7 @@ use crate::support::container::{self, Container};
 use crate::support::doctor::{self, DoctorRun};
 use crate::support::fpm::Fpm;
 use crate::support::lab::{NGINX, fpm_binary, is_root};
+use crate::support::nginx::Nginx;
 use crate::support::{Lab, Pass, Pool, isolate, proc};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -191,16 +192,23 @@ fn nginx_in_a_container(lab: &Lab) -> (Container, i32) {
     (boxed, pid)
 }
 
+/// The lab's nginx (a PHP site) stopped, and a container's nginx running with another
+/// file at the same `-c` path: the lab's nginx, the container and its master's host pid.
+fn stopped_beside_a_container(lab: &Lab) -> (Nginx, Container, i32) {
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    let ours = lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    lab.stop(ours.pid);
+    let (boxed, theirs) = nginx_in_a_container(lab);
+    (ours, boxed, theirs)
+}
+
 #[test]
 fn nginx_in_a_container_is_named_not_diagnosed() {
     if !containers_work() {
         return;
     }
     let lab = Lab::new();
-    let fpm = lab.php_fpm(Pool::unix("www"));
-    let ours = lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
-    lab.stop(ours.pid);
-    let (_boxed, theirs) = nginx_in_a_container(&lab);
+    let (ours, _boxed, theirs) = stopped_beside_a_container(&lab);
 
     let run = diagnose(&lab, 1);
     run.assert_first("nginx-down");
@@ -301,4 +309,23 @@ fn nginx_only_elsewhere() {
     assert!(stopped.contains(&named), "{run}");
     let nsenter = format!("nsenter -t {theirs} -m -n -p nginx-doctor --auto");
     assert!(stopped.contains(&nsenter), "{run}");
+}
+
+#[test]
+fn config_names_a_container_s_master_with_how_to_show_it() {
+    if !containers_work() {
+        return;
+    }
+    let lab = Lab::new();
+    let (ours, _boxed, theirs) = stopped_beside_a_container(&lab);
+
+    let run = lab.doctor(&["config"]);
+    assert_eq!(run.status, 0, "{run}");
+    let conf = ours.conf.display();
+    let line = format!(
+        "also running: master {theirs} with {conf} inside it, in another mount and network \
+         namespace; show its configuration inside with \
+         `nsenter -t {theirs} -m -n -p nginx-doctor config`"
+    );
+    assert!(run.stdout.contains(&line), "{run}");
 }

@@ -113,10 +113,7 @@ impl Elsewhere {
     /// sockets mean what it meant: `nsenter` always (it needs only the pid), the runtime's
     /// own `exec` when it has one and the container's name is known.
     pub fn diagnose_inside(&self) -> Vec<String> {
-        let mut commands = vec![format!(
-            "nsenter -t {} -m -n -p nginx-doctor --auto",
-            self.pid
-        )];
+        let mut commands = vec![self.nsenter("--auto")];
         let exec = self.runtime.as_ref().and_then(|r| {
             let name = r.name.as_deref()?;
             match r.kind {
@@ -128,6 +125,15 @@ impl Elsewhere {
         });
         commands.extend(exec.map(|e| format!("{e} nginx-doctor --auto")));
         commands
+    }
+
+    /// `nsenter -t PID -m -n -p nginx-doctor ARGS`: the doctor run with the process's files
+    /// (mount), sockets (network) and process table (pid; nsenter forks into it).
+    pub fn nsenter(&self, doctor_args: &str) -> String {
+        format!(
+            "nsenter -t {} -m -n -p nginx-doctor {doctor_args}",
+            self.pid
+        )
     }
 
     /// ``diagnose it inside with `nsenter ...` or `docker exec ...` ``, with the caveat that
