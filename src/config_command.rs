@@ -104,6 +104,10 @@ fn other_masters(shown: Option<i32>) -> Vec<OtherMaster> {
         .map(|m| OtherMaster {
             pid: m.pid,
             conf: m.conf.as_deref().map(lossy),
+            elsewhere: m.elsewhere.map(|e| {
+                let command = e.nsenter("config");
+                format!("{e}; show its configuration inside with `{command}`")
+            }),
         })
         .collect()
 }

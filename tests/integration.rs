@@ -16,6 +16,7 @@ mod guided_tty;
 mod hostile;
 mod malformed_rules;
 mod messy_host;
+mod namespaces;
 mod netns;
 mod nginx_down;
 mod probe_bounds;

@@ -11,21 +11,19 @@
 //! more doctor runs (`time_doctor`), which `bench/scenarios.sh` collects.
 
 use crate::support::backend::{Backend, Mode, tls};
-use crate::support::doctor::{self, DOCTOR_TIMEOUT, DoctorRun};
+use crate::support::doctor::DoctorRun;
+use crate::support::isolate;
 use crate::support::lab::is_root;
 use crate::support::net::free_port;
 use crate::support::{Lab, Pass, Pool};
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
-use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The location every PHP scenario passes through.
 const PHP: &str = "~ \\.php$";
-/// Set in the child that runs an isolated scenario inside its namespace.
-const ISOLATED: &str = "NGXDOC_ISOLATED";
 /// Set to print each scenario's median `--auto` time.
 const TIMING: &str = "DOCTOR_TIMING";
 /// Doctor runs per timing; the median is printed.
@@ -419,12 +417,10 @@ fn isolation_missing() -> Option<&'static str> {
     None
 }
 
-/// Runs `scenario` in a private network namespace: this test binary runs itself
-/// (`--exact` this test) under `unshare -n`, where loopback is brought up and the packet
-/// filter is the child's own. Serialised with the labs, as the doctor reads the host's
-/// process table.
+/// Runs `scenario` in a private network namespace (see `support::isolate`), where
+/// loopback is brought up and the packet filter is the child's own.
 fn isolated(test: &str, scenario: impl FnOnce()) {
-    if std::env::var_os(ISOLATED).is_some() {
+    if isolate::inside() {
         let up = Command::new("ip")
             .args(["link", "set", "lo", "up"])
             .status();
@@ -435,24 +431,8 @@ fn isolated(test: &str, scenario: impl FnOnce()) {
         eprintln!("skipped {test}: {why}");
         return;
     }
-    let _serial = Lab::new();
-    let exe = std::env::current_exe().expect("path of the test binary");
     let module = module_path!().split_once("::").map_or("", |(_, m)| m);
-    let held = format!("{}=1", crate::support::lab::LOCK_HELD);
-    let args: Vec<String> = ["-n", "--", "env", &format!("{ISOLATED}=1"), &held]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([exe.display().to_string(), format!("{module}::{test}")])
-        .chain(["--exact", "--nocapture", "--test-threads=1"].map(String::from))
-        .collect();
-    let run = doctor::run_bounded("unshare", &args, Path::new("/"), 2 * DOCTOR_TIMEOUT);
-    print!("{}", run.stdout);
-    eprint!("{}", run.stderr);
-    assert_eq!(run.status, 0, "the isolated run failed");
-    assert!(
-        run.stdout.contains("test result: ok. 1 passed"),
-        "the isolated run did not run {test}"
-    );
+    isolate::rerun_under(&["-n"], &format!("{module}::{test}"));
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! which pool is meant to listen there, and where do the running pools
 //! listen instead (the wrong-address diagnosis).
 //!
-//! Running masters are found in /proc and their configurations read from
+//! Running masters are found in /proc (zombies and other namespaces'
+//! masters set aside, see [`seen`]) and their configurations read from
 //! the path in their process titles; when none runs, the distributions'
 //! usual configuration paths say what should be there.
 
@@ -10,12 +11,14 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{Host, Out};
 use super::sockets_probe::endpoint;
+use super::{Host, Out};
 use crate::host::fpm_conf::{self, ErrorLog, FpmConfig, ListenSpec, Pool};
-use crate::host::procs::{self, FpmMaster};
+use crate::host::procs::FpmMaster;
 use crate::host::{Endpoint, Sourced};
 use crate::probe::command;
+
+mod seen;
 
 /// A configuration and whether a master runs it.
 struct Found {
@@ -28,7 +31,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         Ok(t) => t,
         Err(e) => return out.fail(e),
     };
-    let masters = procs::fpm_masters_in(host.processes());
+    let masters = seen::running_masters(host.processes(), out);
     out.set("running", !masters.is_empty());
     out.shown_as = "ps -o pid,args -C php-fpm".into();
     let found = configurations(masters);

@@ -1,9 +1,11 @@
 //! The `nginx` built-in: which nginx, which configuration, which logs.
 //!
 //! A flag wins (`--conf`); else the running master's `-c` and `-p` from
-//! /proc; else what `nginx -V` was built with; else the distributions'
-//! usual paths. The parsed model is kept on the [`Host`] so every later
-//! probe (logs, pass targets) reads the same configuration.
+//! /proc (a master of this system's namespaces: a container's is only
+//! named, with how to diagnose inside it); else what `nginx -V` was built
+//! with; else the distributions' usual paths. The parsed model is kept on
+//! the [`Host`] so every later probe (logs, pass targets) reads the same
+//! configuration.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,8 +26,8 @@ pub struct NginxView {
     pub parse_error: Option<String>,
     pub source: &'static str,
     pub worker_users: Vec<String>,
-    /// Masters running besides the one diagnosed (another instance, a
-    /// container's): the report names them so `--conf` can pick one.
+    /// Masters running besides the one diagnosed: another instance of
+    /// ours (`--conf` picks one), or a container's (never diagnosed here).
     pub other_masters: Vec<Master>,
 }
 
@@ -85,32 +87,58 @@ pub fn run(host: &mut Host, out: &mut Out) {
     if let Some(m) = &view.master {
         out.note(&format!("master {}: {}", m.pid, m.cmdline));
     }
-    if !view.other_masters.is_empty() {
-        let others: Vec<String> = view
-            .other_masters
-            .iter()
-            .map(|m| {
-                format!(
-                    "pid {} ({})",
-                    m.pid,
-                    m.conf
-                        .as_ref()
-                        .map_or("compiled-in configuration".into(), |c| c
-                            .display()
-                            .to_string())
-                )
-            })
-            .collect();
-        out.note(&format!(
-            "other nginx masters run: {}; diagnose one with --conf",
-            others.join(", ")
-        ));
-        out.set("other_masters", others.join(", "));
-    }
+    other_masters(&view.other_masters, out);
     if let Some(e) = &view.parse_error {
         out.note(&format!("configuration not fully read: {e}"));
     }
     problems(view.model.as_ref(), out);
+}
+
+/// Names the masters not diagnosed: ours (another configuration: `--conf` picks one) and
+/// those in other namespaces (a container's: only a run inside it can diagnose them).
+fn other_masters(others: &[Master], out: &mut Out) {
+    let ours: Vec<String> = others
+        .iter()
+        .filter(|m| m.elsewhere.is_none())
+        .map(|m| format!("pid {} ({})", m.pid, conf_of(m)))
+        .collect();
+    let elsewhere: Vec<String> = others.iter().filter_map(elsewhere_line).collect();
+    if !ours.is_empty() {
+        out.note(&format!(
+            "other nginx masters run: {}; diagnose one with --conf",
+            ours.join(", ")
+        ));
+    }
+    for line in &elsewhere {
+        out.note(line);
+    }
+    let all: Vec<String> = [ours.join(", "), elsewhere.join("; ")]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    out.set("other_masters", all.join("; "));
+    out.set("elsewhere", elsewhere.join("; "));
+}
+
+/// A master's `-c` as its title shows it.
+fn conf_of(m: &Master) -> String {
+    m.conf
+        .as_ref()
+        .map_or("compiled-in configuration".into(), |c| {
+            c.display().to_string()
+        })
+}
+
+/// `nginx master pid N (CONF inside it) runs in another ... namespace ...; diagnose it
+/// inside with ...`, for a master in other namespaces.
+fn elsewhere_line(m: &Master) -> Option<String> {
+    let e = m.elsewhere.as_ref()?;
+    Some(format!(
+        "nginx master pid {} ({} inside it) runs {e}, so it is not this system's; {}",
+        m.pid,
+        conf_of(m),
+        e.advice()
+    ))
 }
 
 /// What `nginx -t` would refuse in the configuration, and what nginx does
@@ -151,7 +179,11 @@ fn worker_user(view: &NginxView) -> String {
 
 /// Finds nginx and reads its configuration; called once per run.
 pub fn discover(conf_flag: Option<&Path>) -> NginxView {
-    let masters = nginx::find_masters();
+    // A container's master is never the one diagnosed: its `-c` names a file in its own
+    // mount namespace, which the same path here is not.
+    let (masters, elsewhere): (Vec<Master>, Vec<Master>) = nginx::find_masters()
+        .into_iter()
+        .partition(|m| m.elsewhere.is_none());
     let mut view = NginxView::default();
     let pick = match conf_flag {
         Some(flag) => masters
@@ -161,6 +193,7 @@ pub fn discover(conf_flag: Option<&Path>) -> NginxView {
     };
     let mut masters = masters;
     let chosen = pick.map(|i| masters.remove(i));
+    masters.extend(elsewhere);
     view.other_masters = masters;
     let binary = chosen
         .as_ref()

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Host, Out};
-use crate::host::procs::Process;
 use crate::host::Endpoint;
 use crate::host::connect::{self, ConnectResult, Reply};
+use crate::host::procs::Process;
 use crate::host::sockets::{self, Listener};
 use crate::host::users::{self, Account, SocketAccess};
 

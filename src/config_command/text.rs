@@ -81,11 +81,19 @@ impl Renderer {
                 .conf
                 .as_deref()
                 .map_or_else(|| "its compiled default".to_owned(), t);
-            let _ = writeln!(
-                out,
-                "  also running: master {} with {c} (pass --conf to show it)",
-                m.pid
-            );
+            let _ = match &m.elsewhere {
+                None => writeln!(
+                    out,
+                    "  also running: master {} with {c} (pass --conf to show it)",
+                    m.pid
+                ),
+                Some(e) => writeln!(
+                    out,
+                    "  also running: master {} with {c} inside it, {}",
+                    m.pid,
+                    t(e)
+                ),
+            };
         }
         if let Some(b) = &self.base {
             let _ = writeln!(out, "  files below are relative to {}/", t(b));

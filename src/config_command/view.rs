@@ -84,6 +84,9 @@ pub struct OtherMaster {
     pub pid: i32,
     /// Its `-c` file, when the title shows one.
     pub conf: Option<String>,
+    /// Set when it runs in other namespaces (a container's): where, and how to see its
+    /// configuration from inside (`--conf` here would read another file).
+    pub elsewhere: Option<String>,
 }
 
 /// The worker user and what says so.

@@ -9,6 +9,7 @@
 
 pub mod connect;
 pub mod fpm_conf;
+pub mod namespaces;
 pub mod procs;
 mod sock_diag;
 pub mod sockets;

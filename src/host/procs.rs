@@ -6,6 +6,7 @@
 //! `php-fpm: pool www`, `nginx: worker process`), which is how roles are told apart; `comm`
 //! only names the binary (`php-fpm8.2`, `php-fpm`, `nginx`).
 
+use super::namespaces::{self, Elsewhere};
 use super::{sanitize, users};
 use std::collections::HashMap;
 use std::fs;
@@ -35,6 +36,18 @@ pub struct Process {
     /// Start time in clock ticks after boot (field 22 of `/proc/PID/stat`); with `pid` it
     /// identifies a process across reads even when the pid is reused.
     pub start_time_ticks: u64,
+    /// The state letter of `/proc/PID/stat` (`R`, `S`, `D`, `Z`, `X`, ...).
+    pub state: char,
+}
+
+impl Process {
+    /// Whether the process has exited and only waits for its parent to collect its status:
+    /// a zombie (`Z`) or dead (`X`) process runs nothing, listens nowhere and has lost its
+    /// arguments. A parent that does not reap (a container's init that never calls wait)
+    /// can leave one for a long time.
+    pub fn has_exited(&self) -> bool {
+        matches!(self.state, 'Z' | 'X' | 'x')
+    }
 }
 
 /// Every process that could be read.
@@ -61,7 +74,7 @@ pub fn find(pred: impl Fn(&Process) -> bool) -> Vec<Process> {
 fn read_process(pid: i32, names: &mut HashMap<u32, Option<String>>) -> Option<Process> {
     let dir = PathBuf::from(format!("/proc/{pid}"));
     let stat = fs::read(dir.join("stat")).ok()?;
-    let (comm, ppid, start_time_ticks) = parse_stat(&String::from_utf8_lossy(&stat))?;
+    let (comm, state, ppid, start_time_ticks) = parse_stat(&String::from_utf8_lossy(&stat))?;
     let status = fs::read(dir.join("status")).ok()?;
     let uid = parse_effective_uid(&String::from_utf8_lossy(&status))?;
     let args = read_args(&dir.join("cmdline"));
@@ -75,20 +88,23 @@ fn read_process(pid: i32, names: &mut HashMap<u32, Option<String>>) -> Option<Pr
         uid,
         user: user.clone(),
         start_time_ticks,
+        state,
     })
 }
 
-/// `(comm, ppid, starttime)` from `/proc/PID/stat`. `comm` may hold spaces and `)`, so it
-/// spans from the first `(` to the last `)`.
-fn parse_stat(stat: &str) -> Option<(String, i32, u64)> {
+/// `(comm, state, ppid, starttime)` from `/proc/PID/stat`. `comm` may hold spaces and `)`,
+/// so it spans from the first `(` to the last `)`.
+fn parse_stat(stat: &str) -> Option<(String, char, i32, u64)> {
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
     let comm = stat.get(open + 1..close)?.to_string();
     // Fields after `comm` start at field 3 (state); ppid is field 4, starttime field 22.
     let rest: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
+    let mut state = rest.first()?.chars();
+    let state = state.next().filter(|_| state.next().is_none())?;
     let ppid = rest.get(1)?.parse().ok()?;
     let start = rest.get(19)?.parse().ok()?;
-    Some((comm, ppid, start))
+    Some((comm, state, ppid, start))
 }
 
 /// The effective uid: the second number on the `Uid:` line of `/proc/PID/status`.
@@ -196,14 +212,84 @@ pub struct FpmWorker {
     pub user: Option<String>,
 }
 
-/// The php-fpm masters running now, with their workers.
-pub fn fpm_masters() -> Vec<FpmMaster> {
-    fpm_masters_in(&processes())
+/// An exited php-fpm process that its parent has not reaped (state `Z`): not running, though
+/// `ps` still lists it under its binary's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FpmZombie {
+    /// Its pid.
+    pub pid: i32,
+    /// Its binary's name (`php-fpm8.2`).
+    pub comm: String,
+    /// The parent that has not reaped it.
+    pub parent: i32,
+    /// The parent's binary name, when it could be read.
+    pub parent_comm: Option<String>,
 }
 
-/// The php-fpm masters found in `procs`, with their workers.
+/// What the process table shows of php-fpm: the masters of this system, and what looks like
+/// one but is not: masters in other namespaces (a container's, whose paths and sockets are
+/// not ours) and zombies.
+#[derive(Debug, Clone, Default)]
+pub struct FpmSeen {
+    /// Running masters in our mount and network namespaces.
+    pub masters: Vec<FpmMaster>,
+    /// Running masters elsewhere; their configuration paths mean files we cannot see.
+    pub elsewhere: Vec<(FpmMaster, Elsewhere)>,
+    /// Exited masters not yet reaped.
+    pub zombies: Vec<FpmZombie>,
+}
+
+/// The php-fpm masters of this system running now, with their workers.
+pub fn fpm_masters() -> Vec<FpmMaster> {
+    fpm_seen().masters
+}
+
+/// php-fpm as the process table shows it now; see [`FpmSeen`].
+pub fn fpm_seen() -> FpmSeen {
+    fpm_seen_in(&processes())
+}
+
+/// php-fpm as the process table `procs` shows it; see [`FpmSeen`].
+pub fn fpm_seen_in(procs: &[Process]) -> FpmSeen {
+    let mut seen = FpmSeen {
+        zombies: fpm_zombies_in(procs),
+        ..FpmSeen::default()
+    };
+    for m in fpm_masters_in(procs) {
+        match namespaces::elsewhere(Path::new("/proc"), m.pid) {
+            Some(e) => seen.elsewhere.push((m, e)),
+            None => seen.masters.push(m),
+        }
+    }
+    seen
+}
+
+/// The zombie php-fpm processes in `procs`, except workers whose running master is about to
+/// reap them: what is left is a master whose parent does not reap.
+pub fn fpm_zombies_in(procs: &[Process]) -> Vec<FpmZombie> {
+    let parent = |pid: i32| procs.iter().find(|p| p.pid == pid);
+    // A worker that just exited is a zombie for the moment its master takes to reap it.
+    let reaped_soon =
+        |z: &&Process| parent(z.ppid).is_some_and(|p| !p.has_exited() && looks_like_fpm_master(p));
+    procs
+        .iter()
+        .filter(|p| p.has_exited() && p.comm.starts_with("php-fpm"))
+        .filter(|z| !reaped_soon(z))
+        .map(|z| FpmZombie {
+            pid: z.pid,
+            comm: z.comm.clone(),
+            parent: z.ppid,
+            parent_comm: parent(z.ppid).map(|p| p.comm.clone()),
+        })
+        .collect()
+}
+
+/// The running php-fpm masters found in `procs`, with their workers.
 pub fn fpm_masters_in(procs: &[Process]) -> Vec<FpmMaster> {
-    let candidates: Vec<&Process> = procs.iter().filter(|p| looks_like_fpm_master(p)).collect();
+    let candidates: Vec<&Process> = procs
+        .iter()
+        .filter(|p| !p.has_exited() && looks_like_fpm_master(p))
+        .collect();
     // A child forked a moment ago still shows its master's title until it retitles
     // itself; a real master never has a php-fpm master as its parent.
     let is_candidate = |pid: i32| candidates.iter().any(|c| c.pid == pid);
@@ -292,160 +378,5 @@ pub fn nginx_worker_users_in(procs: &[Process], master_pid: i32) -> Vec<String> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_service_is_named_by_its_cgroup() {
-        let v2 = "0::/system.slice/php8.2-fpm.service\n";
-        assert_eq!(unit_in_cgroup(v2).as_deref(), Some("php8.2-fpm.service"));
-        let v1 = "12:pids:/system.slice/gunicorn.service\n1:name=systemd:/system.slice/gunicorn.service\n";
-        assert_eq!(unit_in_cgroup(v1).as_deref(), Some("gunicorn.service"));
-        assert_eq!(
-            unit_in_cgroup("0::/user.slice/user-0.slice/session-1.scope\n"),
-            None
-        );
-    }
-
-    fn proc_with(pid: i32, ppid: i32, comm: &str, title: &str, uid: u32) -> Process {
-        Process {
-            pid,
-            ppid,
-            comm: comm.to_string(),
-            cmdline: title.to_string(),
-            args: title.split(' ').map(str::to_string).collect(),
-            uid,
-            user: users::user_name(uid),
-            start_time_ticks: 1,
-        }
-    }
-
-    #[test]
-    fn stat_comm_may_contain_spaces_and_parens() {
-        let stat = "42 (a b) c)) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1 1";
-        assert_eq!(parse_stat(stat), Some(("a b) c)".to_string(), 7, 98765)));
-    }
-
-    #[test]
-    fn truncated_stat_is_rejected() {
-        assert_eq!(parse_stat("42 (x) S 7 42"), None);
-    }
-
-    #[test]
-    fn effective_uid_is_the_second_uid_field() {
-        let status = "Name:\tx\nUid:\t1000\t33\t33\t33\nGid:\t0\t0\t0\t0\n";
-        assert_eq!(parse_effective_uid(status), Some(33));
-    }
-
-    #[test]
-    fn retitled_argv_drops_nul_padding() {
-        let raw = b"php-fpm: pool www\0\0\0\0   \0";
-        assert_eq!(split_args(raw), vec!["php-fpm: pool www".to_string()]);
-    }
-
-    #[test]
-    fn control_characters_in_argv_are_replaced() {
-        assert_eq!(
-            split_args(b"evil\x1b]0;x\x07\0arg"),
-            vec!["evil?]0;x?", "arg"]
-        );
-    }
-
-    #[test]
-    fn own_process_is_listed_with_its_parent() {
-        let me = std::process::id() as i32;
-        let all = processes();
-        let mine = all.iter().find(|p| p.pid == me).expect("self in /proc");
-        assert_eq!(mine.ppid, nix::unistd::getppid().as_raw());
-        assert_eq!(mine.uid, users::euid());
-        assert!(mine.start_time_ticks > 0);
-        assert!(!mine.cmdline.is_empty());
-    }
-
-    #[test]
-    fn fpm_master_groups_its_pool_workers() {
-        let procs = [
-            proc_with(
-                10,
-                1,
-                "php-fpm8.2",
-                "php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)",
-                0,
-            ),
-            proc_with(11, 10, "php-fpm8.2", "php-fpm: pool www", 33),
-            proc_with(12, 10, "php-fpm8.2", "php-fpm: pool api", 33),
-            proc_with(13, 99, "php-fpm8.2", "php-fpm: pool other", 33),
-        ];
-        let masters = fpm_masters_in(&procs);
-        assert_eq!(masters.len(), 1);
-        let m = &masters[0];
-        assert_eq!(m.conf, Some(PathBuf::from("/etc/php/8.2/fpm/php-fpm.conf")));
-        let pools: Vec<&str> = m.workers.iter().map(|w| w.pool.as_str()).collect();
-        assert_eq!(pools, ["www", "api"]);
-        assert_eq!(m.workers[0].user.as_deref(), Some("www-data"));
-    }
-
-    #[test]
-    fn child_not_yet_retitled_is_not_a_second_master() {
-        let title = "php-fpm: master process (/etc/php-fpm.conf)";
-        let procs = [
-            proc_with(10, 1, "php-fpm", title, 0),
-            proc_with(11, 10, "php-fpm", title, 0),
-        ];
-        let masters = fpm_masters_in(&procs);
-        let pids: Vec<i32> = masters.iter().map(|m| m.pid).collect();
-        assert_eq!(pids, [10]);
-    }
-
-    #[test]
-    fn untitled_fpm_master_takes_conf_from_argv() {
-        let p = proc_with(10, 1, "php-fpm", "/usr/sbin/php-fpm -F -y /srv/fpm.conf", 0);
-        assert_eq!(fpm_master_conf(&p), Some(PathBuf::from("/srv/fpm.conf")));
-        let q = proc_with(10, 1, "php-fpm", "php-fpm --fpm-config=/x.conf", 0);
-        assert_eq!(fpm_master_conf(&q), Some(PathBuf::from("/x.conf")));
-    }
-
-    #[test]
-    fn nginx_worker_users_skip_master_and_cache_manager() {
-        let procs = [
-            proc_with(20, 1, "nginx", "nginx: master process /usr/sbin/nginx", 0),
-            proc_with(21, 20, "nginx", "nginx: worker process", 33),
-            proc_with(22, 20, "nginx", "nginx: worker process", 33),
-            proc_with(23, 20, "nginx", "nginx: cache manager process", 0),
-        ];
-        assert_eq!(nginx_worker_users_in(&procs, 20), ["www-data"]);
-    }
-
-    #[test]
-    fn unnamed_worker_uid_is_given_as_a_number() {
-        let procs = [proc_with(21, 20, "nginx", "nginx: worker process", 54321)];
-        assert_eq!(nginx_worker_users_in(&procs, 20), ["54321"]);
-    }
-
-    #[test]
-    fn pid1_check_agrees_with_proc() {
-        let comm = fs::read_to_string("/proc/1/comm").unwrap_or_default();
-        assert_eq!(pid1_is_systemd(), comm.trim_end() == "systemd");
-    }
-
-    #[test]
-    fn real_php_fpm_master_is_found_with_its_pools() {
-        let Some(fpm) = crate::host::testing::PhpFpm::start() else {
-            return;
-        };
-        let masters = fpm_masters();
-        let m = masters
-            .iter()
-            .find(|m| m.pid == fpm.pid())
-            .expect("our master");
-        assert_eq!(m.conf.as_deref(), Some(fpm.conf_path()));
-        let mut pools: Vec<&str> = m.workers.iter().map(|w| w.pool.as_str()).collect();
-        pools.sort();
-        assert_eq!(pools, ["tcp", "unix"]);
-        assert!(
-            m.workers
-                .iter()
-                .all(|w| w.user.as_deref() == Some("nobody"))
-        );
-    }
-}
+#[path = "procs_tests.rs"]
+mod tests;

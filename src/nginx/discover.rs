@@ -1,13 +1,16 @@
 //! Finding the nginx that runs on this host: master processes from `/proc`
 //! (their `-c`, `-p` and `-g` options) and the build facts of `nginx -V`
 //! (compiled prefix, conf path, error log, user) that apply when an option
-//! was not given.
+//! was not given. A master in another mount or network namespace (a
+//! container's) is listed too, marked [`Master::elsewhere`]: its paths are
+//! not ours to read.
 //!
 //! nginx rewrites its argv into one title string, `nginx: master process
 //! /usr/sbin/nginx -c /etc/nginx/nginx.conf`, so the original word boundaries
 //! are lost: options are recovered by splitting on spaces, which breaks paths
 //! that contain spaces, and a `-g` value runs up to the next option.
 
+use crate::host::namespaces::{self, Elsewhere};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +30,9 @@ pub struct Master {
     pub globals: Option<String>,
     /// The process title as read.
     pub cmdline: String,
+    /// Set when the master is not in our mount and network namespaces (a container's):
+    /// its paths name files we do not see, so it is never the one diagnosed.
+    pub elsewhere: Option<Elsewhere>,
 }
 
 /// Facts from `nginx -V` (printed on stderr).
@@ -85,6 +91,7 @@ pub fn find_masters_in(proc: &Path) -> Vec<Master> {
             let cmdline = fs::read(dir.join("cmdline")).ok()?;
             let mut master = parse_title(pid, &cmdline)?;
             master.exe = fs::read_link(dir.join("exe")).ok();
+            master.elsewhere = namespaces::elsewhere(proc, pid);
             if let Some(prefix) = master.prefix.take() {
                 let cwd = fs::read_link(dir.join("cwd")).ok();
                 master.prefix = Some(cwd.map_or_else(|| prefix.clone(), |c| c.join(&prefix)));
@@ -113,6 +120,7 @@ pub fn parse_title(pid: i32, cmdline: &[u8]) -> Option<Master> {
         prefix: None,
         globals: None,
         cmdline: title.clone(),
+        elsewhere: None,
     };
     let mut i = 1;
     while i < words.len() {
@@ -350,5 +358,27 @@ mod tests {
         assert_eq!(m.prefix, Some(PathBuf::from("/srv/site/run/")));
         assert_eq!(m.conf, Some(PathBuf::from("/srv/site/run/conf/n.conf")));
         assert_eq!(m.exe, Some(PathBuf::from("/opt/nginx")));
+        assert_eq!(m.elsewhere, None, "no namespace links: taken as ours");
+    }
+
+    #[test]
+    fn fake_procfs_marks_a_master_in_another_mount_namespace() {
+        let proc = tempfile::tempdir().unwrap();
+        for (who, mnt) in [("self", "mnt:[1]"), ("77", "mnt:[2]")] {
+            let ns = proc.path().join(who).join("ns");
+            fs::create_dir_all(&ns).unwrap();
+            std::os::unix::fs::symlink(mnt, ns.join("mnt")).unwrap();
+            std::os::unix::fs::symlink("net:[3]", ns.join("net")).unwrap();
+        }
+        let title = b"nginx: master process nginx -c /etc/nginx/nginx.conf\0";
+        fs::write(proc.path().join("77/cmdline"), title).unwrap();
+
+        let found = find_masters_in(proc.path());
+        let elsewhere = found[0].elsewhere.as_ref().expect("marked");
+        assert_eq!(
+            elsewhere.differs,
+            [crate::host::namespaces::Namespace::Mount]
+        );
+        assert_eq!(found[0].conf, Some(PathBuf::from("/etc/nginx/nginx.conf")));
     }
 }

@@ -183,6 +183,13 @@ impl Lab {
     /// Starts php-fpm (`-F -y DIR/php-fpm.conf`, `-R` as root) with `pool`, and waits until
     /// its socket accepts. Later instances get `php-fpm-N.*` files and `NAME-N.sock`.
     pub fn php_fpm(&self, pool: Pool) -> Fpm {
+        self.php_fpm_under(&[], pool)
+    }
+
+    /// [`Lab::php_fpm`], run by `launcher` (a program and its arguments, to which php-fpm's
+    /// command line is appended), e.g. a parent that never reaps it. The returned pid is
+    /// the launcher's; php-fpm's master is its child.
+    pub fn php_fpm_under(&self, launcher: &[String], pool: Pool) -> Fpm {
         let n = self.fpm_count.replace(self.fpm_count.get() + 1);
         let (stem, sock) = match n {
             0 => ("php-fpm".to_string(), format!("{}.sock", pool.name())),
@@ -191,14 +198,12 @@ impl Lab {
         let conf = self.path(&format!("{stem}.conf"));
         let log = self.path(&format!("{stem}.log"));
         let pid_file = self.path(&format!("{stem}.pid"));
-        let mut args = vec![
-            "-F".to_string(),
-            "-y".to_string(),
-            conf.display().to_string(),
-        ];
+        let mut argv = launcher.to_vec();
+        argv.extend([fpm_binary(), "-F".into(), "-y".into(), path_str(&conf)]);
         if is_root() {
-            args.push("-R".to_string());
+            argv.push("-R".to_string());
         }
+        let (program, args) = argv.split_first().expect("a program to run");
         for _ in 0..START_TRIES {
             let addr = match pool.listen_kind() {
                 Listen::Unix => Addr::Unix(self.path(&sock)),
@@ -206,7 +211,7 @@ impl Lab {
             };
             let text = pool.render(&addr, &pid_file, &log, self.worker());
             fs::write(&conf, text).expect("write php-fpm.conf");
-            if let Some(pid) = self.start(&fpm_binary(), &args, &addr, &[&log], &stem) {
+            if let Some(pid) = self.start(program, args, &addr, &[&log], &stem) {
                 let pool = pool.name().to_string();
                 return Fpm {
                     pool,

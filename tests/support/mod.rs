@@ -7,8 +7,10 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod container;
 pub mod doctor;
 pub mod fpm;
+pub mod isolate;
 pub mod lab;
 pub mod logs;
 pub mod net;

@@ -93,6 +93,29 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
+/// The state letter of `pid` (`S`, `R`, `Z`, ...); `None` once it is gone.
+pub fn state(pid: i32) -> Option<String> {
+    let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    stat_field(&stat, 0)
+}
+
+/// Waits until `pid` is in `state` (e.g. `"Z"`: exited, not reaped); panics after `limit`
+/// with the state it is in.
+pub fn wait_for_state(pid: i32, state: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let now = self::state(pid);
+        if now.as_deref() == Some(state) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} is {now:?}, not {state:?}, after {limit:?}"
+        );
+        sleep(Duration::from_millis(10));
+    }
+}
+
 /// The live children of `pid` (e.g. a master's workers), read from /proc.
 pub fn children(pid: i32) -> Vec<i32> {
     let Ok(entries) = fs::read_dir("/proc") else {
