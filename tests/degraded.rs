@@ -44,6 +44,17 @@ fn backend_down_lab() -> Lab {
     lab
 }
 
+/// Runs the binary from the crate root with `args`.
+fn doctor_at(args: &[&str]) -> DoctorRun {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    run_bounded(
+        BINARY,
+        &args,
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        DOCTOR_TIMEOUT,
+    )
+}
+
 // --- not root ---------------------------------------------------------------
 
 /// The program and arguments that run a command as `nobody`, when we are
@@ -167,31 +178,38 @@ fn root_only_logs_are_named_with_the_command_to_rerun_as_root() {
 // --- no systemd -------------------------------------------------------------
 
 #[test]
-fn without_systemd_the_service_check_says_why_and_the_diagnosis_concludes() {
+fn without_systemd_a_probe_that_needs_it_says_why_and_the_diagnosis_concludes() {
     let pid1 = fs::read_to_string("/proc/1/comm").unwrap_or_default();
     if pid1.trim_end() == "systemd" {
         eprintln!("skipped: systemd is PID 1 on this host");
         return;
     }
-    let lab = backend_down_lab();
-    let run = lab.doctor(&["--auto", "--format", "json"]);
+    // A pack whose one check asks systemctl: with no systemd as PID 1 it is
+    // not run, says why, and the walk still ends at its conclusion.
+    let pack = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        pack.path().join("00-pack.yaml"),
+        "pack: { name: needs-systemd, start: ask }\n\
+         probes:\n  unit:\n    run: [systemctl, status, --no-pager, nginx]\n    needs: [systemd]\n\
+         nodes:\n  ask:\n    check: unit\n    next: down\n\
+         \x20 down:\n    conclude: backend-down\n    title: the unit could not be asked\n",
+    )
+    .expect("write pack");
+    let rules = pack.path().display().to_string();
+    let run = doctor_at(&["--auto", "--format", "json", "--rules", &rules]);
     assert_eq!(run.status, 1, "{run}");
     run.assert_first("backend-down");
     assert_eq!(run.json["host"]["systemd"], false, "{run}");
-    let service = run.json["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["probe"] == "service-state"))
-        .cloned()
-        .unwrap_or_else(|| panic!("no service-state check\n{run}"));
-    assert_eq!(service["status"], "no-systemd", "{run}");
+    let unit = &run.json["checks"][0];
+    assert_eq!(unit["status"], "no-systemd", "{run}");
     assert!(
-        service["reason"]
+        unit["reason"]
             .as_str()
             .unwrap_or("")
             .contains("systemd is not PID 1"),
         "{run}"
     );
-    let text = lab.doctor(&["--auto"]);
+    let text = doctor_at(&["--auto", "--rules", &rules]);
     assert_eq!(text.status, 1, "{text}");
     assert!(
         text.stdout.contains("(no-systemd): systemd is not PID 1"),

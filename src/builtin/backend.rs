@@ -32,7 +32,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         Err(e) => return out.fail(e),
     };
     let masters = seen::running_masters(host.processes(), out);
-    out.set("running", !masters.is_empty());
+    let any_running = !masters.is_empty();
     out.shown_as = "ps -o pid,args -C php-fpm".into();
     let found = configurations(masters);
     let matched = found.iter().find_map(|f| {
@@ -52,9 +52,15 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         .collect();
     out.set("nearby_count", i64::try_from(near.len()).unwrap_or(0));
     out.set("nearby", near.join(", "));
-    let running = found.iter().find(|f| f.master.is_some());
-    let owner = matched.map(|(f, _)| f).or(running).or(found.first());
-    if let Some(f) = owner {
+    // Running means the php-fpm that owns this address's pool when one does:
+    // another version's master running beside it serves nothing here.
+    out.set(
+        "running",
+        matched.map_or(any_running, |(f, _)| f.master.is_some()),
+    );
+    // Only the owner of the pool is described: the configuration, binary and
+    // log of an unrelated php-fpm would send the fix to the wrong service.
+    if let Some((f, _)) = matched {
         describe_backend(f, out);
     }
     if let Some((_, pool)) = matched {

@@ -56,7 +56,9 @@ impl HostOptions {
         })?;
         Ok(HostOptions {
             budget,
-            conf: args.conf.clone(),
+            // Relative to where the user stands: nginx -t would read a
+            // relative -c against nginx's prefix instead.
+            conf: args.conf.as_deref().map(absolute),
             error_logs: args.error_logs.clone(),
             since,
             window,
@@ -100,6 +102,10 @@ fn check_url(url: &str) -> Result<(), String> {
     Err(format!(
         "--url {url:?} is not a path nor an http(s) URL: write /index.php or http://your.site/index.php"
     ))
+}
+
+fn absolute(path: &std::path::Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// `90s`, `5m`, `1h`: the run's probe budget.
