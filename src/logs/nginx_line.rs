@@ -122,6 +122,87 @@ impl ErrorLine {
     pub fn upstream_ref(&self) -> Option<UpstreamRef> {
         self.upstream.as_deref().and_then(UpstreamRef::parse)
     }
+
+    /// This line with its text borrowed.
+    pub fn borrowed(&self) -> LineRef<'_> {
+        LineRef {
+            time: self.time,
+            level: self.level,
+            pid: self.pid,
+            tid: self.tid,
+            conn: self.conn,
+            message: &self.message,
+            errno: self.errno,
+            errno_text: self.errno_text.as_deref(),
+            action: self.action,
+            client: self.client.as_deref(),
+            server: self.server.as_deref(),
+            request: self.request.as_deref(),
+            subrequest: self.subrequest.as_deref(),
+            upstream: self.upstream.as_deref(),
+            host: self.host.as_deref(),
+            referrer: self.referrer.as_deref(),
+            config_location: self
+                .config_location
+                .as_ref()
+                .map(|c| (c.file.as_str(), c.line)),
+        }
+    }
+}
+
+/// An [`ErrorLine`] whose text borrows from the parsed entry: `scan` parses
+/// hundreds of thousands of failures, where a dozen allocations per line
+/// would cost more than the parse. [`parse_line`] is [`parse_line_ref`]
+/// made owned, so the two cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRef<'a> {
+    pub time: Option<Timestamp>,
+    pub level: Level,
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+    pub conn: Option<u64>,
+    pub message: &'a str,
+    pub errno: Option<i32>,
+    pub errno_text: Option<&'a str>,
+    pub action: Option<Action>,
+    pub client: Option<&'a str>,
+    pub server: Option<&'a str>,
+    pub request: Option<&'a str>,
+    pub subrequest: Option<&'a str>,
+    pub upstream: Option<&'a str>,
+    pub host: Option<&'a str>,
+    pub referrer: Option<&'a str>,
+    /// The file and line, as in [`ConfigLocation`].
+    pub config_location: Option<(&'a str, u32)>,
+}
+
+impl LineRef<'_> {
+    /// The owned line, every text copied.
+    pub fn into_owned(self) -> ErrorLine {
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        ErrorLine {
+            time: self.time,
+            level: self.level,
+            pid: self.pid,
+            tid: self.tid,
+            conn: self.conn,
+            message: self.message.to_owned(),
+            errno: self.errno,
+            errno_text: owned(self.errno_text),
+            action: self.action,
+            client: owned(self.client),
+            server: owned(self.server),
+            request: owned(self.request),
+            subrequest: owned(self.subrequest),
+            upstream: owned(self.upstream),
+            host: owned(self.host),
+            referrer: owned(self.referrer),
+            config_location: self.config_location.map(|(file, line)| ConfigLocation {
+                file: file.to_owned(),
+                line,
+            }),
+        }
+    }
 }
 
 /// Parses one error-log entry (a line, or a line plus the continuation lines
@@ -133,6 +214,11 @@ impl ErrorLine {
 /// zone. Decode bytes with `String::from_utf8_lossy` first.
 pub fn parse_line(line: &str, utc_offset_secs: i32) -> Option<ErrorLine> {
     parse_line_head(line, utc_offset_secs).map(|head| split_body(head).0)
+}
+
+/// [`parse_line`] without copying: the fields borrow from `line`.
+pub fn parse_line_ref(line: &str, utc_offset_secs: i32) -> Option<LineRef<'_>> {
+    parse_line_head(line, utc_offset_secs).map(|head| split_body_ref(head).0)
 }
 
 /// The prefix of a whole line, in either of nginx's two forms.
@@ -177,7 +263,7 @@ pub(super) struct Head<'a> {
 
 /// `[level] rest` → level and rest.
 fn level_prefix(text: &str) -> Option<Head<'_>> {
-    let (level, body) = text.strip_prefix('[')?.split_once("] ")?;
+    let (level, body) = split_once(text.strip_prefix('[')?, "] ")?;
     let level = Level::from_nginx(level)?;
     Some(Head {
         time: None,
@@ -193,7 +279,7 @@ fn level_prefix(text: &str) -> Option<Head<'_>> {
 fn timestamped_head(line: &str, utc_offset_secs: i32) -> Option<Head<'_>> {
     let time = line_time(line.as_bytes(), utc_offset_secs)?;
     let head = level_prefix(line.get(19..)?.strip_prefix(' ')?)?;
-    let (ids, body) = head.body.split_once(": ")?;
+    let (ids, body) = split_once(head.body, ": ")?;
     let (pid, tid) = ids.split_once('#')?;
     let (pid, tid) = (parse_digits(pid.as_bytes())?, parse_digits(tid.as_bytes())?);
     let (conn, body) = match body.strip_prefix('*').and_then(|b| b.split_once(' ')) {
@@ -213,6 +299,12 @@ fn timestamped_head(line: &str, utc_offset_secs: i32) -> Option<Head<'_>> {
 /// Splits the body into message, action and request context, and says how
 /// the context ended.
 pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
+    let (line, end) = split_body_ref(head);
+    (line.into_owned(), end)
+}
+
+/// [`split_body`], the fields borrowed from the body.
+fn split_body_ref(head: Head<'_>) -> (LineRef<'_>, ContextEnd) {
     let (text, context) = split_context(head.body);
     let (text, cut_at_context) = match context {
         Some(_) => (text, false),
@@ -223,15 +315,15 @@ pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
         None => (text, None),
     };
     let (errno, errno_text) = errno_suffix(message).unzip();
-    let mut line = ErrorLine {
+    let mut line = LineRef {
         time: head.time,
         level: head.level,
         pid: head.pid,
         tid: head.tid,
         conn: head.conn,
-        message: message.to_owned(),
+        message,
         errno,
-        errno_text: errno_text.map(str::to_owned),
+        errno_text,
         action,
         client: None,
         server: None,
@@ -257,11 +349,11 @@ pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
 /// right after an action literal, so text inside a message cannot end it early.
 fn split_context(body: &str) -> (&str, Option<&str>) {
     const MARK: &str = ", client: ";
-    let cut = body
-        .match_indices(MARK)
-        .map(|(at, _)| at)
+    let mut marks = find_all(body, MARK);
+    let cut = marks
+        .clone()
         .find(|&at| Action::strip_from(&body[..at]).is_some())
-        .or_else(|| body.find(MARK));
+        .or_else(|| marks.next());
     match cut {
         Some(at) => (&body[..at], Some(&body[at + 2..])),
         None => (body, None),
@@ -305,9 +397,9 @@ pub enum ContextEnd {
 /// Reads `client: A, server: S, request: "R", ...` into `line`. Fields come
 /// in nginx's order, so only a later field can end a value; parsing stops at
 /// the first field it does not expect (stream and mail lines add their own).
-fn fill_context(line: &mut ErrorLine, mut rest: &str) -> ContextEnd {
+fn fill_context<'a>(line: &mut LineRef<'a>, mut rest: &'a str) -> ContextEnd {
     let mut expected = &FIELDS[..];
-    while let Some((name, after)) = rest.split_once(": ") {
+    while let Some((name, after)) = split_once(rest, ": ") {
         let Some(index) = expected.iter().position(|f| *f == name) else {
             return ContextEnd::Whole;
         };
@@ -319,7 +411,7 @@ fn fill_context(line: &mut ErrorLine, mut rest: &str) -> ContextEnd {
         }
         let (value, next) = match after.strip_prefix('"') {
             Some(quoted) => quoted_value(quoted, expected),
-            None => after.split_at(after.find(", ").unwrap_or(after.len())),
+            None => after.split_at(find(after, ", ").unwrap_or(after.len())),
         };
         let open = after.starts_with('"') && value.len() == after.len() - 1;
         let slot = match name {
@@ -331,7 +423,7 @@ fn fill_context(line: &mut ErrorLine, mut rest: &str) -> ContextEnd {
             "host" => &mut line.host,
             _ => &mut line.referrer,
         };
-        *slot = Some(value.to_owned());
+        *slot = Some(value);
         if open {
             return ContextEnd::OpenQuote(field);
         }
@@ -369,7 +461,7 @@ fn quoted_value<'a>(text: &'a str, later: &[&str]) -> (&'a str, &'a str) {
             })
             || cut_before_field(after, later)
     };
-    let quotes = || text.match_indices('"').map(|(at, _)| at);
+    let quotes = || memchr::memchr_iter(b'"', text.as_bytes());
     // Stream-module lines add fields this parser does not know; there the
     // first quote followed by another field ends the value.
     let close = quotes()
@@ -395,8 +487,8 @@ fn errno_suffix(message: &str) -> Option<(i32, &str)> {
     if message.starts_with("FastCGI sent in stderr: ") || message.starts_with("upstream sent ") {
         return None;
     }
-    message.rmatch_indices(" (").find_map(|(at, _)| {
-        let inside = &message[at + 2..];
+    paren_opens(message).find_map(|open| {
+        let inside = &message[open + 1..];
         let digits = inside.bytes().take_while(u8::is_ascii_digit).count();
         let number = i32::try_from(parse_digits(&inside.as_bytes()[..digits])?).ok()?;
         let rest = inside[digits..].strip_prefix(": ")?;
@@ -405,18 +497,42 @@ fn errno_suffix(message: &str) -> Option<(i32, &str)> {
     })
 }
 
+/// Where the `(` of every ` (` in `message` is, the last first (the two
+/// bytes cannot overlap, so these are all the matches).
+fn paren_opens(message: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = message.as_bytes();
+    memchr::memrchr_iter(b'(', bytes).filter(|&at| at > 0 && bytes[at - 1] == b' ')
+}
+
 /// ` in FILE:LINE` at the end of a config-time message.
-fn config_location(message: &str) -> Option<ConfigLocation> {
+fn config_location(message: &str) -> Option<(&str, u32)> {
     let (_, place) = message.rsplit_once(" in ")?;
     let (file, line) = place.rsplit_once(':')?;
     let line = parse_digits(line.as_bytes())?;
     if file.is_empty() || file.contains(' ') {
         return None;
     }
-    Some(ConfigLocation {
-        file: file.to_owned(),
-        line,
-    })
+    Some((file, line))
+}
+
+/// Where `needle` starts in `text`, every match in order. Cheaper than
+/// `str::find` for the short needles here: that builds a two-way searcher
+/// per call, and the parser makes a dozen calls per line. The needles
+/// start with a byte that is rare in log text (`,`, `:`, `]`).
+fn find_all<'a>(text: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + Clone + 'a {
+    let first = needle.as_bytes()[0];
+    memchr::memchr_iter(first, text.as_bytes())
+        .filter(move |&at| text.as_bytes()[at..].starts_with(needle.as_bytes()))
+}
+
+fn find(text: &str, needle: &str) -> Option<usize> {
+    find_all(text, needle).next()
+}
+
+/// `str::split_once` by way of [`find`].
+fn split_once<'a>(text: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
+    let at = find(text, needle)?;
+    Some((&text[..at], &text[at + needle.len()..]))
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@ use std::ops::ControlFlow;
 use super::prefilter::{Prefilter, counted};
 use super::tally::Tally;
 use crate::logs::Timestamp;
-use crate::logs::classify::classify;
-use crate::logs::nginx_line::{ErrorLine, line_time, parse_line};
+use crate::logs::UpstreamRef;
+use crate::logs::classify::classify_ref;
+use crate::logs::nginx_line::{LineRef, line_time, parse_line_ref};
 use crate::logs::signature::Signature;
 use crate::sanitize;
 
@@ -119,13 +120,13 @@ impl<'a> Counter<'a> {
             Ok(valid) => Cow::Borrowed(valid),
             Err(_) => String::from_utf8_lossy(text),
         };
-        let Some(line) = parse_line(&text, self.window.utc_offset) else {
+        let Some(line) = parse_line_ref(&text, self.window.utc_offset) else {
             return;
         };
         let Some(time) = line.time.filter(|t| *t >= self.window.since) else {
             return;
         };
-        if let Some(sig) = classify(&line).filter(|s| counted(*s)) {
+        if let Some(sig) = classify_ref(&line).filter(|s| counted(*s)) {
             self.tally.add(sig, time, &upstream_of(&line, sig));
         }
     }
@@ -198,10 +199,10 @@ impl Entry {
 
 /// Where the failure happened, as shown: the peer nginx tried, else the name
 /// a resolver or configuration message is about; sanitized and bounded.
-fn upstream_of(line: &ErrorLine, sig: Signature) -> String {
-    let named = match line.upstream_ref() {
+fn upstream_of(line: &LineRef, sig: Signature) -> String {
+    let named = match line.upstream.and_then(UpstreamRef::parse) {
         Some(up) => Some(up.address.to_string()),
-        None => named_in_message(&line.message, sig).map(str::to_owned),
+        None => named_in_message(line.message, sig).map(str::to_owned),
     };
     named.map_or_else(|| NO_UPSTREAM.to_owned(), shown)
 }

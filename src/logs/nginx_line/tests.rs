@@ -259,3 +259,38 @@ fn action_literals_round_trip() {
         assert_eq!(action.as_str(), literal);
     }
 }
+
+/// The parser's own substring search, against the standard library's.
+mod finders {
+    use proptest::prelude::*;
+
+    use super::super::{find_all, paren_opens, split_once};
+
+    /// Text made of the pieces the needles are made of, so that matches,
+    /// near misses and multi-byte characters are common.
+    fn text() -> impl Strategy<Value = String> {
+        let pieces = vec![
+            ",", " ", ":", "]", "(", ")", "c", "client", "1", "é", "\n", "\"",
+        ];
+        prop::collection::vec(prop::sample::select(pieces), 0..48).prop_map(|v| v.concat())
+    }
+
+    fn needle() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![", client: ", ": ", ", ", "] "])
+    }
+
+    proptest! {
+        #[test]
+        fn find_all_is_every_match_in_order(t in text(), needle in needle()) {
+            let want: Vec<usize> = t.match_indices(needle).map(|(at, _)| at).collect();
+            prop_assert_eq!(find_all(&t, needle).collect::<Vec<_>>(), want);
+            prop_assert_eq!(split_once(&t, needle), t.split_once(needle));
+        }
+
+        #[test]
+        fn paren_opens_are_the_matches_of_space_paren_from_the_end(t in text()) {
+            let want: Vec<usize> = t.rmatch_indices(" (").map(|(at, _)| at + 1).collect();
+            prop_assert_eq!(paren_opens(&t).collect::<Vec<_>>(), want);
+        }
+    }
+}
