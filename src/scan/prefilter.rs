@@ -95,40 +95,58 @@ impl Prefilter {
 
 /// `YYYY/MM/DD HH:MM:SS [level] pid#tid: [*conn ]body` → the level and
 /// where the body starts, split exactly as `nginx_line::parse_line` splits
-/// them; `None` when it would not parse the line at all.
+/// them; `None` when it would not parse the line at all. Byte by byte: this
+/// runs on every line of the log, so it avoids the searches the parser makes.
 fn split_head(head: &[u8]) -> Option<(Level, usize)> {
     let rest = head.get(19..)?.strip_prefix(b" [")?;
-    let close = find_pair(rest, b"] ")?;
-    let level = Level::from_nginx(std::str::from_utf8(&rest[..close]).ok()?)?;
-    let after = &rest[close + 2..];
-    let colon = find_pair(after, b": ")?;
-    let (pid, tid) = split_once(&after[..colon], b'#')?;
-    if !(is_number(pid) && is_number(tid)) {
+    // The parser ends the level at the first `] `; no level name holds a
+    // `]`, so the first `] ` follows the name exactly when there is one.
+    let (level, name) = level_named(rest)?;
+    let after = rest[name.len()..].strip_prefix(b"] ")?;
+    // `pid#tid: `: the parser splits at the first `: ` and then the first
+    // `#`, and wants one to nine digits on each side: digits and `#` hold
+    // no `: `, so that is this shape from the start.
+    let pid = digits(after);
+    let tid = digits(after.get(pid + 1..)?);
+    let ids = pid + 1 + tid;
+    let shaped = (1..=9).contains(&pid)
+        && after[pid] == b'#'
+        && (1..=9).contains(&tid)
+        && after[ids..].starts_with(b": ");
+    if !shaped {
         return None;
     }
-    let body = &after[colon + 2..];
+    let body = &after[ids + 2..];
+    // `*N ` before the message: the parser wants digits (maybe none) up to
+    // the first space.
     let conn = body
         .strip_prefix(b"*")
-        .and_then(|b| split_once(b, b' '))
-        .filter(|(n, _)| n.iter().all(u8::is_ascii_digit));
-    let message = conn.map_or(body, |(_, message)| message);
-    Some((level, head.len() - message.len()))
+        .map(|b| (b, digits(b)))
+        .filter(|(b, n)| b.get(*n) == Some(&b' '))
+        .map_or(0, |(_, n)| n + 2);
+    Some((level, head.len() - body.len() + conn))
 }
 
-/// Where the two bytes `pair` first occur in `bytes` (cheaper than building
-/// a searcher for each line).
-fn find_pair(bytes: &[u8], pair: &[u8; 2]) -> Option<usize> {
-    memchr::memchr_iter(pair[0], bytes).find(|&i| bytes.get(i + 1) == Some(&pair[1]))
+/// The level whose name (as `Level::from_nginx` knows it) `text` starts
+/// with: two bytes tell the name, one comparison confirms it.
+fn level_named(text: &[u8]) -> Option<(Level, &'static [u8])> {
+    let (level, name): (Level, &[u8]) = match text.get(..2)? {
+        b"er" => (Level::Error, b"error"),
+        b"cr" => (Level::Crit, b"crit"),
+        b"al" => (Level::Alert, b"alert"),
+        b"em" => (Level::Emerg, b"emerg"),
+        b"wa" => (Level::Warn, b"warn"),
+        b"no" => (Level::Notice, b"notice"),
+        b"in" => (Level::Info, b"info"),
+        b"de" => (Level::Debug, b"debug"),
+        _ => return None,
+    };
+    text.starts_with(name).then_some((level, name))
 }
 
-fn split_once(bytes: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
-    let at = memchr::memchr(sep, bytes)?;
-    Some((&bytes[..at], &bytes[at + 1..]))
-}
-
-/// What `time::parse_digits` accepts: one to nine ASCII digits.
-fn is_number(bytes: &[u8]) -> bool {
-    (1..=9).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit)
+/// How many ASCII digits `bytes` starts with.
+fn digits(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| b.is_ascii_digit()).count()
 }
 
 #[cfg(test)]

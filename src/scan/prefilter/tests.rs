@@ -420,3 +420,73 @@ fn fastcgi_stderr_is_not_counted() {
     assert!(!counted(Signature::FastcgiStderr));
     assert!(counted(Signature::BodyPhase));
 }
+
+/// `split_head` against the parser itself: on any line with a timestamp,
+/// both accept or both refuse, with the same level and the same message
+/// start (the parser's message borrows from the line, so its offset is
+/// where the parser thinks the message starts).
+mod split_head_agrees_with_the_parser {
+    use proptest::prelude::*;
+
+    use super::super::split_head;
+    use crate::logs::nginx_line::parse_line_ref;
+
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "[",
+            "]",
+            "] ",
+            " ",
+            "error",
+            "crit",
+            "warn",
+            "err",
+            "emerg] ",
+            "1",
+            "12",
+            "#",
+            ":",
+            ": ",
+            "*",
+            "*7 ",
+            "0123456789",
+            "\r",
+            "é",
+            "x",
+            "client ",
+            " while ",
+        ])
+    }
+
+    /// A plausible head with random pieces spliced in where it gets tricky.
+    fn head() -> impl Strategy<Value = String> {
+        // Mostly nothing, so that the accepting paths are reached too.
+        let pieces = || {
+            prop_oneof![
+                3 => Just(String::new()),
+                1 => prop::collection::vec(piece(), 1..4).prop_map(|v| v.concat()),
+            ]
+        };
+        (
+            prop::sample::select(vec!["error", "crit", "alert", "notice", "info", ""]),
+            pieces(),
+            prop::sample::select(vec!["1#1: ", "20734#20734: *5 ", "1#1: *", "123456789#1: "]),
+            pieces(),
+            pieces(),
+        )
+            .prop_map(|(level, a, ids, b, c)| {
+                format!("2026/11/24 21:18:00 [{level}{a}] {ids}{b}upstream timed out{c}")
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn same_level_and_message_start(line in prop_oneof![head(), head().prop_map(|h| h.replace("] ", "]"))]) {
+            let parsed = parse_line_ref(&line, 0)
+                .map(|l| (l.level, l.message.as_ptr() as usize - line.as_ptr() as usize));
+            prop_assert_eq!(split_head(line.as_bytes()), parsed, "{:?}", line);
+        }
+    }
+}
