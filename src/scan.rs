@@ -23,6 +23,7 @@ mod read;
 mod render;
 mod seek;
 mod tally;
+mod upstream;
 
 use std::fs::File;
 use std::io::{self, Read};

@@ -8,6 +8,10 @@
 //! failure. Plain `str` prefix tests keep it cheap enough for every line of a
 //! large log; no regex is needed.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 use super::Level;
 use super::nginx_line::{Action, ErrorLine, LineRef};
 use super::signature::Signature;
@@ -77,7 +81,11 @@ fn connecting(line: &LineRef) -> Option<Signature> {
 
 /// nginx's own failures before a connection exists; the client gets 500.
 fn is_internal_500(msg: &str) -> bool {
-    msg.contains(" worker_connections are not enough")
+    // Built once: `str::contains` would build a searcher for every connect
+    // failure of a large log.
+    static NOT_ENOUGH: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(" worker_connections are not enough"));
+    NOT_ENOUGH.find(msg.as_bytes()).is_some()
         || msg.starts_with("socket() failed")
         || (msg.starts_with("bind(") && msg.contains(") failed"))
 }

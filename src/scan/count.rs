@@ -13,19 +13,13 @@ use std::ops::ControlFlow;
 
 use super::prefilter::{Prefilter, counted};
 use super::tally::Tally;
+use super::upstream::Names;
 use crate::logs::Timestamp;
-use crate::logs::UpstreamRef;
 use crate::logs::classify::classify_ref;
-use crate::logs::nginx_line::{LineRef, line_time, parse_line_ref};
-use crate::logs::signature::Signature;
-use crate::sanitize;
+use crate::logs::nginx_line::{line_time, parse_line_ref};
 
 /// Continuation bytes kept per entry, half after its head, half at its end.
 const CONTINUATION_CAP: usize = 64 * 1024;
-/// Characters of an upstream name shown; the rest is cut visibly.
-const UPSTREAM_CHARS: usize = 120;
-/// The upstream of failures whose line names none.
-pub const NO_UPSTREAM: &str = "(none)";
 
 /// Where and from when to count.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +42,7 @@ pub struct Counter<'a> {
     /// their second with the one before, which spares parsing the time.
     stamp: Option<[u8; 19]>,
     entry: Entry,
+    names: Names,
 }
 
 impl<'a> Counter<'a> {
@@ -60,6 +55,7 @@ impl<'a> Counter<'a> {
             tally: Tally::new(window.origin),
             stamp: None,
             entry: Entry::default(),
+            names: Names::default(),
         }
     }
 
@@ -127,7 +123,8 @@ impl<'a> Counter<'a> {
             return;
         };
         if let Some(sig) = classify_ref(&line).filter(|s| counted(*s)) {
-            self.tally.add(sig, time, &upstream_of(&line, sig));
+            let name = self.names.of(&line, sig);
+            self.tally.add(sig, time, &name);
         }
     }
 }
@@ -194,44 +191,6 @@ impl Entry {
     fn recycle(&mut self, mut text: Vec<u8>) {
         text.clear();
         self.text = text;
-    }
-}
-
-/// Where the failure happened, as shown: the peer nginx tried, else the name
-/// a resolver or configuration message is about; sanitized and bounded.
-fn upstream_of(line: &LineRef, sig: Signature) -> String {
-    let named = match line.upstream.and_then(UpstreamRef::parse) {
-        Some(up) => Some(up.address.to_string()),
-        None => named_in_message(line.message, sig).map(str::to_owned),
-    };
-    named.map_or_else(|| NO_UPSTREAM.to_owned(), shown)
-}
-
-/// `name` as printed: escaped and cut when needed (most names need neither,
-/// which spares two copies per failure).
-fn shown(name: String) -> String {
-    let plain = name.len() <= UPSTREAM_CHARS && name.bytes().all(|b| (b' '..=b'~').contains(&b));
-    if plain {
-        name
-    } else {
-        sanitize::truncate(&sanitize::for_terminal(name.as_bytes()), UPSTREAM_CHARS)
-    }
-}
-
-/// The host a resolver or configuration message names.
-fn named_in_message(message: &str, sig: Signature) -> Option<&str> {
-    match sig {
-        Signature::ResolveFailed => message
-            .split_once(" could not be resolved (")
-            .map(|(n, _)| n),
-        Signature::NoResolver => message
-            .strip_prefix("no resolver defined to resolve ")
-            .and_then(|rest| rest.split(' ').next()),
-        Signature::HostNotFoundConfig | Signature::BadPortConfig => message
-            .split_once(" in upstream \"")
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .map(|(name, _)| name),
-        _ => None,
     }
 }
 
