@@ -41,6 +41,9 @@ pub struct Counter<'a> {
     /// The first 19 bytes of the last timestamped line: most lines share
     /// their second with the one before, which spares parsing the time.
     stamp: Option<[u8; 19]>,
+    /// The latest time of any timestamped line: lines of different
+    /// workers can be a second out of order.
+    latest: Option<Timestamp>,
     entry: Entry,
     names: Names,
 }
@@ -54,6 +57,7 @@ impl<'a> Counter<'a> {
             stop_at,
             tally: Tally::new(window.origin),
             stamp: None,
+            latest: None,
             entry: Entry::default(),
             names: Names::default(),
         }
@@ -78,23 +82,25 @@ impl<'a> Counter<'a> {
     /// The counts, once every line was given.
     pub fn finish(mut self) -> Tally {
         self.flush();
-        let offset = self.window.utc_offset;
-        self.tally.last_line = self.stamp.and_then(|s| line_time(&s, offset));
+        self.tally.last_line = self.latest;
         self.tally
     }
 
     fn is_head(&mut self, line: &[u8]) -> bool {
-        let Some(stamp) = line.get(..19) else {
+        // A fixed-size array compares inline; a slice would call memcmp
+        // for every line.
+        let Some(stamp) = line.get(..19).and_then(|s| <&[u8; 19]>::try_from(s).ok()) else {
             return false;
         };
-        if self.stamp.is_some_and(|s| s == stamp) {
+        if self.stamp.as_ref() == Some(stamp) {
             return true;
         }
-        let valid = line_time(stamp, self.window.utc_offset).is_some();
-        if valid {
-            self.stamp = stamp.try_into().ok();
-        }
-        valid
+        let Some(time) = line_time(stamp, self.window.utc_offset) else {
+            return false;
+        };
+        self.stamp = Some(*stamp);
+        self.latest = self.latest.max(Some(time));
+        true
     }
 
     fn flush(&mut self) {

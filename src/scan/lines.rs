@@ -11,7 +11,7 @@ use std::io::{self, Read};
 use std::ops::ControlFlow;
 
 /// Bytes read per refill.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 128 << 10;
 /// Longest line handed out whole.
 pub const LINE_CAP: usize = 64 * 1024;
 const HALF: usize = LINE_CAP / 2;

@@ -27,7 +27,9 @@ const REMEMBERED_LEN: usize = 64;
 /// Names upstreams; one per scanning thread.
 #[derive(Default)]
 pub struct Names {
-    ip_peers: HashMap<Box<str>, Box<str>>,
+    /// IP peer text → index in `canonical`: one hash per lookup.
+    ip_peers: HashMap<Box<str>, usize>,
+    canonical: Vec<String>,
 }
 
 impl Names {
@@ -43,21 +45,24 @@ impl Names {
 
     /// An `ip:port` peer in canonical form, or a group name as logged.
     fn inet<'a>(&'a mut self, authority: &'a str) -> Cow<'a, str> {
-        if !self.ip_peers.contains_key(authority) {
-            let address = PeerText::Inet(authority).address();
-            if !matches!(address, UpstreamAddr::Tcp { .. }) {
-                return Cow::Borrowed(authority);
-            }
-            let canonical = address.to_string();
-            if authority.len() > REMEMBERED_LEN {
-                return Cow::Owned(canonical);
-            }
-            if self.ip_peers.len() >= REMEMBERED {
-                self.ip_peers.clear();
-            }
-            self.ip_peers.insert(authority.into(), canonical.into());
+        if let Some(&i) = self.ip_peers.get(authority) {
+            return Cow::Borrowed(&self.canonical[i]);
         }
-        Cow::Borrowed(&self.ip_peers[authority])
+        let address = PeerText::Inet(authority).address();
+        if !matches!(address, UpstreamAddr::Tcp { .. }) {
+            return Cow::Borrowed(authority);
+        }
+        let canonical = address.to_string();
+        if authority.len() > REMEMBERED_LEN {
+            return Cow::Owned(canonical);
+        }
+        if self.canonical.len() >= REMEMBERED {
+            self.ip_peers.clear();
+            self.canonical.clear();
+        }
+        self.ip_peers.insert(authority.into(), self.canonical.len());
+        self.canonical.push(canonical);
+        Cow::Borrowed(&self.canonical[self.canonical.len() - 1])
     }
 }
 
@@ -170,7 +175,7 @@ mod tests {
             );
             let parsed = crate::logs::nginx_line::parse_line_ref(&line, 0).expect("parses");
             let _ = names.of(&parsed, Signature::NoLiveUpstreams);
-            assert!(names.ip_peers.len() <= REMEMBERED);
+            assert!(names.ip_peers.len() <= REMEMBERED && names.canonical.len() <= REMEMBERED);
         }
     }
 }

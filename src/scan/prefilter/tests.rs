@@ -490,3 +490,42 @@ mod split_head_agrees_with_the_parser {
         }
     }
 }
+
+proptest::proptest! {
+    /// The word-at-a-time digit count against the byte loop, on bytes
+    /// that are mostly digits (and the bytes next to them, and non-ASCII).
+    #[test]
+    fn digits_counts_like_the_byte_loop(
+        bytes in proptest::collection::vec(
+            proptest::prop_oneof![
+                3 => b'0'..=b'9',
+                1 => proptest::sample::select(vec![b'/', b':', b'#', b' ', 0xb0, 0xb9, 0x00, 0xff]),
+                1 => proptest::num::u8::ANY,
+            ],
+            0..40,
+        )
+    ) {
+        let want = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+        proptest::prop_assert_eq!(super::digits(&bytes), want);
+    }
+}
+
+/// Every byte value in every position, beside digits and beside bytes that
+/// are not: a byte's answer never depends on its neighbours.
+#[test]
+fn non_digits_is_exact_for_every_byte_in_every_position() {
+    for filler in [b'0', b'9', b'/', b':', 0x80, 0xff] {
+        for at in 0..8 {
+            for b in 0..=255u8 {
+                let mut word = [filler; 8];
+                word[at] = b;
+                let got = super::non_digits(u64::from_le_bytes(word));
+                for (i, byte) in word.iter().enumerate() {
+                    let flagged = got >> (8 * i + 7) & 1 == 1;
+                    assert_eq!(flagged, !byte.is_ascii_digit(), "{word:?} at {i}");
+                }
+                assert_eq!(got & !0x8080_8080_8080_8080, 0);
+            }
+        }
+    }
+}
