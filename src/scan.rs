@@ -130,9 +130,10 @@ pub fn scan_logs(logs: &[PathBuf], since: Timestamp, utc_offset: i32) -> Scan {
     };
     let mut tally = Tally::new(origin);
     let mut read = Vec::new();
+    let parts = read::Parts::for_this_machine();
     for p in planned {
         let path = p.source.path.clone();
-        match p.count(window) {
+        match p.count(window, &tally, parts) {
             Ok(t) => {
                 tally.merge(t);
                 read.push(path);
@@ -192,10 +193,13 @@ where
 }
 
 impl Planned {
-    fn count(self, window: Window) -> io::Result<Tally> {
+    /// Its failures, counted after those of `before` (the files before it).
+    fn count(self, window: Window, before: &Tally, parts: read::Parts) -> io::Result<Tally> {
         match self.from {
-            Opened::Plain { file, from, len } => read::count_plain(&file, from, len, window),
-            Opened::Stream(reader) => read::count_stream(reader, window),
+            Opened::Plain { file, from, len } => {
+                read::count_plain(&file, (from, len), window, before, parts)
+            }
+            Opened::Stream(reader) => read::count_stream(reader, window, before),
         }
     }
 }

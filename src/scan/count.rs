@@ -49,13 +49,19 @@ pub struct Counter<'a> {
 }
 
 impl<'a> Counter<'a> {
-    /// A counter that stops at the first entry starting at or after `stop_at`.
-    pub fn new(prefilter: &'a Prefilter, window: Window, stop_at: u64) -> Counter<'a> {
+    /// A counter that stops at the first entry starting at or after
+    /// `stop_at`, adding to `tally` (see [`Tally::seeded`]).
+    pub fn new(
+        prefilter: &'a Prefilter,
+        window: Window,
+        stop_at: u64,
+        tally: Tally,
+    ) -> Counter<'a> {
         Counter {
             prefilter,
             window,
             stop_at,
-            tally: Tally::new(window.origin),
+            tally,
             stamp: None,
             latest: None,
             entry: Entry::default(),
@@ -216,7 +222,7 @@ mod tests {
 
     fn count(text: &str, stop_at: u64) -> Tally {
         let prefilter = Prefilter::default();
-        let mut counter = Counter::new(&prefilter, window(), stop_at);
+        let mut counter = Counter::new(&prefilter, window(), stop_at, Tally::new(window().origin));
         let mut at = 0;
         for line in text.split('\n') {
             if counter.line(at, line.as_bytes()).is_break() {
@@ -250,6 +256,13 @@ mod tests {
     }
 
     #[test]
+    fn last_line_is_the_latest_time_read_even_out_of_order() {
+        let log = "2026/11/24 21:18:05 [info] 1#1: a\n2026/11/24 21:18:03 [info] 2#2: b\n";
+        let latest = Timestamp::from_unix(1_795_555_085);
+        assert_eq!(count(log, u64::MAX).last_line, Some(latest));
+    }
+
+    #[test]
     fn entries_older_than_since_are_not_counted() {
         let log = format!(
             "2026/11/24 21:17:59 [error] 1#1: *1 no live upstreams while connecting to upstream{CTX}\n\
@@ -260,7 +273,7 @@ mod tests {
             since: Timestamp::from_unix(1_795_555_080),
             ..window()
         };
-        let mut counter = Counter::new(&prefilter, w, u64::MAX);
+        let mut counter = Counter::new(&prefilter, w, u64::MAX, Tally::new(w.origin));
         for line in log.lines() {
             let _ = counter.line(0, line.as_bytes());
         }
