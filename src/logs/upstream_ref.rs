@@ -91,7 +91,10 @@ impl PeerText<'_> {
 /// Scheme, peer and URI of an `upstream:` value, borrowed; `None` when
 /// [`UpstreamRef::parse`] would refuse it.
 pub fn split(value: &str) -> Option<(&str, PeerText<'_>, &str)> {
-    let sep = memchr::memmem::find(value.as_bytes(), b"://")?;
+    // The first `://`, found by its `:` (the first one, in nginx's form):
+    // cheaper than building a substring searcher for every failure.
+    let bytes = value.as_bytes();
+    let sep = memchr::memchr_iter(b':', bytes).find(|&at| bytes[at + 1..].starts_with(b"//"))?;
     let (scheme, rest) = (&value[..sep], &value[sep + 3..]);
     let scheme_ok = !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_lowercase());
     if !scheme_ok {
@@ -235,5 +238,26 @@ mod tests {
     fn out_of_range_port_is_a_name_not_an_address() {
         let u = parsed("http://127.0.0.1:99999/");
         assert_eq!(u.address, UpstreamAddr::Group("127.0.0.1:99999".into()));
+    }
+
+    proptest::proptest! {
+        /// The scheme ends at the first `://`, as `str::split_once` finds it.
+        #[test]
+        fn scheme_ends_at_the_first_separator(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["http", ":", "/", "://", "unix:", "a", "é", "[::1]"]),
+                0..12,
+            )
+        ) {
+            let value = parts.concat();
+            let want = value
+                .split_once("://")
+                .map(|(scheme, _)| scheme)
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase()));
+            let got = split(&value).map(|(scheme, _, _)| scheme);
+            // `split` may still refuse a value for an empty peer.
+            proptest::prop_assert!(got.is_none() || got == want, "{:?}", value);
+            proptest::prop_assert!(want.is_some() || got.is_none(), "{:?}", value);
+        }
     }
 }

@@ -67,15 +67,14 @@ impl Prefilter {
     pub fn message_start(&self, head: &[u8]) -> Option<usize> {
         let (level, at) = split_head(head)?;
         let body = &head[at..];
-        if !level.at_least(Level::Error) && !body.starts_with(DISABLED) {
+        if !level.at_least(Level::Error) && !starts(body, DISABLED) {
             return None;
         }
         // The message is the body minus a final ` while ACTION`; when the
         // body is `client while ...`, the message is just `client`, which
         // classify does not set aside, hence the second test.
         let starts_message = |prefix: &[u8]| {
-            body.strip_prefix(prefix)
-                .is_some_and(|rest| !rest.starts_with(b"while "))
+            starts(body, prefix) && !body[prefix.len()..].starts_with(b"while ")
         };
         (!(starts_message(CLIENT) || starts_message(STDERR))).then_some(at)
     }
@@ -101,8 +100,8 @@ fn split_head(head: &[u8]) -> Option<(Level, usize)> {
     let rest = head.get(19..)?.strip_prefix(b" [")?;
     // The parser ends the level at the first `] `; no level name holds a
     // `]`, so the first `] ` follows the name exactly when there is one.
-    let (level, name) = level_named(rest)?;
-    let after = rest[name.len()..].strip_prefix(b"] ")?;
+    let (level, closed) = level_named(rest)?;
+    let after = &rest[closed..];
     // `pid#tid: `: the parser splits at the first `: ` and then the first
     // `#`, and wants one to nine digits on each side: digits and `#` hold
     // no `: `, so that is this shape from the start.
@@ -127,21 +126,28 @@ fn split_head(head: &[u8]) -> Option<(Level, usize)> {
     Some((level, head.len() - body.len() + conn))
 }
 
-/// The level whose name (as `Level::from_nginx` knows it) `text` starts
-/// with: two bytes tell the name, one comparison confirms it.
-fn level_named(text: &[u8]) -> Option<(Level, &'static [u8])> {
-    let (level, name): (Level, &[u8]) = match text.get(..2)? {
-        b"er" => (Level::Error, b"error"),
-        b"cr" => (Level::Crit, b"crit"),
-        b"al" => (Level::Alert, b"alert"),
-        b"em" => (Level::Emerg, b"emerg"),
-        b"wa" => (Level::Warn, b"warn"),
-        b"no" => (Level::Notice, b"notice"),
-        b"in" => (Level::Info, b"info"),
-        b"de" => (Level::Debug, b"debug"),
+/// The level whose name (as `Level::from_nginx` knows it) and `] ` start
+/// `text`, and their length: two bytes tell the name, one comparison of a
+/// known length (inlined, no call) confirms it.
+fn level_named(text: &[u8]) -> Option<(Level, usize)> {
+    let (level, closed): (Level, &[u8]) = match text.get(..2)? {
+        b"er" => (Level::Error, b"error] "),
+        b"cr" => (Level::Crit, b"crit] "),
+        b"al" => (Level::Alert, b"alert] "),
+        b"em" => (Level::Emerg, b"emerg] "),
+        b"wa" => (Level::Warn, b"warn] "),
+        b"no" => (Level::Notice, b"notice] "),
+        b"in" => (Level::Info, b"info] "),
+        b"de" => (Level::Debug, b"debug] "),
         _ => return None,
     };
-    text.starts_with(name).then_some((level, name))
+    text.starts_with(closed).then_some((level, closed.len()))
+}
+
+/// `text.starts_with(prefix)`, the first byte tested inline: most lines
+/// differ there, and a longer comparison is a call to `memcmp`.
+fn starts(text: &[u8], prefix: &[u8]) -> bool {
+    text.first() == prefix.first() && text.starts_with(prefix)
 }
 
 /// How many ASCII digits `bytes` starts with, eight bytes at a time: a byte
