@@ -32,9 +32,9 @@ pub fn counted(sig: Signature) -> bool {
 }
 
 /// The one message below `error` that classify accepts.
-const DISABLED: &[u8] = b"upstream server temporarily disabled";
-const CLIENT: &[u8] = b"client ";
-const STDERR: &[u8] = b"FastCGI sent in stderr: ";
+const DISABLED: Prefix = Prefix::new(b"upstream server temporarily disabled");
+const CLIENT: Prefix = Prefix::new(b"client ");
+const STDERR: Prefix = Prefix::new(b"FastCGI sent in stderr: ");
 /// What every action-based signature holds before its action.
 const WHILE: &str = " while ";
 /// How the messages without an action start (`without_action` in classify).
@@ -67,14 +67,14 @@ impl Prefilter {
     pub fn message_start(&self, head: &[u8]) -> Option<usize> {
         let (level, at) = split_head(head)?;
         let body = &head[at..];
-        if !level.at_least(Level::Error) && !starts(body, DISABLED) {
+        if !level.at_least(Level::Error) && !DISABLED.starts(body) {
             return None;
         }
         // The message is the body minus a final ` while ACTION`; when the
         // body is `client while ...`, the message is just `client`, which
         // classify does not set aside, hence the second test.
-        let starts_message = |prefix: &[u8]| {
-            starts(body, prefix) && !body[prefix.len()..].starts_with(b"while ")
+        let starts_message = |prefix: Prefix| {
+            prefix.starts(body) && !body[prefix.bytes.len()..].starts_with(b"while ")
         };
         (!(starts_message(CLIENT) || starts_message(STDERR))).then_some(at)
     }
@@ -127,27 +127,66 @@ fn split_head(head: &[u8]) -> Option<(Level, usize)> {
 }
 
 /// The level whose name (as `Level::from_nginx` knows it) and `] ` start
-/// `text`, and their length: two bytes tell the name, one comparison of a
-/// known length (inlined, no call) confirms it.
+/// `text`, and their length. Each fits in a word, and a head that parses
+/// has more bytes after them.
 fn level_named(text: &[u8]) -> Option<(Level, usize)> {
-    let (level, closed): (Level, &[u8]) = match text.get(..2)? {
-        b"er" => (Level::Error, b"error] "),
-        b"cr" => (Level::Crit, b"crit] "),
-        b"al" => (Level::Alert, b"alert] "),
-        b"em" => (Level::Emerg, b"emerg] "),
-        b"wa" => (Level::Warn, b"warn] "),
-        b"no" => (Level::Notice, b"notice] "),
-        b"in" => (Level::Info, b"info] "),
-        b"de" => (Level::Debug, b"debug] "),
-        _ => return None,
-    };
-    text.starts_with(closed).then_some((level, closed.len()))
+    const LEVELS: [(Level, Prefix); 8] = [
+        (Level::Error, Prefix::new(b"error] ")),
+        (Level::Crit, Prefix::new(b"crit] ")),
+        (Level::Alert, Prefix::new(b"alert] ")),
+        (Level::Emerg, Prefix::new(b"emerg] ")),
+        (Level::Warn, Prefix::new(b"warn] ")),
+        (Level::Notice, Prefix::new(b"notice] ")),
+        (Level::Info, Prefix::new(b"info] ")),
+        (Level::Debug, Prefix::new(b"debug] ")),
+    ];
+    let word = u64::from_le_bytes(*text.first_chunk::<8>()?);
+    let (level, name) = LEVELS.iter().find(|(_, name)| name.starts_word(word))?;
+    Some((*level, name.bytes.len()))
 }
 
-/// `text.starts_with(prefix)`, the first byte tested inline: most lines
-/// differ there, and a longer comparison is a call to `memcmp`.
-fn starts(text: &[u8], prefix: &[u8]) -> bool {
-    text.first() == prefix.first() && text.starts_with(prefix)
+/// A fixed prefix, with its first eight bytes as a word: `starts_with` on
+/// a line is then one comparison of words, where a slice comparison would
+/// be a call to `memcmp` for every line.
+#[derive(Clone, Copy)]
+struct Prefix {
+    bytes: &'static [u8],
+    word: u64,
+    mask: u64,
+}
+
+impl Prefix {
+    const fn new(bytes: &'static [u8]) -> Prefix {
+        let mut word = [0; 8];
+        let mut i = 0;
+        while i < bytes.len() && i < 8 {
+            word[i] = bytes[i];
+            i += 1;
+        }
+        let mask = if i == 8 { u64::MAX } else { (1 << (8 * i)) - 1 };
+        Prefix {
+            bytes,
+            word: u64::from_le_bytes(word),
+            mask,
+        }
+    }
+
+    /// Whether the eight bytes read as `word` start with this prefix (for
+    /// prefixes of eight bytes at most).
+    fn starts_word(self, word: u64) -> bool {
+        word & self.mask == self.word
+    }
+
+    /// `text.starts_with(self.bytes)`.
+    fn starts(self, text: &[u8]) -> bool {
+        match text.first_chunk::<8>() {
+            Some(head) => {
+                self.starts_word(u64::from_le_bytes(*head))
+                    && (self.bytes.len() <= 8 || text.starts_with(self.bytes))
+            }
+            None => text.starts_with(self.bytes),
+        }
+    }
 }
 
 /// How many ASCII digits `bytes` starts with, eight bytes at a time: a byte

@@ -529,3 +529,24 @@ fn non_digits_is_exact_for_every_byte_in_every_position() {
         }
     }
 }
+
+proptest::proptest! {
+    /// The word comparison is `starts_with`, for prefixes shorter and
+    /// longer than a word and texts around their length.
+    #[test]
+    fn prefix_starts_like_starts_with(
+        text in proptest::collection::vec(
+            proptest::sample::select(b"client FastCGI sent in stderr: upstream\0\xff".to_vec()),
+            0..40,
+        ),
+        cut in 0..40usize,
+    ) {
+        for prefix in [super::CLIENT, super::STDERR, super::DISABLED] {
+            // Also the texts that are the prefix itself, cut anywhere.
+            let cut_prefix = &prefix.bytes[..cut.min(prefix.bytes.len())];
+            for text in [&text[..], cut_prefix, prefix.bytes] {
+                proptest::prop_assert_eq!(prefix.starts(text), text.starts_with(prefix.bytes));
+            }
+        }
+    }
+}
