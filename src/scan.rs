@@ -16,6 +16,7 @@
 //!   (`count`) into a `tally` whose size does not depend on the log's;
 //! * `render` prints the result, every host string sanitized.
 
+mod clock;
 mod count;
 mod lines;
 pub(crate) mod prefilter;

@@ -404,6 +404,8 @@ fn fill_context<'a>(line: &mut LineRef<'a>, mut rest: &'a str) -> ContextEnd {
             return ContextEnd::Whole;
         };
         let field = expected[index];
+        // Its place in FIELDS (`expected` is a tail of it).
+        let place = FIELDS.len() - expected.len() + index;
         expected = &expected[index + 1..];
         if after.is_empty() && !matches!(field, "client" | "server") {
             // Cut between a quoted field's name and its opening quote.
@@ -414,13 +416,13 @@ fn fill_context<'a>(line: &mut LineRef<'a>, mut rest: &'a str) -> ContextEnd {
             None => after.split_at(find(after, ", ").unwrap_or(after.len())),
         };
         let open = after.starts_with('"') && value.len() == after.len() - 1;
-        let slot = match name {
-            "client" => &mut line.client,
-            "server" => &mut line.server,
-            "request" => &mut line.request,
-            "subrequest" => &mut line.subrequest,
-            "upstream" => &mut line.upstream,
-            "host" => &mut line.host,
+        let slot = match place {
+            0 => &mut line.client,
+            1 => &mut line.server,
+            2 => &mut line.request,
+            3 => &mut line.subrequest,
+            4 => &mut line.upstream,
+            5 => &mut line.host,
             _ => &mut line.referrer,
         };
         *slot = Some(value);
@@ -492,7 +494,7 @@ fn errno_suffix(message: &str) -> Option<(i32, &str)> {
         let digits = inside.bytes().take_while(u8::is_ascii_digit).count();
         let number = i32::try_from(parse_digits(&inside.as_bytes()[..digits])?).ok()?;
         let rest = inside[digits..].strip_prefix(": ")?;
-        let close = rest.bytes().take(ERRNO_TEXT_MAX).position(|b| b == b')')?;
+        let close = memchr::memchr(b')', &rest.as_bytes()[..rest.len().min(ERRNO_TEXT_MAX)])?;
         Some((number, &rest[..close]))
     })
 }

@@ -11,12 +11,13 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
+use super::clock::Clock;
 use super::prefilter::{Prefilter, counted};
 use super::tally::Tally;
 use super::upstream::Names;
 use crate::logs::Timestamp;
 use crate::logs::classify::classify_ref;
-use crate::logs::nginx_line::{line_time, parse_line_ref};
+use crate::logs::nginx_line::parse_line_ref;
 
 /// Continuation bytes kept per entry, half after its head, half at its end.
 const CONTINUATION_CAP: usize = 64 * 1024;
@@ -44,6 +45,7 @@ pub struct Counter<'a> {
     /// The latest time of any timestamped line: lines of different
     /// workers can be a second out of order.
     latest: Option<Timestamp>,
+    clock: Clock,
     entry: Entry,
     names: Names,
 }
@@ -64,6 +66,7 @@ impl<'a> Counter<'a> {
             tally,
             stamp: None,
             latest: None,
+            clock: Clock::new(window.utc_offset),
             entry: Entry::default(),
             names: Names::default(),
         }
@@ -101,7 +104,7 @@ impl<'a> Counter<'a> {
         if self.stamp.as_ref() == Some(stamp) {
             return true;
         }
-        let Some(time) = line_time(stamp, self.window.utc_offset) else {
+        let Some(time) = self.clock.time_of(stamp) else {
             return false;
         };
         self.stamp = Some(*stamp);
@@ -188,9 +191,12 @@ impl Entry {
         if self.dropped > 0 {
             text.extend_from_slice(format!("\n[... {} lines cut ...]", self.dropped).as_bytes());
         }
-        for line in self.near_end.drain(..) {
-            text.push(b'\n');
-            text.extend_from_slice(&line);
+        // Most entries are one line: no drain to build and drop.
+        if !self.near_end.is_empty() {
+            for line in self.near_end.drain(..) {
+                text.push(b'\n');
+                text.extend_from_slice(&line);
+            }
         }
         self.live = false;
         self.near_head_bytes = 0;
