@@ -112,10 +112,16 @@ impl<'a> Counter<'a> {
         true
     }
 
+    /// Counts the entry read so far, if its head passed the prefilter
+    /// (most do not: that test stays inline).
+    #[inline]
     fn flush(&mut self) {
-        if !self.entry.live {
-            return;
+        if self.entry.live {
+            self.flush_live();
         }
+    }
+
+    fn flush_live(&mut self) {
         let at = self.entry.message_at;
         let text = self.entry.take();
         if self.prefilter.may_fail(&text, at) {

@@ -82,10 +82,11 @@ impl Prefilter {
     /// Whether `entry`, whose message starts at `at`, holds what every
     /// counted failure holds; `false` is certain.
     pub fn may_fail(&self, entry: &[u8], at: usize) -> bool {
-        if self.action.find(entry).is_some() {
+        // The head's fixed fields before the message hold no ` while `.
+        let message = entry.get(at..).unwrap_or_default();
+        if self.action.find(message).is_some() {
             return true;
         }
-        let message = entry.get(at..).unwrap_or_default();
         ACTIONLESS.iter().any(|p| message.starts_with(p))
             || memchr::memchr(b' ', message)
                 .is_some_and(|sp| sp > 0 && message[sp..].starts_with(UNRESOLVED))
