@@ -400,13 +400,12 @@ pub enum ContextEnd {
 fn fill_context<'a>(line: &mut LineRef<'a>, mut rest: &'a str) -> ContextEnd {
     let mut expected = &FIELDS[..];
     while let Some((name, after)) = split_once(rest, ": ") {
-        let Some(index) = expected.iter().position(|f| *f == name) else {
+        // The field's place in FIELDS; `expected` is a tail of it.
+        let Some(place) = field_index(name).filter(|&f| f >= FIELDS.len() - expected.len()) else {
             return ContextEnd::Whole;
         };
-        let field = expected[index];
-        // Its place in FIELDS (`expected` is a tail of it).
-        let place = FIELDS.len() - expected.len() + index;
-        expected = &expected[index + 1..];
+        let field = FIELDS[place];
+        expected = &FIELDS[place + 1..];
         if after.is_empty() && !matches!(field, "client" | "server") {
             // Cut between a quoted field's name and its opening quote.
             return ContextEnd::InName;
@@ -448,6 +447,21 @@ fn cut_in_name(rest: &str, expected: &[&str]) -> ContextEnd {
     } else {
         ContextEnd::Whole
     }
+}
+
+/// Where `name` is in [`FIELDS`]: a match on constants compares inline,
+/// where searching the array would call `memcmp` for each field.
+fn field_index(name: &str) -> Option<usize> {
+    Some(match name {
+        "client" => 0,
+        "server" => 1,
+        "request" => 2,
+        "subrequest" => 3,
+        "upstream" => 4,
+        "host" => 5,
+        "referrer" => 6,
+        _ => return None,
+    })
 }
 
 /// The text up to the closing quote of a field: the first `"` followed by the

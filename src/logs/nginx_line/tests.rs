@@ -260,6 +260,14 @@ fn action_literals_round_trip() {
     }
 }
 
+#[test]
+fn field_index_is_the_place_in_fields() {
+    for (i, name) in FIELDS.iter().enumerate() {
+        assert_eq!(field_index(name), Some(i), "{name}");
+    }
+    assert_eq!(field_index("bytes from/to client"), None);
+}
+
 /// The parser's own substring search, against the standard library's.
 mod finders {
     use proptest::prelude::*;
