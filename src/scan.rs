@@ -9,11 +9,14 @@
 //!   on a 10 GiB log reads megabytes, not gigabytes;
 //! * the rotated copies the window reaches are read too
 //!   (`logs::rotated`), compressed ones as a stream;
-//! * `read` reads plain files forward in large chunks, in one part per
-//!   CPU, and `lines` hands out lines without copying them;
+//! * `read` reads plain files forward in 256 KiB chunks, in one part per
+//!   CPU whose counts merge into exactly what one pass would count, and
+//!   `lines` hands out lines without copying them;
 //! * `prefilter` rejects nearly every line that cannot be a failure with a
-//!   few byte comparisons; only the rest is parsed and classified
-//!   (`count`) into a `tally` whose size does not depend on the log's;
+//!   few word comparisons, and `clock` times a new timestamp from its
+//!   date's midnight; only the rest is parsed without copying
+//!   (`nginx_line::parse_line_ref`), classified (`count`) and named
+//!   (`upstream`) into a `tally` whose size does not depend on the log's;
 //! * `render` prints the result, every host string sanitized.
 
 mod clock;
