@@ -9,13 +9,17 @@
 //!   on a 10 GiB log reads megabytes, not gigabytes;
 //! * the rotated copies the window reaches are read too
 //!   (`logs::rotated`), compressed ones as a stream;
-//! * `read` reads plain files forward in large chunks, in one part per
-//!   CPU, and `lines` hands out lines without copying them;
+//! * `read` reads plain files forward in 256 KiB chunks, in one part per
+//!   CPU whose counts merge into exactly what one pass would count, and
+//!   `lines` hands out lines without copying them;
 //! * `prefilter` rejects nearly every line that cannot be a failure with a
-//!   few byte comparisons; only the rest is parsed and classified
-//!   (`count`) into a `tally` whose size does not depend on the log's;
+//!   few word comparisons, and `clock` times a new timestamp from its
+//!   date's midnight; only the rest is parsed without copying
+//!   (`nginx_line::parse_line_ref`), classified (`count`) and named
+//!   (`upstream`) into a `tally` whose size does not depend on the log's;
 //! * `render` prints the result, every host string sanitized.
 
+mod clock;
 mod count;
 mod lines;
 pub(crate) mod prefilter;
@@ -23,6 +27,7 @@ mod read;
 mod render;
 mod seek;
 mod tally;
+mod upstream;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -129,9 +134,10 @@ pub fn scan_logs(logs: &[PathBuf], since: Timestamp, utc_offset: i32) -> Scan {
     };
     let mut tally = Tally::new(origin);
     let mut read = Vec::new();
+    let parts = read::Parts::for_this_machine();
     for p in planned {
         let path = p.source.path.clone();
-        match p.count(window) {
+        match p.count(window, &tally, parts) {
             Ok(t) => {
                 tally.merge(t);
                 read.push(path);
@@ -191,10 +197,13 @@ where
 }
 
 impl Planned {
-    fn count(self, window: Window) -> io::Result<Tally> {
+    /// Its failures, counted after those of `before` (the files before it).
+    fn count(self, window: Window, before: &Tally, parts: read::Parts) -> io::Result<Tally> {
         match self.from {
-            Opened::Plain { file, from, len } => read::count_plain(&file, from, len, window),
-            Opened::Stream(reader) => read::count_stream(reader, window),
+            Opened::Plain { file, from, len } => {
+                read::count_plain(&file, (from, len), window, before, parts)
+            }
+            Opened::Stream(reader) => read::count_stream(reader, window, before),
         }
     }
 }

@@ -8,14 +8,23 @@
 //! failure. Plain `str` prefix tests keep it cheap enough for every line of a
 //! large log; no regex is needed.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 use super::Level;
-use super::nginx_line::{Action, ErrorLine};
+use super::nginx_line::{Action, ErrorLine, LineRef};
 use super::signature::Signature;
 
 /// The signature `line` shows, or `None` for lines that are no known
 /// upstream failure (client-side errors, startup notices, unknown text).
 pub fn classify(line: &ErrorLine) -> Option<Signature> {
-    let msg = line.message.as_str();
+    classify_ref(&line.borrowed())
+}
+
+/// [`classify`] on a borrowed line (what `scan` parses).
+pub fn classify_ref(line: &LineRef) -> Option<Signature> {
+    let msg = line.message;
     if msg.starts_with("FastCGI sent in stderr: ") {
         return Some(Signature::FastcgiStderr);
     }
@@ -38,8 +47,8 @@ pub fn classify(line: &ErrorLine) -> Option<Signature> {
 }
 
 /// Failures while connecting: the errno and the socket family decide.
-fn connecting(line: &ErrorLine) -> Option<Signature> {
-    let msg = line.message.as_str();
+fn connecting(line: &LineRef) -> Option<Signature> {
+    let msg = line.message;
     if msg.starts_with("upstream timed out ") {
         return Some(Signature::ConnectTimeout);
     }
@@ -72,13 +81,17 @@ fn connecting(line: &ErrorLine) -> Option<Signature> {
 
 /// nginx's own failures before a connection exists; the client gets 500.
 fn is_internal_500(msg: &str) -> bool {
-    msg.contains(" worker_connections are not enough")
+    // Built once: `str::contains` would build a searcher for every connect
+    // failure of a large log.
+    static NOT_ENOUGH: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(" worker_connections are not enough"));
+    NOT_ENOUGH.find(msg.as_bytes()).is_some()
         || msg.starts_with("socket() failed")
         || (msg.starts_with("bind(") && msg.contains(") failed"))
 }
 
-fn handshaking(line: &ErrorLine) -> Option<Signature> {
-    let msg = line.message.as_str();
+fn handshaking(line: &LineRef) -> Option<Signature> {
+    let msg = line.message;
     if msg.starts_with("upstream timed out ") {
         Some(Signature::SslHandshakeTimeout)
     } else if let Some(ssl) = msg.strip_prefix("SSL_do_handshake() failed (SSL: ") {
@@ -100,8 +113,8 @@ fn handshaking(line: &ErrorLine) -> Option<Signature> {
     }
 }
 
-fn sending(line: &ErrorLine) -> Option<Signature> {
-    let msg = line.message.as_str();
+fn sending(line: &LineRef) -> Option<Signature> {
+    let msg = line.message;
     if msg.starts_with("upstream timed out ") {
         return Some(Signature::SendTimeout);
     }
@@ -116,8 +129,8 @@ fn sending(line: &ErrorLine) -> Option<Signature> {
 }
 
 /// Failures before the response header arrived: the richest phase.
-fn reading_header(line: &ErrorLine) -> Option<Signature> {
-    let msg = line.message.as_str();
+fn reading_header(line: &LineRef) -> Option<Signature> {
+    let msg = line.message;
     if msg.starts_with("upstream timed out ") {
         return Some(Signature::ReadHeaderTimeout);
     }

@@ -135,6 +135,11 @@ pub fn parse_line(line: &str, utc_offset_secs: i32) -> Option<ErrorLine> {
     parse_line_head(line, utc_offset_secs).map(|head| split_body(head).0)
 }
 
+/// [`parse_line`] without copying: the fields borrow from `line`.
+pub fn parse_line_ref(line: &str, utc_offset_secs: i32) -> Option<LineRef<'_>> {
+    parse_line_head(line, utc_offset_secs).map(|head| split_body_ref(head).0)
+}
+
 /// The prefix of a whole line, in either of nginx's two forms.
 pub(super) fn parse_line_head(line: &str, utc_offset_secs: i32) -> Option<Head<'_>> {
     let line = line.strip_suffix('\n').unwrap_or(line);
@@ -177,7 +182,7 @@ pub(super) struct Head<'a> {
 
 /// `[level] rest` → level and rest.
 fn level_prefix(text: &str) -> Option<Head<'_>> {
-    let (level, body) = text.strip_prefix('[')?.split_once("] ")?;
+    let (level, body) = split_once(text.strip_prefix('[')?, "] ")?;
     let level = Level::from_nginx(level)?;
     Some(Head {
         time: None,
@@ -193,7 +198,7 @@ fn level_prefix(text: &str) -> Option<Head<'_>> {
 fn timestamped_head(line: &str, utc_offset_secs: i32) -> Option<Head<'_>> {
     let time = line_time(line.as_bytes(), utc_offset_secs)?;
     let head = level_prefix(line.get(19..)?.strip_prefix(' ')?)?;
-    let (ids, body) = head.body.split_once(": ")?;
+    let (ids, body) = split_once(head.body, ": ")?;
     let (pid, tid) = ids.split_once('#')?;
     let (pid, tid) = (parse_digits(pid.as_bytes())?, parse_digits(tid.as_bytes())?);
     let (conn, body) = match body.strip_prefix('*').and_then(|b| b.split_once(' ')) {
@@ -213,6 +218,12 @@ fn timestamped_head(line: &str, utc_offset_secs: i32) -> Option<Head<'_>> {
 /// Splits the body into message, action and request context, and says how
 /// the context ended.
 pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
+    let (line, end) = split_body_ref(head);
+    (line.into_owned(), end)
+}
+
+/// [`split_body`], the fields borrowed from the body.
+fn split_body_ref(head: Head<'_>) -> (LineRef<'_>, ContextEnd) {
     let (text, context) = split_context(head.body);
     let (text, cut_at_context) = match context {
         Some(_) => (text, false),
@@ -223,15 +234,15 @@ pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
         None => (text, None),
     };
     let (errno, errno_text) = errno_suffix(message).unzip();
-    let mut line = ErrorLine {
+    let mut line = LineRef {
         time: head.time,
         level: head.level,
         pid: head.pid,
         tid: head.tid,
         conn: head.conn,
-        message: message.to_owned(),
+        message,
         errno,
-        errno_text: errno_text.map(str::to_owned),
+        errno_text,
         action,
         client: None,
         server: None,
@@ -257,11 +268,11 @@ pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
 /// right after an action literal, so text inside a message cannot end it early.
 fn split_context(body: &str) -> (&str, Option<&str>) {
     const MARK: &str = ", client: ";
-    let cut = body
-        .match_indices(MARK)
-        .map(|(at, _)| at)
+    let mut marks = find_all(body, MARK);
+    let cut = marks
+        .clone()
         .find(|&at| Action::strip_from(&body[..at]).is_some())
-        .or_else(|| body.find(MARK));
+        .or_else(|| marks.next());
     match cut {
         Some(at) => (&body[..at], Some(&body[at + 2..])),
         None => (body, None),
@@ -305,33 +316,34 @@ pub enum ContextEnd {
 /// Reads `client: A, server: S, request: "R", ...` into `line`. Fields come
 /// in nginx's order, so only a later field can end a value; parsing stops at
 /// the first field it does not expect (stream and mail lines add their own).
-fn fill_context(line: &mut ErrorLine, mut rest: &str) -> ContextEnd {
+fn fill_context<'a>(line: &mut LineRef<'a>, mut rest: &'a str) -> ContextEnd {
     let mut expected = &FIELDS[..];
-    while let Some((name, after)) = rest.split_once(": ") {
-        let Some(index) = expected.iter().position(|f| *f == name) else {
+    while let Some((name, after)) = split_once(rest, ": ") {
+        // The field's place in FIELDS; `expected` is a tail of it.
+        let Some(place) = field_index(name).filter(|&f| f >= FIELDS.len() - expected.len()) else {
             return ContextEnd::Whole;
         };
-        let field = expected[index];
-        expected = &expected[index + 1..];
+        let field = FIELDS[place];
+        expected = &FIELDS[place + 1..];
         if after.is_empty() && !matches!(field, "client" | "server") {
             // Cut between a quoted field's name and its opening quote.
             return ContextEnd::InName;
         }
         let (value, next) = match after.strip_prefix('"') {
             Some(quoted) => quoted_value(quoted, expected),
-            None => after.split_at(after.find(", ").unwrap_or(after.len())),
+            None => after.split_at(find(after, ", ").unwrap_or(after.len())),
         };
         let open = after.starts_with('"') && value.len() == after.len() - 1;
-        let slot = match name {
-            "client" => &mut line.client,
-            "server" => &mut line.server,
-            "request" => &mut line.request,
-            "subrequest" => &mut line.subrequest,
-            "upstream" => &mut line.upstream,
-            "host" => &mut line.host,
+        let slot = match place {
+            0 => &mut line.client,
+            1 => &mut line.server,
+            2 => &mut line.request,
+            3 => &mut line.subrequest,
+            4 => &mut line.upstream,
+            5 => &mut line.host,
             _ => &mut line.referrer,
         };
-        *slot = Some(value.to_owned());
+        *slot = Some(value);
         if open {
             return ContextEnd::OpenQuote(field);
         }
@@ -356,6 +368,21 @@ fn cut_in_name(rest: &str, expected: &[&str]) -> ContextEnd {
     }
 }
 
+/// Where `name` is in [`FIELDS`]: a match on constants compares inline,
+/// where searching the array would call `memcmp` for each field.
+fn field_index(name: &str) -> Option<usize> {
+    Some(match name {
+        "client" => 0,
+        "server" => 1,
+        "request" => 2,
+        "subrequest" => 3,
+        "upstream" => 4,
+        "host" => 5,
+        "referrer" => 6,
+        _ => return None,
+    })
+}
+
 /// The text up to the closing quote of a field: the first `"` followed by the
 /// end or by `, NAME: ` for a field that may still come. Returns (value, text
 /// after the quote).
@@ -369,7 +396,7 @@ fn quoted_value<'a>(text: &'a str, later: &[&str]) -> (&'a str, &'a str) {
             })
             || cut_before_field(after, later)
     };
-    let quotes = || text.match_indices('"').map(|(at, _)| at);
+    let quotes = || memchr::memchr_iter(b'"', text.as_bytes());
     // Stream-module lines add fields this parser does not know; there the
     // first quote followed by another field ends the value.
     let close = quotes()
@@ -395,289 +422,57 @@ fn errno_suffix(message: &str) -> Option<(i32, &str)> {
     if message.starts_with("FastCGI sent in stderr: ") || message.starts_with("upstream sent ") {
         return None;
     }
-    message.rmatch_indices(" (").find_map(|(at, _)| {
-        let inside = &message[at + 2..];
+    paren_opens(message).find_map(|open| {
+        let inside = &message[open + 1..];
         let digits = inside.bytes().take_while(u8::is_ascii_digit).count();
         let number = i32::try_from(parse_digits(&inside.as_bytes()[..digits])?).ok()?;
         let rest = inside[digits..].strip_prefix(": ")?;
-        let close = rest.bytes().take(ERRNO_TEXT_MAX).position(|b| b == b')')?;
+        let close = memchr::memchr(b')', &rest.as_bytes()[..rest.len().min(ERRNO_TEXT_MAX)])?;
         Some((number, &rest[..close]))
     })
 }
 
+/// Where the `(` of every ` (` in `message` is, the last first (the two
+/// bytes cannot overlap, so these are all the matches).
+fn paren_opens(message: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = message.as_bytes();
+    memchr::memrchr_iter(b'(', bytes).filter(|&at| at > 0 && bytes[at - 1] == b' ')
+}
+
 /// ` in FILE:LINE` at the end of a config-time message.
-fn config_location(message: &str) -> Option<ConfigLocation> {
+fn config_location(message: &str) -> Option<(&str, u32)> {
     let (_, place) = message.rsplit_once(" in ")?;
     let (file, line) = place.rsplit_once(':')?;
     let line = parse_digits(line.as_bytes())?;
     if file.is_empty() || file.contains(' ') {
         return None;
     }
-    Some(ConfigLocation {
-        file: file.to_owned(),
-        line,
-    })
+    Some((file, line))
 }
+
+/// Where `needle` starts in `text`, every match in order. Cheaper than
+/// `str::find` for the short needles here: that builds a two-way searcher
+/// per call, and the parser makes a dozen calls per line. The needles
+/// start with a byte that is rare in log text (`,`, `:`, `]`).
+fn find_all<'a>(text: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + Clone + 'a {
+    let first = needle.as_bytes()[0];
+    memchr::memchr_iter(first, text.as_bytes())
+        .filter(move |&at| text.as_bytes()[at..].starts_with(needle.as_bytes()))
+}
+
+fn find(text: &str, needle: &str) -> Option<usize> {
+    find_all(text, needle).next()
+}
+
+/// `str::split_once` by way of [`find`].
+fn split_once<'a>(text: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
+    let at = find(text, needle)?;
+    Some((&text[..at], &text[at + needle.len()..]))
+}
+
+mod borrowed;
+
+pub use borrowed::LineRef;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const REFUSED: &str = r#"2026/11/24 21:18:00 [error] 20734#20734: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /refused HTTP/1.1", upstream: "http://127.0.0.1:9001/refused", host: "127.0.0.1:8080""#;
-
-    fn parsed(line: &str) -> ErrorLine {
-        parse_line(line, 0).unwrap_or_else(|| panic!("should parse: {line}"))
-    }
-
-    #[test]
-    fn prefix_fields_are_read() {
-        let l = parsed(REFUSED);
-        assert_eq!(l.time, Some(Timestamp::from_unix(1_795_555_080)));
-        assert_eq!(l.level, Level::Error);
-        assert_eq!((l.pid, l.tid, l.conn), (Some(20734), Some(20734), Some(1)));
-    }
-
-    #[test]
-    fn message_stops_before_the_action() {
-        let l = parsed(REFUSED);
-        assert_eq!(l.message, "connect() failed (111: Connection refused)");
-        assert_eq!(l.action, Some(Action::ConnectingToUpstream));
-        assert_eq!(l.errno, Some(111));
-        assert_eq!(l.errno_text.as_deref(), Some("Connection refused"));
-    }
-
-    #[test]
-    fn context_fields_are_read_including_an_empty_server() {
-        let l = parsed(REFUSED);
-        assert_eq!(l.client.as_deref(), Some("127.0.0.1"));
-        assert_eq!(l.server.as_deref(), Some(""));
-        assert_eq!(l.request.as_deref(), Some("GET /refused HTTP/1.1"));
-        assert_eq!(l.upstream.as_deref(), Some("http://127.0.0.1:9001/refused"));
-        assert_eq!(l.host.as_deref(), Some("127.0.0.1:8080"));
-        assert_eq!(l.referrer, None);
-    }
-
-    #[test]
-    fn utc_offset_shifts_the_instant() {
-        let l = parse_line(REFUSED, 3600).expect("parses");
-        assert_eq!(l.time, Some(Timestamp::from_unix(1_795_555_080 - 3600)));
-    }
-
-    #[test]
-    fn unix_socket_upstream_keeps_its_path() {
-        let l = parsed(
-            r#"2026/11/24 21:18:00 [crit] 20734#20734: *119 connect() to unix:/srv/lab/run/php-missing.sock failed (2: No such file or directory) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /php-missing/ok.php HTTP/1.1", upstream: "fastcgi://unix:/srv/lab/run/php-missing.sock:", host: "127.0.0.1:8080""#,
-        );
-        assert_eq!(l.level, Level::Crit);
-        assert_eq!(l.errno, Some(2));
-        let u = l.upstream_ref().expect("upstream parses");
-        assert_eq!(u.address.to_string(), "unix:/srv/lab/run/php-missing.sock");
-    }
-
-    #[test]
-    fn resolver_line_has_no_action_and_no_upstream() {
-        let l = parsed(
-            r#"2026/11/24 21:18:00 [error] 20734#20734: *43 nonexistent.invalid could not be resolved (3: Host not found), client: 127.0.0.1, server: , request: "GET /resolver-nx HTTP/1.1", host: "127.0.0.1:8080""#,
-        );
-        assert_eq!(
-            l.message,
-            "nonexistent.invalid could not be resolved (3: Host not found)"
-        );
-        assert_eq!(l.action, None);
-        assert_eq!(l.errno, Some(3));
-        assert_eq!(l.upstream, None);
-        assert_eq!(l.host.as_deref(), Some("127.0.0.1:8080"));
-    }
-
-    #[test]
-    fn message_with_commas_and_quotes_stays_whole() {
-        let l = parsed(
-            r#"2026/11/24 21:18:00 [error] 1#1: *5 upstream sent invalid header: "a, b \"c\", client: x\x00..." while reading response header from upstream, client: 10.0.0.1, server: app, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:9010/", host: "h""#,
-        );
-        assert_eq!(
-            l.message,
-            r#"upstream sent invalid header: "a, b \"c\", client: x\x00...""#
-        );
-        assert_eq!(l.action, Some(Action::ReadingResponseHeader));
-        assert_eq!(l.client.as_deref(), Some("10.0.0.1"));
-        assert_eq!(l.errno, None);
-    }
-
-    #[test]
-    fn multi_line_fastcgi_stderr_keeps_its_newlines() {
-        let entry = "2026/11/24 21:18:00 [error] 9#9: *3 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Error: x\nStack trace:\n#0 {main}\n  thrown in /srv/fatal.php on line 1\" while reading response header from upstream, client: 127.0.0.1, server: , request: \"GET /php/fatal.php HTTP/1.1\", upstream: \"fastcgi://unix:/srv/lab/run/php.sock:\", host: \"127.0.0.1:8080\"";
-        let l = parsed(entry);
-        assert!(l.message.ends_with("on line 1\""), "{}", l.message);
-        assert_eq!(l.message.lines().count(), 4);
-        assert_eq!(l.action, Some(Action::ReadingResponseHeader));
-        assert_eq!(l.request.as_deref(), Some("GET /php/fatal.php HTTP/1.1"));
-    }
-
-    #[test]
-    fn referrer_is_the_last_field_and_may_hold_quotes() {
-        let l = parsed(
-            r#"2026/11/24 21:18:00 [error] 1#1: *2 no live upstreams while connecting to upstream, client: 1.2.3.4, server: s, request: "GET /x HTTP/1.1", upstream: "http://dead2/x", host: "h", referrer: "https://r/?q=", upstream: "evil""#,
-        );
-        assert_eq!(l.upstream.as_deref(), Some("http://dead2/x"));
-        assert_eq!(
-            l.referrer.as_deref(),
-            Some(r#"https://r/?q=", upstream: "evil"#)
-        );
-    }
-
-    #[test]
-    fn forged_context_in_the_referrer_does_not_move_the_split() {
-        let l = parsed(
-            r#"2026/11/24 21:18:00 [error] 1#1: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: s, request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:1/x", host: "h", referrer: " while connecting to upstream, client: 6.6.6.6""#,
-        );
-        assert_eq!(l.action, Some(Action::ReadingResponseHeader));
-        assert_eq!(l.client.as_deref(), Some("1.2.3.4"));
-    }
-
-    #[test]
-    fn stream_module_line_keeps_its_upstream_value_clean() {
-        let l = parsed(
-            r#"2026/11/24 21:18:00 [error] 7#7: *5 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: 0.0.0.0:8443, upstream: "127.0.0.1:5000", bytes from/to client:0/0, bytes from/to upstream:0/0"#,
-        );
-        assert_eq!(l.server.as_deref(), Some("0.0.0.0:8443"));
-        assert_eq!(l.upstream.as_deref(), Some("127.0.0.1:5000"));
-        assert_eq!(l.upstream_ref(), None);
-    }
-
-    #[test]
-    fn subrequest_field_is_read() {
-        let l = parsed(
-            r#"2026/11/24 21:18:00 [error] 1#1: *2 upstream prematurely closed connection while reading response header from upstream, client: ::1, server: s, request: "GET / HTTP/1.1", subrequest: "/auth", upstream: "http://127.0.0.1:9/auth", host: "h""#,
-        );
-        assert_eq!(l.subrequest.as_deref(), Some("/auth"));
-        assert_eq!(l.upstream.as_deref(), Some("http://127.0.0.1:9/auth"));
-    }
-
-    #[test]
-    fn debian_nginx_t_line_carries_the_config_location() {
-        let l = parsed(
-            r#"2026/11/24 21:22:58 [emerg] 22799#22799: host not found in upstream "backend.invalid" in /srv/lab/etcnginx/sites-enabled/app:4"#,
-        );
-        assert_eq!(l.level, Level::Emerg);
-        assert_eq!(l.conn, None);
-        let at = l.config_location.expect("location");
-        assert_eq!(
-            (at.file.as_str(), at.line),
-            ("/srv/lab/etcnginx/sites-enabled/app", 4)
-        );
-    }
-
-    #[test]
-    fn nginx_prefixed_form_from_nginx_t_parses_without_time() {
-        let l = parsed(
-            r#"nginx: [emerg] host not found in upstream "app-container:8080" in /etc/nginx/conf.d/up.conf:1"#,
-        );
-        assert_eq!((l.time, l.pid, l.tid), (None, None, None));
-        assert_eq!(l.level, Level::Emerg);
-        assert_eq!(
-            l.message,
-            r#"host not found in upstream "app-container:8080" in /etc/nginx/conf.d/up.conf:1"#
-        );
-        assert_eq!(l.config_location.map(|c| c.line), Some(1));
-    }
-
-    #[test]
-    fn config_errno_is_read_before_the_location() {
-        let l = parsed(
-            r#"2026/11/24 21:22:58 [emerg] 22803#22803: open() "/srv/lab/etcnginx/nginx.pid" failed (13: Permission denied)"#,
-        );
-        assert_eq!(l.errno, Some(13));
-        assert_eq!(l.config_location, None);
-    }
-
-    #[test]
-    fn status_lines_of_nginx_t_are_not_error_lines() {
-        assert_eq!(
-            parse_line(
-                "nginx: configuration file /etc/nginx/nginx.conf test failed",
-                0
-            ),
-            None
-        );
-        assert_eq!(
-            parse_line(
-                "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok",
-                0
-            ),
-            None
-        );
-    }
-
-    #[test]
-    fn line_without_connection_number_parses() {
-        let l = parsed("2026/11/24 21:18:00 [notice] 100#100: signal process started");
-        assert_eq!(l.conn, None);
-        assert_eq!(l.message, "signal process started");
-    }
-
-    #[test]
-    fn garbage_and_near_misses_are_rejected() {
-        for bad in [
-            "",
-            "hello",
-            "2026/11/24 21:18:00",
-            "2026/13/24 21:18:00 [error] 1#1: x",
-            "2026/11/24 21:18:00 [fatal] 1#1: x",
-            "2026/11/24 21:18:00 [error] x#1: y",
-            "2026-11-24 21:18:00 [error] 1#1: x",
-        ] {
-            assert_eq!(parse_line(bad, 0), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn line_time_reads_only_the_prefix() {
-        assert_eq!(
-            line_time(b"2026/11/24 21:18:00 anything", 0),
-            Some(Timestamp::from_unix(1_795_555_080))
-        );
-        assert_eq!(line_time(b"#0 {main}", 0), None);
-        assert_eq!(line_time(b"2026/11/24 21:18", 0), None);
-    }
-
-    #[test]
-    fn hostile_line_parses_without_panic() {
-        let mut line = String::from(
-            r#"2026/11/24 21:18:00 [error] 1#1: *1 recv() failed (104: Connection reset by peer) while reading response header from upstream, client: 1.2.3.4, server: , request: "GET /$(rm -rf /)"#,
-        );
-        line.push_str("\u{1b}]8;;http://x\u{7}\0\u{fffd}");
-        line.push_str(&"A".repeat(1 << 20));
-        line.push_str(r#" HTTP/1.1", upstream: "http://127.0.0.1:9/", host: "h""#);
-        let l = parsed(&line);
-        assert_eq!(l.errno, Some(104));
-        assert!(
-            l.request
-                .as_deref()
-                .is_some_and(|r| r.starts_with("GET /$(rm -rf /)"))
-        );
-        assert_eq!(l.upstream.as_deref(), Some("http://127.0.0.1:9/"));
-    }
-
-    #[test]
-    fn many_open_parentheses_do_not_make_parsing_quadratic() {
-        let line = format!(
-            "2026/11/24 21:18:00 [error] 1#1: *1 x{}",
-            " (1: a".repeat(200_000)
-        );
-        assert_eq!(parsed(&line).errno, None);
-    }
-
-    #[test]
-    fn invalid_utf8_decoded_lossily_still_parses() {
-        let bytes = b"2026/11/24 21:18:00 [error] 1#1: *1 upstream sent invalid header: \"\xff\xfe\" while reading response header from upstream, client: 1.2.3.4, server: , request: \"GET / HTTP/1.1\"";
-        let l = parsed(&String::from_utf8_lossy(bytes));
-        assert_eq!(l.action, Some(Action::ReadingResponseHeader));
-    }
-
-    #[test]
-    fn action_literals_round_trip() {
-        for (action, literal) in Action::ALL {
-            assert_eq!(action.as_str(), literal);
-        }
-    }
-}
+mod tests;

@@ -11,20 +11,16 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
+use super::clock::Clock;
 use super::prefilter::{Prefilter, counted};
 use super::tally::Tally;
+use super::upstream::Names;
 use crate::logs::Timestamp;
-use crate::logs::classify::classify;
-use crate::logs::nginx_line::{ErrorLine, line_time, parse_line};
-use crate::logs::signature::Signature;
-use crate::sanitize;
+use crate::logs::classify::classify_ref;
+use crate::logs::nginx_line::parse_line_ref;
 
 /// Continuation bytes kept per entry, half after its head, half at its end.
 const CONTINUATION_CAP: usize = 64 * 1024;
-/// Characters of an upstream name shown; the rest is cut visibly.
-const UPSTREAM_CHARS: usize = 120;
-/// The upstream of failures whose line names none.
-pub const NO_UPSTREAM: &str = "(none)";
 
 /// Where and from when to count.
 #[derive(Debug, Clone, Copy)]
@@ -46,19 +42,33 @@ pub struct Counter<'a> {
     /// The first 19 bytes of the last timestamped line: most lines share
     /// their second with the one before, which spares parsing the time.
     stamp: Option<[u8; 19]>,
+    /// The latest time of any timestamped line: lines of different
+    /// workers can be a second out of order.
+    latest: Option<Timestamp>,
+    clock: Clock,
     entry: Entry,
+    names: Names,
 }
 
 impl<'a> Counter<'a> {
-    /// A counter that stops at the first entry starting at or after `stop_at`.
-    pub fn new(prefilter: &'a Prefilter, window: Window, stop_at: u64) -> Counter<'a> {
+    /// A counter that stops at the first entry starting at or after
+    /// `stop_at`, adding to `tally` (see [`Tally::seeded`]).
+    pub fn new(
+        prefilter: &'a Prefilter,
+        window: Window,
+        stop_at: u64,
+        tally: Tally,
+    ) -> Counter<'a> {
         Counter {
             prefilter,
             window,
             stop_at,
-            tally: Tally::new(window.origin),
+            tally,
             stamp: None,
+            latest: None,
+            clock: Clock::new(window.utc_offset),
             entry: Entry::default(),
+            names: Names::default(),
         }
     }
 
@@ -81,29 +91,37 @@ impl<'a> Counter<'a> {
     /// The counts, once every line was given.
     pub fn finish(mut self) -> Tally {
         self.flush();
-        let offset = self.window.utc_offset;
-        self.tally.last_line = self.stamp.and_then(|s| line_time(&s, offset));
+        self.tally.last_line = self.latest;
         self.tally
     }
 
     fn is_head(&mut self, line: &[u8]) -> bool {
-        let Some(stamp) = line.get(..19) else {
+        // A fixed-size array compares inline; a slice would call memcmp
+        // for every line.
+        let Some(stamp) = line.get(..19).and_then(|s| <&[u8; 19]>::try_from(s).ok()) else {
             return false;
         };
-        if self.stamp.is_some_and(|s| s == stamp) {
+        if self.stamp.as_ref() == Some(stamp) {
             return true;
         }
-        let valid = line_time(stamp, self.window.utc_offset).is_some();
-        if valid {
-            self.stamp = stamp.try_into().ok();
-        }
-        valid
+        let Some(time) = self.clock.time_of(stamp) else {
+            return false;
+        };
+        self.stamp = Some(*stamp);
+        self.latest = self.latest.max(Some(time));
+        true
     }
 
+    /// Counts the entry read so far, if its head passed the prefilter
+    /// (most do not: that test stays inline).
+    #[inline]
     fn flush(&mut self) {
-        if !self.entry.live {
-            return;
+        if self.entry.live {
+            self.flush_live();
         }
+    }
+
+    fn flush_live(&mut self) {
         let at = self.entry.message_at;
         let text = self.entry.take();
         if self.prefilter.may_fail(&text, at) {
@@ -119,14 +137,15 @@ impl<'a> Counter<'a> {
             Ok(valid) => Cow::Borrowed(valid),
             Err(_) => String::from_utf8_lossy(text),
         };
-        let Some(line) = parse_line(&text, self.window.utc_offset) else {
+        let Some(line) = parse_line_ref(&text, self.window.utc_offset) else {
             return;
         };
         let Some(time) = line.time.filter(|t| *t >= self.window.since) else {
             return;
         };
-        if let Some(sig) = classify(&line).filter(|s| counted(*s)) {
-            self.tally.add(sig, time, &upstream_of(&line, sig));
+        if let Some(sig) = classify_ref(&line).filter(|s| counted(*s)) {
+            let name = self.names.of(&line, sig);
+            self.tally.add(sig, time, &name);
         }
     }
 }
@@ -178,9 +197,12 @@ impl Entry {
         if self.dropped > 0 {
             text.extend_from_slice(format!("\n[... {} lines cut ...]", self.dropped).as_bytes());
         }
-        for line in self.near_end.drain(..) {
-            text.push(b'\n');
-            text.extend_from_slice(&line);
+        // Most entries are one line: no drain to build and drop.
+        if !self.near_end.is_empty() {
+            for line in self.near_end.drain(..) {
+                text.push(b'\n');
+                text.extend_from_slice(&line);
+            }
         }
         self.live = false;
         self.near_head_bytes = 0;
@@ -193,44 +215,6 @@ impl Entry {
     fn recycle(&mut self, mut text: Vec<u8>) {
         text.clear();
         self.text = text;
-    }
-}
-
-/// Where the failure happened, as shown: the peer nginx tried, else the name
-/// a resolver or configuration message is about; sanitized and bounded.
-fn upstream_of(line: &ErrorLine, sig: Signature) -> String {
-    let named = match line.upstream_ref() {
-        Some(up) => Some(up.address.to_string()),
-        None => named_in_message(&line.message, sig).map(str::to_owned),
-    };
-    named.map_or_else(|| NO_UPSTREAM.to_owned(), shown)
-}
-
-/// `name` as printed: escaped and cut when needed (most names need neither,
-/// which spares two copies per failure).
-fn shown(name: String) -> String {
-    let plain = name.len() <= UPSTREAM_CHARS && name.bytes().all(|b| (b' '..=b'~').contains(&b));
-    if plain {
-        name
-    } else {
-        sanitize::truncate(&sanitize::for_terminal(name.as_bytes()), UPSTREAM_CHARS)
-    }
-}
-
-/// The host a resolver or configuration message names.
-fn named_in_message(message: &str, sig: Signature) -> Option<&str> {
-    match sig {
-        Signature::ResolveFailed => message
-            .split_once(" could not be resolved (")
-            .map(|(n, _)| n),
-        Signature::NoResolver => message
-            .strip_prefix("no resolver defined to resolve ")
-            .and_then(|rest| rest.split(' ').next()),
-        Signature::HostNotFoundConfig | Signature::BadPortConfig => message
-            .split_once(" in upstream \"")
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .map(|(name, _)| name),
-        _ => None,
     }
 }
 
@@ -250,7 +234,7 @@ mod tests {
 
     fn count(text: &str, stop_at: u64) -> Tally {
         let prefilter = Prefilter::default();
-        let mut counter = Counter::new(&prefilter, window(), stop_at);
+        let mut counter = Counter::new(&prefilter, window(), stop_at, Tally::new(window().origin));
         let mut at = 0;
         for line in text.split('\n') {
             if counter.line(at, line.as_bytes()).is_break() {
@@ -284,6 +268,13 @@ mod tests {
     }
 
     #[test]
+    fn last_line_is_the_latest_time_read_even_out_of_order() {
+        let log = "2026/11/24 21:18:05 [info] 1#1: a\n2026/11/24 21:18:03 [info] 2#2: b\n";
+        let latest = Timestamp::from_unix(1_795_555_085);
+        assert_eq!(count(log, u64::MAX).last_line, Some(latest));
+    }
+
+    #[test]
     fn entries_older_than_since_are_not_counted() {
         let log = format!(
             "2026/11/24 21:17:59 [error] 1#1: *1 no live upstreams while connecting to upstream{CTX}\n\
@@ -294,7 +285,7 @@ mod tests {
             since: Timestamp::from_unix(1_795_555_080),
             ..window()
         };
-        let mut counter = Counter::new(&prefilter, w, u64::MAX);
+        let mut counter = Counter::new(&prefilter, w, u64::MAX, Tally::new(w.origin));
         for line in log.lines() {
             let _ = counter.line(0, line.as_bytes());
         }

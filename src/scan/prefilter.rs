@@ -32,9 +32,9 @@ pub fn counted(sig: Signature) -> bool {
 }
 
 /// The one message below `error` that classify accepts.
-const DISABLED: &[u8] = b"upstream server temporarily disabled";
-const CLIENT: &[u8] = b"client ";
-const STDERR: &[u8] = b"FastCGI sent in stderr: ";
+const DISABLED: Prefix = Prefix::new(b"upstream server temporarily disabled");
+const CLIENT: Prefix = Prefix::new(b"client ");
+const STDERR: Prefix = Prefix::new(b"FastCGI sent in stderr: ");
 /// What every action-based signature holds before its action.
 const WHILE: &str = " while ";
 /// How the messages without an action start (`without_action` in classify).
@@ -67,15 +67,14 @@ impl Prefilter {
     pub fn message_start(&self, head: &[u8]) -> Option<usize> {
         let (level, at) = split_head(head)?;
         let body = &head[at..];
-        if !level.at_least(Level::Error) && !body.starts_with(DISABLED) {
+        if !level.at_least(Level::Error) && !DISABLED.starts(body) {
             return None;
         }
         // The message is the body minus a final ` while ACTION`; when the
         // body is `client while ...`, the message is just `client`, which
         // classify does not set aside, hence the second test.
-        let starts_message = |prefix: &[u8]| {
-            body.strip_prefix(prefix)
-                .is_some_and(|rest| !rest.starts_with(b"while "))
+        let starts_message = |prefix: Prefix| {
+            prefix.starts(body) && !body[prefix.bytes.len()..].starts_with(b"while ")
         };
         (!(starts_message(CLIENT) || starts_message(STDERR))).then_some(at)
     }
@@ -83,10 +82,11 @@ impl Prefilter {
     /// Whether `entry`, whose message starts at `at`, holds what every
     /// counted failure holds; `false` is certain.
     pub fn may_fail(&self, entry: &[u8], at: usize) -> bool {
-        if self.action.find(entry).is_some() {
+        // The head's fixed fields before the message hold no ` while `.
+        let message = entry.get(at..).unwrap_or_default();
+        if self.action.find(message).is_some() {
             return true;
         }
-        let message = entry.get(at..).unwrap_or_default();
         ACTIONLESS.iter().any(|p| message.starts_with(p))
             || memchr::memchr(b' ', message)
                 .is_some_and(|sp| sp > 0 && message[sp..].starts_with(UNRESOLVED))
@@ -95,40 +95,130 @@ impl Prefilter {
 
 /// `YYYY/MM/DD HH:MM:SS [level] pid#tid: [*conn ]body` → the level and
 /// where the body starts, split exactly as `nginx_line::parse_line` splits
-/// them; `None` when it would not parse the line at all.
+/// them; `None` when it would not parse the line at all. Byte by byte: this
+/// runs on every line of the log, so it avoids the searches the parser makes.
 fn split_head(head: &[u8]) -> Option<(Level, usize)> {
     let rest = head.get(19..)?.strip_prefix(b" [")?;
-    let close = find_pair(rest, b"] ")?;
-    let level = Level::from_nginx(std::str::from_utf8(&rest[..close]).ok()?)?;
-    let after = &rest[close + 2..];
-    let colon = find_pair(after, b": ")?;
-    let (pid, tid) = split_once(&after[..colon], b'#')?;
-    if !(is_number(pid) && is_number(tid)) {
+    // The parser ends the level at the first `] `; no level name holds a
+    // `]`, so the first `] ` follows the name exactly when there is one.
+    let (level, closed) = level_named(rest)?;
+    let after = &rest[closed..];
+    // `pid#tid: `: the parser splits at the first `: ` and then the first
+    // `#`, and wants one to nine digits on each side: digits and `#` hold
+    // no `: `, so that is this shape from the start.
+    let pid = digits(after);
+    let tid = digits(after.get(pid + 1..)?);
+    let ids = pid + 1 + tid;
+    let shaped = (1..=9).contains(&pid)
+        && after[pid] == b'#'
+        && (1..=9).contains(&tid)
+        && after[ids..].starts_with(b": ");
+    if !shaped {
         return None;
     }
-    let body = &after[colon + 2..];
+    let body = &after[ids + 2..];
+    // `*N ` before the message: the parser wants digits (maybe none) up to
+    // the first space.
     let conn = body
         .strip_prefix(b"*")
-        .and_then(|b| split_once(b, b' '))
-        .filter(|(n, _)| n.iter().all(u8::is_ascii_digit));
-    let message = conn.map_or(body, |(_, message)| message);
-    Some((level, head.len() - message.len()))
+        .map(|b| (b, digits(b)))
+        .filter(|(b, n)| b.get(*n) == Some(&b' '))
+        .map_or(0, |(_, n)| n + 2);
+    Some((level, head.len() - body.len() + conn))
 }
 
-/// Where the two bytes `pair` first occur in `bytes` (cheaper than building
-/// a searcher for each line).
-fn find_pair(bytes: &[u8], pair: &[u8; 2]) -> Option<usize> {
-    memchr::memchr_iter(pair[0], bytes).find(|&i| bytes.get(i + 1) == Some(&pair[1]))
+/// The level whose name (as `Level::from_nginx` knows it) and `] ` start
+/// `text`, and their length. Each fits in a word, and a head that parses
+/// has more bytes after them.
+fn level_named(text: &[u8]) -> Option<(Level, usize)> {
+    const LEVELS: [(Level, Prefix); 8] = [
+        (Level::Error, Prefix::new(b"error] ")),
+        (Level::Crit, Prefix::new(b"crit] ")),
+        (Level::Alert, Prefix::new(b"alert] ")),
+        (Level::Emerg, Prefix::new(b"emerg] ")),
+        (Level::Warn, Prefix::new(b"warn] ")),
+        (Level::Notice, Prefix::new(b"notice] ")),
+        (Level::Info, Prefix::new(b"info] ")),
+        (Level::Debug, Prefix::new(b"debug] ")),
+    ];
+    let word = u64::from_le_bytes(*text.first_chunk::<8>()?);
+    let (level, name) = LEVELS.iter().find(|(_, name)| name.starts_word(word))?;
+    Some((*level, name.bytes.len()))
 }
 
-fn split_once(bytes: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
-    let at = memchr::memchr(sep, bytes)?;
-    Some((&bytes[..at], &bytes[at + 1..]))
+/// A fixed prefix, with its first eight bytes as a word: `starts_with` on
+/// a line is then one comparison of words, where a slice comparison would
+/// be a call to `memcmp` for every line.
+#[derive(Clone, Copy)]
+struct Prefix {
+    bytes: &'static [u8],
+    word: u64,
+    mask: u64,
 }
 
-/// What `time::parse_digits` accepts: one to nine ASCII digits.
-fn is_number(bytes: &[u8]) -> bool {
-    (1..=9).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit)
+impl Prefix {
+    const fn new(bytes: &'static [u8]) -> Prefix {
+        let mut word = [0; 8];
+        let mut i = 0;
+        while i < bytes.len() && i < 8 {
+            word[i] = bytes[i];
+            i += 1;
+        }
+        let mask = if i == 8 { u64::MAX } else { (1 << (8 * i)) - 1 };
+        Prefix {
+            bytes,
+            word: u64::from_le_bytes(word),
+            mask,
+        }
+    }
+
+    /// Whether the eight bytes read as `word` start with this prefix (for
+    /// prefixes of eight bytes at most).
+    fn starts_word(self, word: u64) -> bool {
+        word & self.mask == self.word
+    }
+
+    /// `text.starts_with(self.bytes)`.
+    fn starts(self, text: &[u8]) -> bool {
+        match text.first_chunk::<8>() {
+            Some(head) => {
+                self.starts_word(u64::from_le_bytes(*head))
+                    && (self.bytes.len() <= 8 || text.starts_with(self.bytes))
+            }
+            None => text.starts_with(self.bytes),
+        }
+    }
+}
+
+/// How many ASCII digits `bytes` starts with, eight bytes at a time: a byte
+/// loop over the three numbers of every head line (pid, tid, connection)
+/// was the hottest spot of a scan, its end a branch nobody could predict.
+fn digits(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(word) = bytes
+        .get(n..n + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    {
+        let others = non_digits(u64::from_le_bytes(word));
+        if others != 0 {
+            // Little-endian: the first byte is the lowest.
+            return n + (others.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + bytes[n..].iter().take_while(|b| b.is_ascii_digit()).count()
+}
+
+/// The high bit of every byte of `word` that is not an ASCII digit. Each
+/// byte's low seven bits are compared by adding to them, which cannot carry
+/// into the next byte (at most 0x7f + 0x50).
+fn non_digits(word: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low = word & !HIGH;
+    let from_0 = low + 0x5050_5050_5050_5050; // high bit: low >= 0x30
+    let past_9 = low + 0x4646_4646_4646_4646; // high bit: low >= 0x3a
+    let digit = from_0 & !past_9 & !word & HIGH;
+    !digit & HIGH
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ pub struct Tally {
     origin: Timestamp,
     /// Indexed like [`Signature::ALL`].
     signatures: Vec<Option<SignatureCount>>,
-    upstreams: HashMap<String, u64>,
+    upstreams: Upstreams,
     /// The latest timestamp of any line read, failure or not.
     pub last_line: Option<Timestamp>,
 }
@@ -169,9 +169,26 @@ impl Tally {
         Tally {
             origin,
             signatures: vec![None; Signature::ALL.len()],
-            upstreams: HashMap::new(),
+            upstreams: Upstreams::default(),
             last_line: None,
         }
+    }
+
+    /// An empty tally for the part of the logs after `self`'s: it knows
+    /// `self`'s upstream names, so that it gives a row to the same names one
+    /// pass over both parts would (see [`Upstreams`]).
+    pub fn seeded(&self) -> Tally {
+        Tally {
+            upstreams: self.upstreams.seeded(),
+            ..Tally::new(self.origin)
+        }
+    }
+
+    /// Whether some upstream names found no row and count as
+    /// [`OTHER_UPSTREAMS`]: merged after another part's tally, this one
+    /// could then differ from one pass over both (see [`Upstreams`]).
+    pub fn upstreams_overflowed(&self) -> bool {
+        self.upstreams.rows.contains_key(OTHER_UPSTREAMS)
     }
 
     /// Counts one failure of `sig` at `time` at `upstream` (sanitized text).
@@ -193,24 +210,11 @@ impl Tally {
         seen.first = seen.first.min(time);
         seen.last = seen.last.max(time);
         seen.histogram.add(time);
-        self.add_upstream(upstream, 1);
+        self.upstreams.add(upstream, 1);
     }
 
-    fn add_upstream(&mut self, upstream: &str, n: u64) {
-        if let Some(count) = self.upstreams.get_mut(upstream) {
-            *count += n;
-            return;
-        }
-        let key = if self.upstreams.len() < MAX_UPSTREAMS {
-            upstream
-        } else {
-            OTHER_UPSTREAMS
-        };
-        *self.upstreams.entry(key.to_owned()).or_default() += n;
-    }
-
-    /// Adds `other`'s counts (a tally of another part of the logs, with the
-    /// same origin).
+    /// Adds `other`'s counts: a tally of the part of the logs after
+    /// `self`'s, with the same origin.
     pub fn merge(&mut self, other: Tally) {
         for (mine, theirs) in self.signatures.iter_mut().zip(other.signatures) {
             let Some(theirs) = theirs else { continue };
@@ -224,9 +228,7 @@ impl Tally {
                 }
             }
         }
-        for (upstream, n) in other.upstreams {
-            self.add_upstream(&upstream, n);
-        }
+        self.upstreams.merge(other.upstreams);
         self.last_line = self.last_line.max(other.last_line);
     }
 
@@ -265,11 +267,65 @@ impl Tally {
     pub fn upstreams(&self) -> Vec<(String, u64)> {
         let mut all: Vec<(String, u64)> = self
             .upstreams
+            .rows
             .iter()
-            .map(|(k, v)| (k.clone(), *v))
+            .map(|(k, (n, _))| (k.clone(), *n))
             .collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         all
+    }
+}
+
+/// Failures per upstream name in bounded memory: the first
+/// [`MAX_UPSTREAMS`] names seen get a row each, later ones share
+/// [`OTHER_UPSTREAMS`]. Each row remembers when its name was first seen, so
+/// that merging the tally of a later part of the log adds its names in the
+/// order one pass would have met them, and gives rows to the same names.
+/// That holds when the later part found room for all its names; when it
+/// did not, it could not know which of its names the earlier parts already
+/// had a row for, and its caller counts it again after them (`read`).
+#[derive(Debug, Clone, Default)]
+struct Upstreams {
+    /// Name → failures, and the rank of its first sighting.
+    rows: HashMap<String, (u64, u64)>,
+    next_rank: u64,
+}
+
+impl Upstreams {
+    fn add(&mut self, name: &str, n: u64) {
+        if let Some((count, _)) = self.rows.get_mut(name) {
+            *count += n;
+            return;
+        }
+        let key = if self.rows.len() < MAX_UPSTREAMS {
+            name
+        } else {
+            OTHER_UPSTREAMS
+        };
+        let rank = self.next_rank;
+        self.rows.entry(key.to_owned()).or_insert((0, rank)).0 += n;
+        self.next_rank += 1;
+    }
+
+    /// Adds `later`'s rows in the order their names were first seen.
+    fn merge(&mut self, later: Upstreams) {
+        let mut rows: Vec<(String, (u64, u64))> = later.rows.into_iter().collect();
+        rows.sort_unstable_by_key(|(_, (_, rank))| *rank);
+        for (name, (n, _)) in rows {
+            self.add(&name, n);
+        }
+    }
+
+    /// The same names, in the same order, no failure counted yet.
+    fn seeded(&self) -> Upstreams {
+        Upstreams {
+            rows: self
+                .rows
+                .iter()
+                .map(|(name, (_, rank))| (name.clone(), (0, *rank)))
+                .collect(),
+            next_rank: self.next_rank,
+        }
     }
 }
 

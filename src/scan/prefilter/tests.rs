@@ -420,3 +420,133 @@ fn fastcgi_stderr_is_not_counted() {
     assert!(!counted(Signature::FastcgiStderr));
     assert!(counted(Signature::BodyPhase));
 }
+
+/// `split_head` against the parser itself: on any line with a timestamp,
+/// both accept or both refuse, with the same level and the same message
+/// start (the parser's message borrows from the line, so its offset is
+/// where the parser thinks the message starts).
+mod split_head_agrees_with_the_parser {
+    use proptest::prelude::*;
+
+    use super::super::split_head;
+    use crate::logs::nginx_line::parse_line_ref;
+
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "[",
+            "]",
+            "] ",
+            " ",
+            "error",
+            "crit",
+            "warn",
+            "err",
+            "emerg] ",
+            "1",
+            "12",
+            "#",
+            ":",
+            ": ",
+            "*",
+            "*7 ",
+            "0123456789",
+            "\r",
+            "é",
+            "x",
+            "client ",
+            " while ",
+        ])
+    }
+
+    /// A plausible head with random pieces spliced in where it gets tricky.
+    fn head() -> impl Strategy<Value = String> {
+        // Mostly nothing, so that the accepting paths are reached too.
+        let pieces = || {
+            prop_oneof![
+                3 => Just(String::new()),
+                1 => prop::collection::vec(piece(), 1..4).prop_map(|v| v.concat()),
+            ]
+        };
+        (
+            prop::sample::select(vec!["error", "crit", "alert", "notice", "info", ""]),
+            pieces(),
+            prop::sample::select(vec!["1#1: ", "20734#20734: *5 ", "1#1: *", "123456789#1: "]),
+            pieces(),
+            pieces(),
+        )
+            .prop_map(|(level, a, ids, b, c)| {
+                format!("2026/11/24 21:18:00 [{level}{a}] {ids}{b}upstream timed out{c}")
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn same_level_and_message_start(line in prop_oneof![head(), head().prop_map(|h| h.replace("] ", "]"))]) {
+            let parsed = parse_line_ref(&line, 0)
+                .map(|l| (l.level, l.message.as_ptr() as usize - line.as_ptr() as usize));
+            prop_assert_eq!(split_head(line.as_bytes()), parsed, "{:?}", line);
+        }
+    }
+}
+
+proptest::proptest! {
+    /// The word-at-a-time digit count against the byte loop, on bytes
+    /// that are mostly digits (and the bytes next to them, and non-ASCII).
+    #[test]
+    fn digits_counts_like_the_byte_loop(
+        bytes in proptest::collection::vec(
+            proptest::prop_oneof![
+                3 => b'0'..=b'9',
+                1 => proptest::sample::select(vec![b'/', b':', b'#', b' ', 0xb0, 0xb9, 0x00, 0xff]),
+                1 => proptest::num::u8::ANY,
+            ],
+            0..40,
+        )
+    ) {
+        let want = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+        proptest::prop_assert_eq!(super::digits(&bytes), want);
+    }
+}
+
+/// Every byte value in every position, beside digits and beside bytes that
+/// are not: a byte's answer never depends on its neighbours.
+#[test]
+fn non_digits_is_exact_for_every_byte_in_every_position() {
+    for filler in [b'0', b'9', b'/', b':', 0x80, 0xff] {
+        for at in 0..8 {
+            for b in 0..=255u8 {
+                let mut word = [filler; 8];
+                word[at] = b;
+                let got = super::non_digits(u64::from_le_bytes(word));
+                for (i, byte) in word.iter().enumerate() {
+                    let flagged = got >> (8 * i + 7) & 1 == 1;
+                    assert_eq!(flagged, !byte.is_ascii_digit(), "{word:?} at {i}");
+                }
+                assert_eq!(got & !0x8080_8080_8080_8080, 0);
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    /// The word comparison is `starts_with`, for prefixes shorter and
+    /// longer than a word and texts around their length.
+    #[test]
+    fn prefix_starts_like_starts_with(
+        text in proptest::collection::vec(
+            proptest::sample::select(b"client FastCGI sent in stderr: upstream\0\xff".to_vec()),
+            0..40,
+        ),
+        cut in 0..40usize,
+    ) {
+        for prefix in [super::CLIENT, super::STDERR, super::DISABLED] {
+            // Also the texts that are the prefix itself, cut anywhere.
+            let cut_prefix = &prefix.bytes[..cut.min(prefix.bytes.len())];
+            for text in [&text[..], cut_prefix, prefix.bytes] {
+                proptest::prop_assert_eq!(prefix.starts(text), text.starts_with(prefix.bytes));
+            }
+        }
+    }
+}
