@@ -87,6 +87,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "earlier",
             "earlier_count",
             "request",
+            "uri",
             "server",
             "candidates",
             "summary",

@@ -38,6 +38,7 @@ pub const ITEM_FACTS: &[&str] = &[
     "errno_text",
     "action",
     "request",
+    "uri",
     "server",
     "time",
     "clock",
@@ -160,6 +161,12 @@ fn describe_line(seen: &Seen, clock: Clock, set: &mut impl FnMut(&str, Value)) {
     set("action", l.action.map(|a| a.as_str()).into());
     set("upstream", text(l.upstream.as_ref()));
     set("request", text(l.request.as_ref()));
+    // The path of the failing request, for a command that repeats it.
+    let uri = l
+        .request
+        .as_deref()
+        .and_then(|r| r.split_whitespace().nth(1));
+    set("uri", uri.filter(|u| u.starts_with('/')).map(clean).into());
     set("server", text(l.server.as_ref()));
     set("time", l.time.map(|t| t.to_string()).into());
     set("clock", clock.show(l.time).into());
