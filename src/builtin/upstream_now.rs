@@ -150,11 +150,15 @@ fn listener_started(
     Some((at, format!("{} (pid {})", owner.comm, owner.pid)))
 }
 
-fn describe(changes: &[&Change]) -> Option<String> {
+fn describe(changes: &[&Change]) -> String {
     let mut sorted: Vec<&&Change> = changes.iter().collect();
     sorted.sort_by_key(|c| c.at);
     let text: Vec<&str> = sorted.iter().map(|c| c.what.as_str()).collect();
-    (!text.is_empty()).then(|| text.join("; "))
+    if text.is_empty() {
+        return "no change seen (no reload of nginx, no restart of the backend, no new socket)"
+            .into();
+    }
+    text.join("; ")
 }
 
 /// Whether the target takes a connection now, as nginx's workers would
@@ -164,7 +168,7 @@ fn answer(target: &Endpoint, user: Option<&str>, out: &mut Out) -> Option<bool> 
     if !matches!(result, ConnectResult::Ok) {
         out.set(
             "answer",
-            format!("{target} does not accept a connection now ({result})"),
+            format!("{target} does not accept a connection ({result})"),
         );
         return Some(false);
     }
@@ -184,7 +188,7 @@ fn answer(target: &Endpoint, user: Option<&str>, out: &mut Out) -> Option<bool> 
         );
         return Some(false);
     }
-    out.set("answer", format!("{target} accepts connections now"));
+    out.set("answer", format!("{target} accepts connections"));
     Some(true)
 }
 
