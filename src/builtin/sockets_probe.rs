@@ -137,11 +137,16 @@ fn describe_owner(l: &Listener, procs: &[Process], out: &mut Out) {
     };
     out.set("owner_kind", kind);
     out.set("owner_pid", i64::from(owner.pid));
-    out.set(
-        "owner_command",
-        crate::sanitize::truncate(&owner.cmdline, 200),
-    );
+    out.set("owner_command", command_line(&owner.args));
     out.set("owner_unit", crate::host::procs::unit_of(owner.pid));
+}
+
+/// A process's command line for one line of a report: whitespace runs
+/// become one space, and it is cut to 120 characters.
+fn command_line(args: &[String]) -> String {
+    let joined = args.join(" ");
+    let words: Vec<&str> = joined.split_whitespace().collect();
+    crate::sanitize::truncate(&words.join(" "), 120)
 }
 
 fn owners(l: &Listener, procs: &[Process]) -> String {
@@ -284,6 +289,21 @@ fn socket_file(params: &BTreeMap<String, String>, out: &mut Out) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_line_is_one_short_line() {
+        let args = vec![
+            "/usr/bin/python3".to_owned(),
+            "-c".to_owned(),
+            "import http.server\n\nclass H:\n    pass".to_owned(),
+        ];
+        assert_eq!(
+            command_line(&args),
+            "/usr/bin/python3 -c import http.server class H: pass"
+        );
+        let long = vec!["x".repeat(300)];
+        assert!(command_line(&long).chars().count() < 140);
+    }
 
     #[test]
     fn urls_name_the_server_block_and_the_path() {

@@ -126,7 +126,10 @@ fn read_args(path: &Path) -> Vec<String> {
 fn split_args(raw: &[u8]) -> Vec<String> {
     let mut args: Vec<String> = raw
         .split(|b| *b == 0)
-        .map(|a| sanitize(String::from_utf8_lossy(a).trim_end()))
+        // Line breaks and tabs in an argument (a `python3 -c` script) are
+        // spaces on one report line; other control characters stay escaped.
+        .map(|a| String::from_utf8_lossy(a).replace(['\n', '\r', '\t'], " "))
+        .map(|a| sanitize(a.trim_end()))
         .collect();
     while args.last().is_some_and(|a| a.is_empty()) {
         args.pop();
