@@ -339,3 +339,41 @@ fn unreadable_logs_without_root_say_what_to_run() {
     assert!(stopped.contains("sudo nginx-doctor --auto"), "{run}");
     assert_eq!(run.json["host"]["root"], false, "{run}");
 }
+
+#[test]
+fn a_recorded_diagnosis_of_two_upstreams_and_a_recovered_one_replays_the_same() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("bundle");
+    let recorded = {
+        let lab = Lab::new();
+        let fpm = lab.php_fpm(Pool::unix("www"));
+        let dead = crate::support::net::free_port();
+        lab.nginx(|c| {
+            c.location(PHP, Pass::fastcgi(&fpm))
+                .location("/api/", Pass::proxy_http(dead))
+        });
+        lab.stop(fpm.pid);
+        assert_eq!(lab.get("/ok.php"), 502);
+        assert_eq!(lab.get("/api/x"), 502);
+        lab.next_second();
+        lab.restart_fpm(&fpm);
+        let dir = dir.display().to_string();
+        let run = lab.doctor(&["--auto", "--format", "json", "--record", &dir]);
+        assert_eq!(run.status, 1, "recording run\n{run}");
+        assert_eq!(
+            run.json["resolved"].as_array().map(Vec::len),
+            Some(1),
+            "{run}"
+        );
+        run
+    };
+
+    let replayed = replay(&dir);
+    assert_eq!(replayed.status, 1, "{replayed}");
+    for part in ["findings", "resolved", "checks"] {
+        assert_eq!(
+            replayed.json[part], recorded.json[part],
+            "{part}\n{replayed}"
+        );
+    }
+}
