@@ -13,7 +13,7 @@ use crate::guide::{Guide, Interrupted};
 use crate::probe::groups::RUNNING;
 use crate::probe::system::SystemProber;
 use crate::probe::{Observation, Prober};
-use crate::report::{HostInfo, Report, RulesInfo};
+use crate::report::{Format, HostInfo, Report, RulesInfo};
 use crate::rules::RuleSet;
 use crate::value::Facts;
 use crate::{ExitStatus, interrupt, print_error, print_stdout, rules_command};
@@ -188,14 +188,17 @@ fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
         print_error(&format!("cannot write the report to stdout: {e}"));
         status = ExitStatus::CouldNotRun;
     }
-    let mut target = args.output.clone();
-    if guided && target.is_none() {
+    let mut target = args.output.clone().map(|p| (p, args.format));
+    // Offered only where the report went to the terminal: with stdout piped
+    // (`| tee report.txt`) it is being kept already, and a prompt would
+    // write over it on the terminal.
+    if guided && target.is_none() && std::io::stdout().is_terminal() {
         target = offer_to_save();
     }
-    if let Some(path) = target {
+    if let Some((path, format)) = target {
         // The file gets the plain report: colour codes belong to terminals.
         colored::control::set_override(false);
-        let plain = report.render(args.format);
+        let plain = report.render(format);
         match std::fs::write(&path, plain) {
             Ok(()) => eprintln!("report written to {}", path.display()),
             Err(e) => {
@@ -210,7 +213,10 @@ fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
     status
 }
 
-fn offer_to_save() -> Option<std::path::PathBuf> {
+/// Asks whether to keep the report; the file's name says its format
+/// (`.md` Markdown, `.json` JSON, anything else text), and the path is made
+/// absolute so the message says exactly where it went.
+fn offer_to_save() -> Option<(std::path::PathBuf, Format)> {
     let save = inquire::Confirm::new("Save this report to a file?")
         .with_default(false)
         .prompt()
@@ -218,11 +224,23 @@ fn offer_to_save() -> Option<std::path::PathBuf> {
     if !save {
         return None;
     }
-    let path = inquire::Text::new("File name:")
+    let name = inquire::Text::new("File name:")
         .with_default("nginx-doctor-report.md")
+        .with_help_message("ends in .md for Markdown, .json for JSON, anything else for text")
         .prompt()
         .ok()?;
-    Some(path.into())
+    let path = std::path::absolute(name.trim()).ok()?;
+    let format = format_for(&path);
+    Some((path, format))
+}
+
+/// The report format a file name asks for.
+fn format_for(path: &Path) -> Format {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("md" | "markdown") => Format::Markdown,
+        Some("json") => Format::Json,
+        _ => Format::Text,
+    }
 }
 
 impl Host {
@@ -236,5 +254,18 @@ impl Host {
             root: self.root,
             systemd: self.systemd,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_report_takes_the_format_its_name_asks_for() {
+        assert_eq!(format_for(Path::new("/tmp/r.md")), Format::Markdown);
+        assert_eq!(format_for(Path::new("/tmp/r.json")), Format::Json);
+        assert_eq!(format_for(Path::new("/tmp/r.txt")), Format::Text);
+        assert_eq!(format_for(Path::new("/tmp/report")), Format::Text);
     }
 }

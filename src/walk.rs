@@ -40,6 +40,10 @@ pub struct Finding {
     /// What the finding is about: the upstream as nginx logged it
     /// (`fastcgi://unix:/run/php/php8.2-fpm.sock`), or none for the host.
     pub upstream: Option<String>,
+    /// The upstream's failures in one line, as the walk of its item was
+    /// announced (`...: 6 failure(s) from 10:30:11 to 10:42:10 (...)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
     /// Whether it causes the failures seen now, only will (latent), is a
     /// consequence of another finding, or is no fault at all.
     pub role: Role,

@@ -80,6 +80,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "line",
             "time",
             "clock",
+            "first_clock",
             "first_unix",
             "last_unix",
             "mode_count",

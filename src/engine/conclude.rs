@@ -21,6 +21,7 @@ impl Engine<'_> {
     pub(super) fn concluded(&mut self, n: usize, c: &Conclusion) -> Result<(), Interrupted> {
         let mut finding = conclude(&self.walk.facts, c, self.rules.nodes[n].id.clone());
         finding.upstream = self.current_label();
+        finding.about = self.current_title();
         if let Some(each) = self.current_each() {
             let facts = &self.walk.facts;
             let extra = each.evidence.iter().filter(|t| t.all_known(facts));
@@ -65,6 +66,7 @@ fn conclude(facts: &Facts, c: &Conclusion, node: String) -> Finding {
         confidence: c.confidence,
         primary: false,
         upstream: None,
+        about: None,
         role: c.role,
         explanation: c
             .explain
@@ -149,6 +151,7 @@ mod tests {
             confidence,
             primary: false,
             upstream: upstream.map(str::to_owned),
+            about: None,
             role,
             explanation: String::new(),
             evidence: Vec::new(),

@@ -25,6 +25,8 @@ pub(super) struct Frame {
     base_unchecked: Vec<String>,
     /// What the current item's findings are about.
     label: Option<String>,
+    /// The item's title, as announced.
+    title: Option<String>,
 }
 
 impl Engine<'_> {
@@ -45,6 +47,7 @@ impl Engine<'_> {
             base: self.walk.facts.clone(),
             base_unchecked: self.unchecked.clone(),
             label: None,
+            title: None,
         });
         self.enter_item().map(Some)
     }
@@ -83,6 +86,7 @@ impl Engine<'_> {
         let title = each.title.as_ref().map(|t| t.render(&self.walk.facts));
         if let Some(f) = self.frames.last_mut() {
             f.label = Some(label);
+            f.title.clone_from(&title);
         }
         if let (Some(guide), Some(title)) = (self.guide.as_deref_mut(), title) {
             guide.section(&title, frame.index + 1, frame.items.len())?;
@@ -104,6 +108,11 @@ impl Engine<'_> {
     /// What the current item's findings and checks are about.
     pub(super) fn current_label(&self) -> Option<String> {
         self.frames.last().and_then(|f| f.label.clone())
+    }
+
+    /// The current item's title, as announced.
+    pub(super) fn current_title(&self) -> Option<String> {
+        self.frames.last().and_then(|f| f.title.clone())
     }
 
     /// The `each` node of the current item, if any.

@@ -176,9 +176,11 @@ fn finding(out: &mut String, f: &Finding) {
             if let Some(argv) = &s.command {
                 fence(out, "sh", &shell_words(argv));
             }
-            if let (Some(file), Some(snippet)) = (&s.file, &s.snippet) {
+            if let Some(file) = &s.file {
                 let _ = writeln!(out, "   In {}:", code(file));
-                fence(out, "nginx", snippet);
+            }
+            if let Some(snippet) = &s.snippet {
+                fence(out, snippet_language(snippet), snippet);
             }
         }
     }
@@ -188,9 +190,65 @@ fn finding(out: &mut String, f: &Finding) {
     }
 }
 
+/// The fence language of a configuration snippet: php-fpm's ini settings
+/// (`key = value`) or nginx directives (`name args;`).
+fn snippet_language(snippet: &str) -> &'static str {
+    let lines = || snippet.lines().map(str::trim).filter(|l| !l.is_empty());
+    let ini = lines().all(|l| l.contains(" = ") && !l.ends_with(';'));
+    if ini { "ini" } else { "nginx" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_php_fpm_snippet_is_fenced_as_ini_and_an_nginx_one_as_nginx() {
+        assert_eq!(
+            snippet_language("pm.max_children = 12\npm = dynamic"),
+            "ini"
+        );
+        assert_eq!(snippet_language("proxy_read_timeout 300s;"), "nginx");
+        assert_eq!(
+            snippet_language("upstream b { server 127.0.0.1:9000; keepalive 32; }"),
+            "nginx"
+        );
+    }
+
+    #[test]
+    fn a_snippet_without_a_file_is_still_shown() {
+        use crate::rules::{Confidence, Role};
+        use crate::walk::{FixText, StepText};
+        let f = Finding {
+            id: "upstream-keepalive-race".into(),
+            title: "t".into(),
+            confidence: Confidence::Low,
+            primary: true,
+            upstream: None,
+            about: None,
+            role: Role::Cause,
+            explanation: String::new(),
+            evidence: Vec::new(),
+            fix: FixText {
+                summary: "s".into(),
+                steps: vec![StepText {
+                    text: "In upstream backend:".into(),
+                    command: None,
+                    file: None,
+                    snippet: Some("keepalive_timeout 4s;".into()),
+                }],
+                verify: Vec::new(),
+            },
+            unchecked: Vec::new(),
+            node: "n".into(),
+        };
+        let mut out = String::new();
+        finding(&mut out, &f);
+        assert!(
+            out.contains("```nginx\nkeepalive_timeout 4s;\n```"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn code_span_outlasts_every_backtick_run_inside() {

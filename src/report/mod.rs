@@ -14,6 +14,45 @@ use crate::rules::Role;
 use crate::value::Value;
 use crate::walk::{CheckRecord, Finding, Walk};
 
+/// One paragraph: the primary finding (what fails and since when, the
+/// cause, the fix), how many more there are, or that nothing fails now.
+fn summary(findings: &[Finding], resolved: &[Finding], stopped: Option<&str>) -> String {
+    let faults = findings.iter().filter(|f| f.is_fault()).count();
+    let Some(first) = findings.first().filter(|f| f.is_fault()) else {
+        return match (resolved.len(), stopped) {
+            (_, Some(why)) if findings.is_empty() => {
+                format!("The diagnosis could not finish: {why}")
+            }
+            (0, _) => findings
+                .first()
+                .map_or_else(|| "No fault found.".to_owned(), |f| sentence(&f.title)),
+            (n, _) => format!(
+                "No fault now: {n} upstream(s) failed earlier in the window and answer now (see Recovered)."
+            ),
+        };
+    };
+    let mut text = String::new();
+    if let Some(about) = &first.about {
+        text.push_str(&sentence(about));
+        text.push(' ');
+    }
+    text.push_str(&sentence(&first.title));
+    if !first.fix.summary.is_empty() {
+        text.push_str(" Fix: ");
+        text.push_str(&sentence(&first.fix.summary));
+    }
+    if faults > 1 {
+        text.push_str(&format!(" {} more finding(s) below.", faults - 1));
+    }
+    text
+}
+
+/// `text` ending in one full stop.
+fn sentence(text: &str) -> String {
+    let t = text.trim().trim_end_matches(['.', ':', ';']);
+    format!("{t}.")
+}
+
 /// What a finding's role means to a reader, beside its confidence.
 pub fn role_note(role: Role) -> Option<&'static str> {
     match role {
@@ -49,6 +88,9 @@ pub struct Report {
     pub mode: &'static str,
     pub rules: RulesInfo,
     pub host: HostInfo,
+    /// The whole report in one paragraph, for the top of a ticket: what
+    /// fails, since when, the cause and the fix.
+    pub summary: String,
     pub findings: Vec<Finding>,
     /// Upstreams whose logged failures stopped, with what changed.
     pub resolved: Vec<Finding>,
@@ -92,6 +134,7 @@ impl Report {
             mode,
             rules,
             host,
+            summary: summary(&walk.findings, &walk.resolved, walk.stopped.as_deref()),
             findings: walk.findings,
             resolved: walk.resolved,
             checks: walk.checks,
@@ -152,6 +195,7 @@ mod tests {
             confidence: Confidence::High,
             primary: false,
             upstream: upstream.map(str::to_owned),
+            about: None,
             role,
             explanation: String::new(),
             evidence: Vec::new(),
@@ -245,6 +289,29 @@ mod tests {
             "{text}"
         );
         assert!(recovered.contains("✓ no-fault-found title"), "{text}");
+    }
+
+    #[test]
+    fn the_summary_says_what_fails_since_when_the_cause_and_the_fix() {
+        let mut f = finding("backend-down", Some("a"), Role::Cause);
+        f.about = Some("a: 6 failure(s) from 10:30:11 to 10:42:10 (unix-socket-missing)".into());
+        f.title = "Nothing is listening at /run/php.sock: the backend is not running".into();
+        f.fix.summary = "Start the backend.".into();
+        let r = report(vec![f, finding("upstream-timeout", Some("b"), Role::Cause)]);
+        assert_eq!(
+            r.summary,
+            "a: 6 failure(s) from 10:30:11 to 10:42:10 (unix-socket-missing). Nothing is \
+             listening at /run/php.sock: the backend is not running. Fix: Start the backend. 1 \
+             more finding(s) below."
+        );
+        colored::control::set_override(false);
+        let text = r.render(Format::Text);
+        assert!(
+            text.lines()
+                .nth(2)
+                .is_some_and(|l| l.starts_with("a: 6 failure(s)")),
+            "{text}"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub fn render(r: &Report) -> String {
             .bold(),
     };
     let _ = writeln!(out, "{} {}: {headline}", r.tool.name, r.tool.version);
+    let _ = writeln!(out, "\n{}", r.summary);
     let groups = r.groups();
     let headed = groups.iter().any(|(about, _)| about.is_some());
     for (about, findings) in groups {

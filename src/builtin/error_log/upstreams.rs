@@ -42,6 +42,7 @@ pub const ITEM_FACTS: &[&str] = &[
     "server",
     "time",
     "clock",
+    "first_clock",
     "line",
     "count",
     "signatures",
@@ -140,6 +141,8 @@ fn item(key: String, lines: &[&Seen], clock: Clock) -> BTreeMap<String, Value> {
     let times = || of_mode.iter().filter_map(|s| s.line.time);
     set("mode_count", count(of_mode.len()));
     set("mode_since", clock.show(mode_since(lines, mode)).into());
+    let first = lines.iter().filter_map(|s| s.line.time).min();
+    set("first_clock", clock.show(first).into());
     set("first_unix", times().min().map(Timestamp::unix).into());
     set("last_unix", times().max().map(Timestamp::unix).into());
     let (earlier, n) = earlier(lines, mode, clock);
