@@ -44,6 +44,8 @@ const WHAT_NOW: &str = r"What now\?\s*\r?\n";
 const QUESTION: &str = r"Leave it empty to skip\.[^\n]*\r?\n";
 
 const FIX_OFFER: &str = r"Run `[^`]*` now\? \(y/N\)";
+/// A live question after an edit the fix shows (Enter: not made yet).
+const EDIT_OFFER: &str = r"Have you made this change\? \(y/N\)";
 /// The live save prompt at the end.
 const SAVE_OFFER: &str = r"Save this report to a file\? \(y/N\)";
 
@@ -253,12 +255,17 @@ impl Guided {
     /// Declines every fix the diagnosis offers to run, up to the save prompt; returns the
     /// report printed in between (from its `nginx-doctor <version>:` header on).
     fn decline_fixes(&mut self) -> String {
-        let either = format!("({FIX_OFFER})|({SAVE_OFFER})");
+        let either = format!("({FIX_OFFER})|({EDIT_OFFER})|({SAVE_OFFER})");
         loop {
             let seen = self.expect(&either);
             if seen.groups[1].is_some() {
                 self.press(ENTER);
                 self.expect(r"now\? No");
+                continue;
+            }
+            if seen.groups[2].is_some() {
+                self.press(ENTER);
+                self.expect(r"change\? No");
                 continue;
             }
             let at = seen.text.find("nginx-doctor ");
@@ -387,8 +394,8 @@ fn going_back_repeats_the_previous_step() {
 
     assert_eq!(
         (again.group(1), again.group(2)),
-        ("5", nodes[2].as_str()),
-        "after going back from {fourth}, the step before it comes again\n{}",
+        ("3", nodes[2].as_str()),
+        "after going back from {fourth}, the step before it comes again, with its own number\n{}",
         tty.screen()
     );
     tty.choose_run();
@@ -412,8 +419,8 @@ fn typing_dot_dot_at_a_question_goes_back() {
 
     assert_eq!(
         (again.group(1), again.group(2)),
-        ("4", nodes[1].as_str()),
-        "`..` at {question} goes back to the check before it\n{}",
+        ("2", nodes[1].as_str()),
+        "`..` at {question} goes back to the check before it, with its own number\n{}",
         tty.screen()
     );
     tty.choose_run();
@@ -568,4 +575,16 @@ fn on_a_terminal_with_stdin_a_pipe_it_never_waits_for_input() {
     assert_eq!(status, 1, "exit status\n{rest}");
     assert!(rest.contains("backend-down"), "report\n{rest}");
     assert!(!rest.contains("What now?"), "it prompted\n{rest}");
+}
+
+#[test]
+fn a_built_in_check_shows_the_command_a_person_could_type() {
+    let lab = backend_down_lab();
+    let mut tty = Guided::start(&lab, false);
+    // find-nginx, config-test, the question; then the error log's step.
+    walk(&mut tty, 3);
+    let log = lab.path("error.log").display().to_string();
+    tty.expect(&format!(r"command: tail -n 200 {}\r?\n", regex::escape(&log)));
+    tty.choose_run();
+    finish_walk(&mut tty);
 }

@@ -16,6 +16,7 @@ use super::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
 use crate::probe::command::{self, CommandSpec, Outcome};
 use crate::probe::{Observation, ProbeStatus};
 use crate::rules::Input;
+use crate::rules::build::mutating::only_looks;
 use crate::sanitize;
 use crate::shell::words as shell_words;
 use crate::value::Value;
@@ -70,7 +71,10 @@ impl Guide for Terminal {
         Ok(match picked {
             RUN => Choice::Run,
             SKIP => Choice::Skip,
-            _ => Choice::Back,
+            _ => {
+                self.stepped_back();
+                Choice::Back
+            }
         })
     }
 
@@ -138,6 +142,7 @@ impl Guide for Terminal {
                     .prompt()
                     .map_err(quit)?;
                 if text.trim() == TEXT_BACK && q.can_go_back {
+                    self.stepped_back();
                     return Ok(Answer::Back);
                 }
                 Ok(Answer::Value(Value::text(text)))
@@ -159,16 +164,28 @@ impl Guide for Terminal {
         for e in &f.evidence {
             say(&format!("  {} {e}", "evidence:".dimmed()));
         }
+        // A command that depends on an edit (a reload after a change) is
+        // offered only once the person says the edit is made.
+        let mut edit_pending = false;
         for step in &f.fix.steps {
             say(&format!("  {} {}", "fix:".green(), step.text));
-            if let (Some(file), Some(snippet)) = (&step.file, &step.snippet) {
+            if let Some(file) = &step.file {
                 say(&format!("    in {file}:"));
-                for line in snippet.lines() {
-                    say(&format!("      {line}"));
-                }
             }
-            if let Some(argv) = &step.command {
-                offer_to_run(argv)?;
+            for line in step.snippet.iter().flat_map(|s| s.lines()) {
+                say(&format!("      {line}"));
+            }
+            if step.file.is_some() || step.snippet.is_some() {
+                edit_pending = !confirm_edit()?;
+            }
+            match &step.command {
+                Some(argv) if edit_pending => say(&format!(
+                    "    {} {}",
+                    shell_words(argv).cyan(),
+                    "(run it once the change above is made)".dimmed()
+                )),
+                Some(argv) => offer_to_run(argv)?,
+                None => {}
             }
         }
         for v in &f.fix.verify {
@@ -179,6 +196,11 @@ impl Guide for Terminal {
 }
 
 impl Terminal {
+    /// The step before this one is shown again, under its own number.
+    fn stepped_back(&mut self) {
+        self.step = self.step.saturating_sub(2);
+    }
+
     fn select(&mut self, q: &Question, help: &str) -> Result<Answer, Interrupted> {
         let mut options: Vec<String> = if q.input == Input::Confirm {
             vec!["yes".into(), "no".into()]
@@ -206,7 +228,10 @@ impl Terminal {
             .prompt()
             .map_err(quit)?;
         Ok(match picked.as_str() {
-            BACK => Answer::Back,
+            BACK => {
+                self.stepped_back();
+                Answer::Back
+            }
             "yes" if q.input == Input::Confirm => Answer::Value(Value::Bool(true)),
             "no" if q.input == Input::Confirm => Answer::Value(Value::Bool(false)),
             other => Answer::Value(Value::Str(other.to_owned())),
@@ -214,21 +239,39 @@ impl Terminal {
     }
 }
 
+/// Asks whether the edit just shown is made; Esc or Enter means not yet.
+fn confirm_edit() -> Result<bool, Interrupted> {
+    let answer = Confirm::new("Have you made this change?")
+        .with_default(false)
+        .with_help_message("Commands that need it are offered only after it is made.")
+        .prompt();
+    declined_or(answer)
+}
+
+/// The answer to a yes/no at a fix: Esc declines this one step rather than
+/// discarding the diagnosis, whose report is still to come.
+fn declined_or(answer: Result<bool, InquireError>) -> Result<bool, Interrupted> {
+    match answer {
+        Ok(yes) => Ok(yes),
+        Err(InquireError::OperationCanceled) => Ok(false),
+        Err(e) => Err(quit(e)),
+    }
+}
+
 /// Shows a fix command and runs it only after an explicit yes.
 fn offer_to_run(argv: &[String]) -> Result<(), Interrupted> {
     let shown = shell_words(argv);
     say(&format!("    {}", shown.cyan()));
+    let help = if only_looks(argv) {
+        "Read-only: it changes nothing. No runs nothing; you can run it yourself later."
+    } else {
+        "This changes the host. No runs nothing; you can run it yourself later."
+    };
     let answer = Confirm::new(&format!("Run `{shown}` now?"))
         .with_default(false)
-        .with_help_message("This changes the host. No runs nothing; you can run it yourself later.")
+        .with_help_message(help)
         .prompt();
-    let yes = match answer {
-        Ok(yes) => yes,
-        // The diagnosis is made and the report is still to come: Esc here
-        // declines this one fix rather than discarding the whole result.
-        Err(InquireError::OperationCanceled) => false,
-        Err(e) => return Err(quit(e)),
-    };
+    let yes = declined_or(answer)?;
     if !yes {
         return Ok(());
     }
@@ -237,9 +280,9 @@ fn offer_to_run(argv: &[String]) -> Result<(), Interrupted> {
         timeout: Duration::from_secs(60),
         max_output: 64 * 1024,
     });
-    let verdict = match out.outcome {
-        Outcome::Exited(0) => "done".green(),
-        other => format!("{other:?}").red(),
+    let verdict = match &out.outcome {
+        Outcome::Exited(0) => out.outcome.to_string().green(),
+        other => other.to_string().red(),
     };
     say(&format!("    {verdict}"));
     for line in sanitize::for_terminal(&[out.stdout, out.stderr].concat())

@@ -95,6 +95,23 @@ pub enum Outcome {
     NotIsolated(String),
 }
 
+impl std::fmt::Display for Outcome {
+    /// How it ended, in words a person reads in a report or at a prompt.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Exited(0) => f.write_str("done (exit status 0)"),
+            Outcome::Exited(code) => write!(f, "failed with exit status {code}"),
+            Outcome::Signaled(signal) => write!(f, "killed by signal {signal}"),
+            Outcome::TimedOut => f.write_str("did not finish in time and was stopped"),
+            Outcome::NotFound => f.write_str("not installed on this host"),
+            Outcome::NotExecutable => f.write_str("not an executable program"),
+            Outcome::SpawnFailed(why) => write!(f, "could not start: {why}"),
+            Outcome::Interrupted => f.write_str("not run: interrupted"),
+            Outcome::NotIsolated(why) => write!(f, "not run: {why}"),
+        }
+    }
+}
+
 /// What a command produced.
 #[derive(Debug, Clone)]
 pub struct CommandOutput {

@@ -6,7 +6,7 @@
 //! (reachability, cycles, facts produced upstream) is `lint`'s job.
 
 mod hint;
-mod mutating;
+pub(crate) mod mutating;
 mod node;
 mod probe;
 mod signature;

@@ -2,6 +2,46 @@
 //! mutating command is a pack error: such a command belongs in a fix step,
 //! which guided mode runs only after showing it and asking.
 
+/// Whether `argv` is a command known only to look (`nginx -t`, `ss`,
+/// `dmesg`, `systemctl status`): an allow-list, so an unknown program (a
+/// daemon started by its path) is never called read-only.
+pub(crate) fn only_looks(argv: &[String]) -> bool {
+    let Some(program) = argv
+        .first()
+        .map(|p| p.rsplit('/').next().unwrap_or_default())
+    else {
+        return false;
+    };
+    let args: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
+    let has = |words: &[&str]| args.iter().any(|a| words.contains(a));
+    let program = program.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    match program {
+        "ss" | "dmesg" | "journalctl" | "getenforce" | "getsebool" | "ausearch" | "cat"
+        | "tail" | "head" | "grep" | "ls" | "stat" | "namei" | "getent" | "dig" | "ps"
+        | "pgrep" | "id" => true,
+        "nginx" | "openresty" => has(&["-t", "-T", "-V", "-v"]) && !has(&["-s"]),
+        "php-fpm" | "php-fpm-" => has(&["-t", "-tt", "-v", "-i"]),
+        "systemctl" => has(&[
+            "status",
+            "show",
+            "is-active",
+            "is-failed",
+            "cat",
+            "list-units",
+        ]),
+        "nft" => has(&["list"]),
+        "iptables" | "ip6tables" => has(&["-S", "-L", "--list", "--list-rules"]),
+        "firewall-cmd" => {
+            has(&["--state"])
+                || args
+                    .iter()
+                    .any(|a| a.starts_with("--query-") || a.starts_with("--list-"))
+        }
+        "sysctl" => !args.iter().any(|a| a.contains('=') || *a == "-w"),
+        _ => false,
+    }
+}
+
 /// Why `argv` changes the host, if it is a command known to.
 pub(super) fn mutation(argv: &[String]) -> Option<String> {
     let program = argv.first()?.rsplit('/').next().unwrap_or_default();
@@ -69,6 +109,26 @@ pub(super) fn mutation(argv: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn looking_commands_are_known_and_starting_a_daemon_is_not_one() {
+        assert!(only_looks(&argv(
+            "/usr/sbin/nginx -t -c /etc/nginx/nginx.conf"
+        )));
+        assert!(only_looks(&argv(
+            "/usr/sbin/php-fpm8.2 -t -y /etc/php.conf"
+        )));
+        assert!(only_looks(&argv("dmesg --ctime")));
+        assert!(only_looks(&argv("systemctl status nginx")));
+        assert!(!only_looks(&argv(
+            "/usr/sbin/nginx -c /etc/nginx/nginx.conf"
+        )));
+        assert!(!only_looks(&argv("/usr/sbin/php-fpm8.2 -y /etc/php.conf")));
+        assert!(!only_looks(&argv("systemctl restart php8.2-fpm")));
+        assert!(!only_looks(&argv(
+            "sysctl -w net.ipv4.ip_local_port_range=1024"
+        )));
+    }
 
     fn argv(words: &str) -> Vec<String> {
         words.split_whitespace().map(str::to_owned).collect()
