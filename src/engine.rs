@@ -51,6 +51,9 @@ pub struct Engine<'a> {
     /// Skipped checks whose facts a decision on this path read: every
     /// conclusion reached through them is lowered and says so.
     unchecked: Vec<String>,
+    /// Answers given before the person went back: offered again as the
+    /// default when the question comes again.
+    remembered: BTreeMap<String, Value>,
 }
 
 impl<'a> Engine<'a> {
@@ -76,6 +79,7 @@ impl<'a> Engine<'a> {
             frames: Vec::new(),
             skipped: BTreeSet::new(),
             unchecked: Vec::new(),
+            remembered: BTreeMap::new(),
         }
     }
 
@@ -129,6 +133,8 @@ impl<'a> Engine<'a> {
     /// Restores the interactive step before the current one; stays put when
     /// there is none.
     fn back(&mut self, here: usize) -> usize {
+        let given = self.walk.answers.clone();
+        self.remembered.extend(given);
         let current = self.history.pop();
         let Some(prev) = self.history.pop() else {
             if let Some(c) = current {
@@ -170,7 +176,7 @@ impl<'a> Engine<'a> {
                 let intro = CheckIntro {
                     node: &rules.nodes[n].id,
                     why: render_opt(check.why.as_ref().or(probe.doc.as_ref()), &self.walk.facts),
-                    command: inv.shown(),
+                    command: self.prober.preview(inv),
                     can_go_back: self.history.len() > 1,
                 };
                 match guide.before_check(&intro)? {
@@ -216,9 +222,11 @@ impl<'a> Engine<'a> {
         if self.guide.is_some() {
             self.snapshot(n);
         }
+        let suggested = self.remembered.get(&ask.fact).cloned();
         let value = match self.guide.as_deref_mut() {
             None => automatic,
             Some(guide) => {
+                let automatic = suggested.unwrap_or(automatic);
                 let q = Question {
                     node: &self.rules.nodes[n].id,
                     text: ask.question.render(&self.walk.facts),

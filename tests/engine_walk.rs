@@ -355,3 +355,29 @@ fn unsafe_fact_in_an_argument_stops_the_probe_not_the_walk() {
         "the unsafe probe never ran"
     );
 }
+
+#[test]
+fn going_back_to_a_question_offers_the_answer_given_before() {
+    let rules = pack();
+    let mut prober = host(&[
+        ("log", failing_log()),
+        (
+            "sockets",
+            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
+        ),
+        ("ping", obs(ProbeStatus::Ok, &[], "answer=http\n")),
+    ]);
+    // --auto would answer "restarted" (listening, few failures); the person
+    // says no, goes back from the next check, and takes what is offered.
+    let mut guide = Scripted::new([
+        Reply::Choice(Choice::Run),
+        Reply::Choice(Choice::Run),
+        Reply::Answer(Answer::Value(Value::Bool(false))),
+        Reply::Choice(Choice::Back),
+    ]);
+    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
+        .run()
+        .unwrap();
+    assert_eq!(walk.answers["restarted"], Value::Bool(false));
+    assert_eq!(ids(&walk), ["pass-protocol-mismatch"]);
+}

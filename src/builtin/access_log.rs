@@ -15,8 +15,7 @@ const READ_BUDGET: u64 = 16 << 20;
 
 pub fn run(host: &mut Host, out: &mut Out) {
     let logs = access_logs(host);
-    let words: Vec<String> = logs.iter().map(|p| p.display().to_string()).collect();
-    out.shown_as = format!("awk '$9 ~ /^50[24]$/' {}", crate::shell::words(&words));
+    out.shown_as = shown(&logs);
     let since = host.options.since;
     let (mut count, mut read) = (0_i64, Vec::new());
     for path in &logs {
@@ -41,7 +40,13 @@ pub fn run(host: &mut Host, out: &mut Out) {
     out.set("logs", read.join(", "));
 }
 
-fn access_logs(host: &mut Host) -> Vec<PathBuf> {
+/// What a person would type to see the same answers.
+pub(super) fn shown(logs: &[PathBuf]) -> String {
+    let words: Vec<String> = logs.iter().map(|p| p.display().to_string()).collect();
+    format!("awk '$9 ~ /^50[24]$/' {}", crate::shell::words(&words))
+}
+
+pub(super) fn access_logs(host: &mut Host) -> Vec<PathBuf> {
     let view = host.nginx();
     let mut logs: Vec<PathBuf> = view
         .model

@@ -20,6 +20,9 @@ use crate::probe::command;
 
 mod seen;
 
+/// What a person would type to see the php-fpm masters.
+pub(super) const SHOWN: &str = "ps -o pid,args -C php-fpm";
+
 /// A configuration and whether a master runs it.
 struct Found {
     config: FpmConfig,
@@ -33,7 +36,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     };
     let masters = seen::running_masters(host.processes(), out);
     let any_running = !masters.is_empty();
-    out.shown_as = "ps -o pid,args -C php-fpm".into();
+    out.shown_as = SHOWN.into();
     let found = configurations(masters);
     let matched = found.iter().find_map(|f| {
         f.config

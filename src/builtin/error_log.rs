@@ -131,7 +131,7 @@ pub fn run(host: &mut Host, out: &mut Out) {
             sanitize::truncate(&clean(line.trim_end()), LINE_CHARS),
         );
     }
-    out.shown_as = format!("tail -n 200 {}", shell_paths(&logs));
+    out.shown_as = shown(&logs);
     if !unreadable.is_empty() && read.is_empty() {
         out.fail(format!(
             "could not read {}; run as root: sudo nginx-doctor --auto",
@@ -180,6 +180,11 @@ fn short_reason(message: &str) -> String {
 fn shell_paths(paths: &[PathBuf]) -> String {
     let words: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     crate::shell::words(&words)
+}
+
+/// What a person would type to see the same lines.
+pub(super) fn shown(logs: &[PathBuf]) -> String {
+    format!("tail -n 200 {}", shell_paths(logs))
 }
 
 /// Every failing upstream as an item of its own, plus, for packs written

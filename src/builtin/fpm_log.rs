@@ -58,7 +58,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         out.fail("no php-fpm log is known for this backend");
         return;
     };
-    out.shown_as = format!("tail -n 100 {}", crate::shell::words(&[path.to_owned()]));
+    out.shown_as = shown(path);
     let offset = local_utc_offset();
     // php-fpm events come a little before nginx gives up (a killed request
     // is logged as it is killed): read a minute more than the window.
@@ -118,6 +118,11 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
         out.set("timed_out_near", timed_out_near);
         out.set("crashed_near", crashed_near);
     }
+}
+
+/// What a person would type to see the same lines.
+pub(super) fn shown(path: &str) -> String {
+    format!("tail -n 100 {}", crate::shell::words(&[path.to_owned()]))
 }
 
 #[cfg(test)]

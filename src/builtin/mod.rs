@@ -394,6 +394,7 @@ mod error_log;
 mod fpm_log;
 mod nginx_probe;
 mod pass_target;
+mod preview;
 mod protocol;
 mod sockets_probe;
 mod upstream_now;
@@ -401,6 +402,7 @@ mod upstream_now;
 pub use context::{Host, HostOptions, parse_since};
 pub use error_log::items_of_flat_recording;
 pub(crate) use nginx_probe::build_info;
+pub use preview::preview;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

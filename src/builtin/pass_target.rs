@@ -16,6 +16,9 @@ use std::path::Path;
 use super::{Host, Out};
 use crate::nginx::{Address, Effective, Location, Model, Pass, Server};
 
+/// What a person would type to see the pass directives.
+pub(super) const SHOWN: &str = "nginx -T | grep -n _pass";
+
 /// One candidate: a pass directive with its server and location.
 type Hit<'a> = (&'a Server, &'a Location, &'a Pass);
 
@@ -76,7 +79,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     }
     out.set("found", !hits.is_empty());
     out.set("candidates", i64::try_from(hits.len()).unwrap_or(i64::MAX));
-    out.shown_as = "nginx -T | grep -n _pass".into();
+    out.shown_as = SHOWN.into();
     let Some((index, how)) = choose(model, &hits, server, uri.as_deref()) else {
         return;
     };

@@ -25,7 +25,7 @@ pub fn run(params: &BTreeMap<String, String>, out: &mut Out) {
     let expects = scheme.and_then(expects);
     out.set("expects", expects);
     out.set("expects_name", expects.map(name));
-    out.shown_as = format!("(FastCGI, TLS and HTTP greetings to {target})");
+    out.shown_as = shown(&target);
     let (speaks, heard) = match connect::speaks(&target, GREETING_TIMEOUT) {
         Ok(found) => found,
         Err(e) => return out.fail(format!("{target} takes no connection now ({e})")),
@@ -54,6 +54,19 @@ fn name(protocol: &str) -> &str {
         "tls" => "TLS",
         "scgi" => "SCGI",
         other => other,
+    }
+}
+
+/// The commands a person would type to ask the same: TLS, then HTTP.
+pub(super) fn shown(target: &crate::host::Endpoint) -> String {
+    match target {
+        crate::host::Endpoint::Tcp(a) => format!(
+            "openssl s_client -connect {a} -brief </dev/null; curl -sv --max-time 1 http://{a}/"
+        ),
+        crate::host::Endpoint::Unix(p) => format!(
+            "curl -sv --max-time 1 --unix-socket {} http://localhost/",
+            crate::shell::quote(&p.display().to_string())
+        ),
     }
 }
 

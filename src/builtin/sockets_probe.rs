@@ -56,7 +56,7 @@ pub fn run(host: &mut Host, name: &str, params: &BTreeMap<String, String>, out: 
     match name {
         "listeners" => listeners(host, &target, out),
         "connect" => {
-            out.shown_as = format!("curl -sS -o /dev/null {}", curl_url(&target));
+            out.shown_as = shown_connect(&target);
             let result = connect::connect(&target, CONNECT_TIMEOUT);
             out.set("result", connect_word(&result));
             out.set("errno", result.errno().map(i64::from));
@@ -190,6 +190,28 @@ fn reply_word(r: &Reply) -> &'static str {
     }
 }
 
+/// What a person would type to connect as this probe does.
+pub(super) fn shown_connect(target: &Endpoint) -> String {
+    format!("curl -sS -o /dev/null {}", curl_url(target))
+}
+
+/// What a person would type to send the same request.
+pub(super) fn shown_get(target: &Endpoint, params: &BTreeMap<String, String>) -> String {
+    let (host, uri) = split_url(params.get("uri").map_or("/", String::as_str));
+    format!(
+        "curl -sS -o /dev/null -w '%{{http_code}}' -H 'Host: {host}' {}{uri}",
+        curl_url(target).trim_end_matches('/')
+    )
+}
+
+/// What a person would type to see every directory on the way to a socket.
+pub(super) fn shown_socket_file(path: &std::path::Path) -> String {
+    format!(
+        "namei -l {}",
+        crate::shell::quote(&path.display().to_string())
+    )
+}
+
 fn curl_url(target: &Endpoint) -> String {
     match target {
         Endpoint::Tcp(a) => format!("http://{a}/"),
@@ -199,10 +221,7 @@ fn curl_url(target: &Endpoint) -> String {
 
 fn http_get(target: &Endpoint, params: &BTreeMap<String, String>, out: &mut Out) {
     let (host, uri) = split_url(params.get("uri").map_or("/", String::as_str));
-    out.shown_as = format!(
-        "curl -sS -o /dev/null -w '%{{http_code}}' -H 'Host: {host}' {}{uri}",
-        curl_url(target).trim_end_matches('/')
-    );
+    out.shown_as = shown_get(target, params);
     match connect::http_get(target, host, uri, Duration::from_secs(10), 64 * 1024) {
         Ok(r) => {
             out.set(
@@ -249,7 +268,7 @@ fn socket_file(params: &BTreeMap<String, String>, out: &mut Out) {
     else {
         return out.fail("no absolute socket path is known");
     };
-    out.shown_as = format!("namei -l {}", path.display());
+    out.shown_as = shown_socket_file(&path);
     let meta = std::fs::metadata(&path);
     out.set("exists", meta.is_ok());
     if let Ok(m) = &meta {

@@ -46,6 +46,10 @@ impl<'a> RecordingProber<'a> {
 }
 
 impl Prober for RecordingProber<'_> {
+    fn preview(&mut self, invocation: &Invocation) -> String {
+        self.inner.preview(invocation)
+    }
+
     fn observe(&mut self, probe: &Probe, invocation: &Invocation) -> Observation {
         let observation = self.inner.observe(probe, invocation);
         self.tape.push(observation.clone());

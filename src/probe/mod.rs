@@ -143,6 +143,12 @@ impl Observation {
 /// Looks at a host (or a recording of one).
 pub trait Prober {
     fn observe(&mut self, probe: &Probe, invocation: &Invocation) -> Observation;
+
+    /// The command a person could type to see what the probe will look at,
+    /// shown before it runs (a built-in's `ss`, `tail` or `namei` line).
+    fn preview(&mut self, invocation: &Invocation) -> String {
+        invocation.shown()
+    }
 }
 
 /// A prober that answers from recorded observations by probe id; a probe

@@ -22,6 +22,16 @@ pub struct SystemProber {
 }
 
 impl Prober for SystemProber {
+    fn preview(&mut self, invocation: &Invocation) -> String {
+        match invocation {
+            Invocation::Builtin { name, params } => {
+                crate::builtin::preview(name, params, &mut self.host)
+                    .unwrap_or_else(|| invocation.shown())
+            }
+            Invocation::Command { .. } => invocation.shown(),
+        }
+    }
+
     fn observe(&mut self, probe: &Probe, invocation: &Invocation) -> Observation {
         if self.host.remaining().is_zero() {
             let budget = self.host.options.budget.as_secs();
