@@ -584,7 +584,10 @@ fn a_built_in_check_shows_the_command_a_person_could_type() {
     // find-nginx, config-test, the question; then the error log's step.
     walk(&mut tty, 3);
     let log = lab.path("error.log").display().to_string();
-    tty.expect(&format!(r"command: tail -n 200 {}\r?\n", regex::escape(&log)));
+    tty.expect(&format!(
+        r"command: tail -n 200 {}\r?\n",
+        regex::escape(&log)
+    ));
     tty.choose_run();
     finish_walk(&mut tty);
 }
