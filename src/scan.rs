@@ -22,6 +22,8 @@
 mod clock;
 mod count;
 mod lines;
+#[cfg(test)]
+mod oracle;
 pub(crate) mod prefilter;
 mod read;
 mod render;

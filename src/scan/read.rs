@@ -18,7 +18,7 @@ use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 
 use super::count::{Counter, Window};
-use super::lines::for_each_line;
+use super::lines::for_each_block;
 use super::prefilter::Prefilter;
 use super::tally::Tally;
 
@@ -119,7 +119,7 @@ pub fn count_plain(
 pub fn count_stream<R: Read>(reader: R, window: Window, before: &Tally) -> io::Result<Tally> {
     let prefilter = Prefilter::default();
     let mut counter = Counter::new(&prefilter, window, u64::MAX, before.seeded());
-    for_each_line(reader, 0, |at, line| counter.line(at, line))?;
+    for_each_block(reader, 0, |at, block| counter.block(at, block))?;
     Ok(counter.finish())
 }
 
@@ -148,11 +148,17 @@ impl PartReader<'_> {
             pos: read_from,
             end: self.len,
         };
-        for_each_line(reader, read_from, |at, line| {
-            if at < start {
-                ControlFlow::Continue(())
-            } else {
-                counter.line(at, line)
+        let mut first = read_from < start;
+        for_each_block(reader, read_from, |at, block| {
+            if !std::mem::take(&mut first) {
+                return counter.block(at, block);
+            }
+            // The first line starts before `start`: it is not this part's.
+            match memchr::memchr(b'\n', block) {
+                Some(end) if end + 1 < block.len() => {
+                    counter.block(at + end as u64 + 1, &block[end + 1..])
+                }
+                _ => ControlFlow::Continue(()),
             }
         })?;
         Ok(counter.finish())

@@ -7,21 +7,9 @@ use std::io::Write as _;
 use proptest::prelude::*;
 
 use super::*;
-use crate::logs::Timestamp;
-use crate::logs::signature::Signature;
-use crate::scan::tally::SignatureCount;
+use crate::scan::oracle::{reference, shown, stamp, window};
 
 const CTX: &str = r#", client: 1.2.3.4, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:9001/x", host: "a""#;
-/// 2026/11/24 21:18:00 UTC.
-const BASE: i64 = 1_795_555_080;
-
-fn window() -> Window {
-    Window {
-        since: Timestamp::from_unix(0),
-        origin: Timestamp::from_unix(BASE),
-        utc_offset: 0,
-    }
-}
 
 /// One pass: a single part, whatever the size.
 const ONE_PASS: Parts = Parts {
@@ -38,24 +26,6 @@ fn file_of(log: &[u8]) -> tempfile::NamedTempFile {
 fn count(file: &tempfile::NamedTempFile, before: &Tally, parts: Parts) -> Tally {
     let len = file.as_file().metadata().expect("stat").len();
     count_plain(file.as_file(), (0, len), window(), before, parts).expect("reads")
-}
-
-/// Everything the report shows of a tally, in the order it shows it.
-type Shown = (
-    Vec<(Signature, SignatureCount)>,
-    Vec<(String, u64)>,
-    Option<Timestamp>,
-    u64,
-);
-
-fn shown(tally: &Tally) -> Shown {
-    let end = Timestamp::from_unix(BASE + 3 * 86_400);
-    (
-        tally.signatures(end),
-        tally.upstreams(),
-        tally.last_line,
-        tally.total(),
-    )
 }
 
 #[test]
@@ -122,13 +92,11 @@ fn stream_is_counted_whole() {
     assert_eq!(tally.total(), 4);
 }
 
-/// A failure at `secs` after [`BASE`] against upstream `peer`.
+/// A failure at `secs` after `oracle::BASE` against upstream `peer`.
 fn failure(secs: i64, message: &str, peer: &str) -> String {
-    let t = BASE + secs;
-    let (h, m, s) = (t / 3600 % 24, t / 60 % 60, t % 60);
-    let day = 24 + (t - BASE + BASE % 86_400) / 86_400;
     format!(
-        "2026/11/{day:02} {h:02}:{m:02}:{s:02} [error] 7#7: *{secs} {message}, client: 10.0.0.1, server: s, request: \"GET / HTTP/1.1\", upstream: \"http://{peer}/\", host: \"h\"\n"
+        "{}[error] 7#7: *{secs} {message}, client: 10.0.0.1, server: s, request: \"GET / HTTP/1.1\", upstream: \"http://{peer}/\", host: \"h\"\n",
+        stamp(secs)
     )
 }
 
@@ -214,5 +182,19 @@ proptest! {
         let one = count(&file, &before, ONE_PASS);
         let many = count(&file, &before, Parts { threads, min_part });
         prop_assert_eq!(shown(&many), shown(&one));
+    }
+
+    /// And what it counts is what the specification counts, on logs of
+    /// entries over several lines, junk, and failure words in noise.
+    #[test]
+    fn parts_count_what_the_reference_counts(
+        log in crate::scan::oracle::log(),
+        threads in 1..6usize,
+        min_part in 1..4_000u64,
+    ) {
+        let file = file_of(&log);
+        let before = Tally::new(window().origin);
+        let many = count(&file, &before, Parts { threads, min_part });
+        prop_assert_eq!(shown(&many), shown(&reference(&log, window(), &before)));
     }
 }
