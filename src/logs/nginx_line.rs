@@ -472,7 +472,7 @@ fn split_once<'a>(text: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
 
 mod borrowed;
 
-pub use borrowed::LineRef;
+pub use borrowed::{HeadSpans, LineRef, parse_split_ref};
 
 #[cfg(test)]
 mod tests;

@@ -20,7 +20,7 @@ use super::tally::Tally;
 use super::upstream::Names;
 use crate::logs::Timestamp;
 use crate::logs::classify::classify_ref;
-use crate::logs::nginx_line::parse_line_ref;
+use crate::logs::nginx_line::parse_split_ref;
 
 /// Continuation bytes kept per entry, half after its head, half at its end.
 const CONTINUATION_CAP: usize = 64 * 1024;
@@ -163,17 +163,27 @@ impl<'a> Counter<'a> {
         }
     }
 
+    /// Counts `text`, an entry whose head the prefilter accepted, when
+    /// classify says so: parsed from where the prefilter split its head,
+    /// which is where the parser would (its tests prove it).
     fn count(&mut self, text: &[u8]) {
+        let head = &text[..memchr::memchr(b'\n', text).unwrap_or(text.len())];
+        let time = head
+            .first_chunk()
+            .and_then(|stamp| self.clock.time_of(stamp));
+        let (Some(spans), Some(time)) = (self.prefilter.spans(head), time) else {
+            return;
+        };
+        if time < self.window.since {
+            return;
+        }
         // Checking first is much faster than decoding lossily, and logs are
-        // nearly always valid UTF-8.
+        // nearly always valid UTF-8. The head is ASCII, so its spans hold.
         let text = match std::str::from_utf8(text) {
             Ok(valid) => Cow::Borrowed(valid),
             Err(_) => String::from_utf8_lossy(text),
         };
-        let Some(line) = parse_line_ref(&text, self.window.utc_offset) else {
-            return;
-        };
-        let Some(time) = line.time.filter(|t| *t >= self.window.since) else {
+        let Some(line) = parse_split_ref(&text, time, &spans) else {
             return;
         };
         if let Some(sig) = classify_ref(&line).filter(|s| counted(*s)) {
