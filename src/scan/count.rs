@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
 use super::clock::Clock;
+use super::lines::Newlines;
 use super::prefilter::{Prefilter, counted};
 use super::tally::Tally;
 use super::upstream::Names;
@@ -51,6 +52,7 @@ pub struct Counter<'a> {
     clock: Clock,
     entry: Entry,
     names: Names,
+    newlines: Newlines,
 }
 
 impl<'a> Counter<'a> {
@@ -72,6 +74,7 @@ impl<'a> Counter<'a> {
             clock: Clock::new(window.utc_offset),
             entry: Entry::default(),
             names: Names::default(),
+            newlines: Newlines::new(),
         }
     }
 
@@ -84,7 +87,10 @@ impl<'a> Counter<'a> {
         let mut single: Option<(usize, usize, usize)> = None;
         let mut start = 0;
         while start < block.len() {
-            let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+            let end = self
+                .newlines
+                .find(&block[start..])
+                .map_or(block.len(), |i| start + i);
             let line = &block[start..end];
             if self.is_head(line) {
                 match single.take() {

@@ -130,6 +130,40 @@ where
     }
 }
 
+/// Finds the `\n` ending a line. `memchr::memchr` picks its routine at
+/// each call, through a pointer, which on lines a few hundred bytes long
+/// costs about a tenth of the search: this picks the AVX2 one once.
+#[derive(Clone, Copy)]
+pub struct Newlines {
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
+}
+
+impl Default for Newlines {
+    fn default() -> Newlines {
+        Newlines::new()
+    }
+}
+
+impl Newlines {
+    pub fn new() -> Newlines {
+        Newlines {
+            #[cfg(target_arch = "x86_64")]
+            avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\n'),
+        }
+    }
+
+    /// Where the first `\n` of `bytes` is: `memchr::memchr(b'\n', bytes)`.
+    #[inline]
+    pub fn find(&self, bytes: &[u8]) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(one) = &self.avx2 {
+            return one.find(bytes);
+        }
+        memchr::memchr(b'\n', bytes)
+    }
+}
+
 /// Where in the buffer at `address` the byte at file offset `offset` goes
 /// so that both sit at the same offset within a page.
 fn page_offset(address: usize, offset: u64) -> usize {
@@ -194,6 +228,26 @@ mod tests {
             (108, b"f".to_vec()),
         ];
         assert_eq!(lines, want);
+    }
+
+    /// The routine picked once finds what `memchr` finds, wherever the
+    /// `\n` is relative to its 16- and 32-byte steps.
+    #[test]
+    fn newlines_finds_what_memchr_finds() {
+        let newlines = Newlines::new();
+        for len in 0..200 {
+            for at in (0..len).step_by(7).chain([len]) {
+                let mut bytes = vec![b'x'; len];
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = b'\n';
+                }
+                assert_eq!(
+                    newlines.find(&bytes),
+                    memchr::memchr(b'\n', &bytes),
+                    "{len} {at}"
+                );
+            }
+        }
     }
 
     #[test]
