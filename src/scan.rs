@@ -21,6 +21,7 @@
 
 mod clock;
 mod count;
+mod hash;
 mod lines;
 #[cfg(test)]
 mod oracle;
