@@ -36,14 +36,19 @@ fn parts_cover_the_range_without_gaps() {
         min_part: M,
     };
     let cut = parts.split(10, 10 + 5 * M + 3);
-    assert_eq!(cut.len(), 4);
+    assert_eq!(cut.len(), 5);
     assert_eq!(cut[0].0, 10);
-    assert_eq!(cut[3].1, 10 + 5 * M + 3);
+    assert_eq!(cut[4].1, 10 + 5 * M + 3);
     for pair in cut.windows(2) {
         assert_eq!(pair[0].1, pair[1].0);
     }
     assert_eq!(parts.split(0, M - 1), [(0, M - 1)]);
     assert_eq!(parts.split(5, 5), [(5, 5)]);
+    // A few parts per thread, however large the file.
+    assert_eq!(
+        parts.split(0, 1000 * M).len(),
+        4 * PARTS_PER_THREAD as usize
+    );
 }
 
 /// Every boundary between parts, wherever it falls in a line, counts
@@ -67,6 +72,29 @@ fn every_entry_counts_once_whatever_the_part_boundaries() {
         };
         let two = count(&file, &Tally::new(window().origin), parts);
         assert_eq!(shown(&two), one, "parts of {min_part} bytes");
+    }
+}
+
+/// Whichever thread counts which part, and however many threads there
+/// are for how many parts, the results come in the parts' order.
+#[test]
+fn parts_come_back_in_order_whoever_counted_them() {
+    for (parts, threads) in [(0, 2), (1, 4), (3, 8), (20, 3), (33, 1)] {
+        let ranges: Vec<(u64, u64)> = (0..parts).map(|i| (i, i + 1)).collect();
+        let counted = count_parts(&ranges, threads, |i, (start, _)| {
+            assert_eq!(i as u64, start);
+            // Uneven work, so that threads overtake each other.
+            std::thread::sleep(std::time::Duration::from_micros(50 * (start % 4)));
+            let mut tally = Tally::new(window().origin);
+            tally.last_line = Some(crate::logs::Timestamp::from_unix(start as i64));
+            Ok(tally)
+        });
+        let order: Vec<_> = counted
+            .into_iter()
+            .map(|t| t.expect("counted").last_line.map(|l| l.unix()))
+            .collect();
+        let want: Vec<_> = (0..parts as i64).map(Some).collect();
+        assert_eq!(order, want, "{parts} parts, {threads} threads");
     }
 }
 
