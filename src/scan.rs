@@ -21,7 +21,10 @@
 
 mod clock;
 mod count;
+mod hash;
 mod lines;
+#[cfg(test)]
+mod oracle;
 pub(crate) mod prefilter;
 mod read;
 mod render;

@@ -224,12 +224,14 @@ pub(super) fn split_body(head: Head<'_>) -> (ErrorLine, ContextEnd) {
 
 /// [`split_body`], the fields borrowed from the body.
 fn split_body_ref(head: Head<'_>) -> (LineRef<'_>, ContextEnd) {
-    let (text, context) = split_context(head.body);
+    let (text, context, ended) = split_context(head.body);
     let (text, cut_at_context) = match context {
         Some(_) => (text, false),
         None => cut_before_context(text).map_or((text, false), |t| (t, true)),
     };
-    let (message, action) = match Action::strip_from(text) {
+    // A context found after an action literal says which (searching again
+    // would find the same); otherwise the text may still end with one.
+    let (message, action) = match ended.or_else(|| Action::strip_from(text)) {
         Some((message, action)) => (message, Some(action)),
         None => (text, None),
     };
@@ -264,18 +266,22 @@ fn split_body_ref(head: Head<'_>) -> (LineRef<'_>, ContextEnd) {
     (line, end)
 }
 
-/// `text, client: ...` → (text, `client: ...`). Prefers a `, client: `
-/// right after an action literal, so text inside a message cannot end it early.
-fn split_context(body: &str) -> (&str, Option<&str>) {
+/// `text, client: ...` → (text, `client: ...`, and the action `text` ends
+/// with, split off, when the cut is after one). Prefers a `, client: `
+/// right after an action literal, so text inside a message cannot end it
+/// early; the first one otherwise, whose text ends with no action.
+fn split_context(body: &str) -> (&str, Option<&str>, Option<(&str, Action)>) {
     const MARK: &str = ", client: ";
     let mut marks = find_all(body, MARK);
-    let cut = marks
+    let after_action = marks
         .clone()
-        .find(|&at| Action::strip_from(&body[..at]).is_some())
-        .or_else(|| marks.next());
-    match cut {
-        Some(at) => (&body[..at], Some(&body[at + 2..])),
-        None => (body, None),
+        .find_map(|at| Some((at, Action::strip_from(&body[..at])?)));
+    match after_action
+        .map(|(at, ended)| (at, Some(ended)))
+        .or_else(|| marks.next().map(|at| (at, None)))
+    {
+        Some((at, ended)) => (&body[..at], Some(&body[at + 2..]), ended),
+        None => (body, None, None),
     }
 }
 
@@ -318,7 +324,7 @@ pub enum ContextEnd {
 /// the first field it does not expect (stream and mail lines add their own).
 fn fill_context<'a>(line: &mut LineRef<'a>, mut rest: &'a str) -> ContextEnd {
     let mut expected = &FIELDS[..];
-    while let Some((name, after)) = split_once(rest, ": ") {
+    while let Some((name, after)) = next_field(rest, expected) {
         // The field's place in FIELDS; `expected` is a tail of it.
         let Some(place) = field_index(name).filter(|&f| f >= FIELDS.len() - expected.len()) else {
             return ContextEnd::Whole;
@@ -354,6 +360,19 @@ fn fill_context<'a>(line: &mut LineRef<'a>, mut rest: &'a str) -> ContextEnd {
         }
     }
     cut_in_name(rest, expected)
+}
+
+/// `split_once(rest, ": ")`, trying first the fields that may come next:
+/// one of them nearly always starts `rest`, and comparing a name costs less
+/// than searching for the `: `. No field name holds a `:`, so when one and
+/// `: ` start `rest`, that `: ` is the first.
+fn next_field<'a>(rest: &'a str, expected: &[&str]) -> Option<(&'a str, &'a str)> {
+    for field in expected {
+        if let Some(after) = rest.strip_prefix(field).and_then(|r| r.strip_prefix(": ")) {
+            return Some((&rest[..field.len()], after));
+        }
+    }
+    split_once(rest, ": ")
 }
 
 /// Whether `rest`, the text after the last whole field, is the start of a
@@ -472,7 +491,7 @@ fn split_once<'a>(text: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
 
 mod borrowed;
 
-pub use borrowed::LineRef;
+pub use borrowed::{HeadSpans, LineRef, parse_split_ref};
 
 #[cfg(test)]
 mod tests;

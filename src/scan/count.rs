@@ -3,21 +3,25 @@
 //! An entry is a timestamped line plus the lines without a timestamp after
 //! it (FastCGI stderr quotes the backend's output verbatim, newlines and
 //! all), as in `logs::window`. The [`Prefilter`] decides on the head line
-//! whether the entry is worth keeping at all; only kept entries are copied,
-//! parsed and classified. Continuations of an entry keep at most
-//! [`CONTINUATION_CAP`] bytes, nearest its head and its end.
+//! whether the entry is worth keeping at all; only kept entries are parsed
+//! and classified. Lines come in blocks, so a kept head whose next line is
+//! a head too (nearly all) is parsed where it lies; only an entry with
+//! continuation lines, or one running past its block, is copied. Its
+//! continuations keep at most [`CONTINUATION_CAP`] bytes, nearest its head
+//! and its end.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
 use super::clock::Clock;
+use super::lines::Newlines;
 use super::prefilter::{Prefilter, counted};
 use super::tally::Tally;
 use super::upstream::Names;
 use crate::logs::Timestamp;
 use crate::logs::classify::classify_ref;
-use crate::logs::nginx_line::parse_line_ref;
+use crate::logs::nginx_line::parse_split_ref;
 
 /// Continuation bytes kept per entry, half after its head, half at its end.
 const CONTINUATION_CAP: usize = 64 * 1024;
@@ -48,6 +52,7 @@ pub struct Counter<'a> {
     clock: Clock,
     entry: Entry,
     names: Names,
+    newlines: Newlines,
 }
 
 impl<'a> Counter<'a> {
@@ -69,21 +74,49 @@ impl<'a> Counter<'a> {
             clock: Clock::new(window.utc_offset),
             entry: Entry::default(),
             names: Names::default(),
+            newlines: Newlines::new(),
         }
     }
 
-    /// Takes the next physical line, which starts at `offset`.
-    pub fn line(&mut self, offset: u64, line: &[u8]) -> ControlFlow<()> {
-        if self.is_head(line) {
-            self.flush();
-            if offset >= self.stop_at {
-                return ControlFlow::Break(());
+    /// Takes the next block of physical lines (see
+    /// [`for_each_block`](super::lines::for_each_block)), which starts at
+    /// `offset`.
+    pub fn block(&mut self, offset: u64, block: &[u8]) -> ControlFlow<()> {
+        // A kept head line not yet copied: `(start, end, message start)`.
+        // It is its entry whole when the next line is a head.
+        let mut single: Option<(usize, usize, usize)> = None;
+        let mut start = 0;
+        while start < block.len() {
+            let end = self
+                .newlines
+                .find(&block[start..])
+                .map_or(block.len(), |i| start + i);
+            let line = &block[start..end];
+            if self.is_head(line) {
+                match single.take() {
+                    Some((from, to, at)) => self.count_kept(&block[from..to], at),
+                    None => self.flush(),
+                }
+                if offset + start as u64 >= self.stop_at {
+                    return ControlFlow::Break(());
+                }
+                single = self
+                    .prefilter
+                    .message_start(line)
+                    .map(|at| (start, end, at));
+            } else if !line.is_empty() {
+                if let Some((from, to, at)) = single.take() {
+                    self.entry.start(&block[from..to], at);
+                }
+                if self.entry.live {
+                    self.entry.push(line);
+                }
             }
-            if let Some(at) = self.prefilter.message_start(line) {
-                self.entry.start(line, at);
-            }
-        } else if self.entry.live && !line.is_empty() {
-            self.entry.push(line);
+            start = end + 1;
+        }
+        // The next block may continue the entry.
+        if let Some((from, to, at)) = single {
+            self.entry.start(&block[from..to], at);
         }
         ControlFlow::Continue(())
     }
@@ -124,23 +157,39 @@ impl<'a> Counter<'a> {
     fn flush_live(&mut self) {
         let at = self.entry.message_at;
         let text = self.entry.take();
-        if self.prefilter.may_fail(&text, at) {
-            self.count(&text);
-        }
+        self.count_kept(&text, at);
         self.entry.recycle(text);
     }
 
+    /// Counts an entry whose head passed the prefilter; its message starts
+    /// at `at`.
+    fn count_kept(&mut self, text: &[u8], at: usize) {
+        if self.prefilter.may_fail(text, at) {
+            self.count(text);
+        }
+    }
+
+    /// Counts `text`, an entry whose head the prefilter accepted, when
+    /// classify says so: parsed from where the prefilter split its head,
+    /// which is where the parser would (its tests prove it).
     fn count(&mut self, text: &[u8]) {
+        let head = &text[..memchr::memchr(b'\n', text).unwrap_or(text.len())];
+        let time = head
+            .first_chunk()
+            .and_then(|stamp| self.clock.time_of(stamp));
+        let (Some(spans), Some(time)) = (self.prefilter.spans(head), time) else {
+            return;
+        };
+        if time < self.window.since {
+            return;
+        }
         // Checking first is much faster than decoding lossily, and logs are
-        // nearly always valid UTF-8.
+        // nearly always valid UTF-8. The head is ASCII, so its spans hold.
         let text = match std::str::from_utf8(text) {
             Ok(valid) => Cow::Borrowed(valid),
             Err(_) => String::from_utf8_lossy(text),
         };
-        let Some(line) = parse_line_ref(&text, self.window.utc_offset) else {
-            return;
-        };
-        let Some(time) = line.time.filter(|t| *t >= self.window.since) else {
+        let Some(line) = parse_split_ref(&text, time, &spans) else {
             return;
         };
         if let Some(sig) = classify_ref(&line).filter(|s| counted(*s)) {
@@ -219,127 +268,4 @@ impl Entry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const CTX: &str = r#", client: 1.2.3.4, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:9001/x", host: "a""#;
-
-    fn window() -> Window {
-        Window {
-            since: Timestamp::from_unix(0),
-            origin: Timestamp::from_unix(1_795_555_080),
-            utc_offset: 0,
-        }
-    }
-
-    fn count(text: &str, stop_at: u64) -> Tally {
-        let prefilter = Prefilter::default();
-        let mut counter = Counter::new(&prefilter, window(), stop_at, Tally::new(window().origin));
-        let mut at = 0;
-        for line in text.split('\n') {
-            if counter.line(at, line.as_bytes()).is_break() {
-                break;
-            }
-            at += line.len() as u64 + 1;
-        }
-        counter.finish()
-    }
-
-    fn ids(tally: &Tally) -> Vec<(&'static str, u64)> {
-        tally
-            .signatures(Timestamp::from_unix(1_795_555_200))
-            .iter()
-            .map(|(s, c)| (s.id(), c.count))
-            .collect()
-    }
-
-    #[test]
-    fn failures_are_counted_and_noise_is_not() {
-        let log = format!(
-            "2026/11/24 21:18:00 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream{CTX}\n\
-             2026/11/24 21:18:00 [info] 1#1: *2 client prematurely closed connection while sending to client{CTX}\n\
-             2026/11/24 21:18:01 [error] 1#1: *3 FastCGI sent in stderr: \"PHP message: x\" while reading response header from upstream{CTX}\n\
-             2026/11/24 21:18:02 [error] 1#1: *4 connect() failed (111: Connection refused) while connecting to upstream{CTX}\n"
-        );
-        let tally = count(&log, u64::MAX);
-        assert_eq!(ids(&tally), [("conn-refused-tcp", 2)]);
-        assert_eq!(tally.upstreams(), [("127.0.0.1:9001".to_owned(), 2)]);
-        assert_eq!(tally.last_line, Some(Timestamp::from_unix(1_795_555_082)));
-    }
-
-    #[test]
-    fn last_line_is_the_latest_time_read_even_out_of_order() {
-        let log = "2026/11/24 21:18:05 [info] 1#1: a\n2026/11/24 21:18:03 [info] 2#2: b\n";
-        let latest = Timestamp::from_unix(1_795_555_085);
-        assert_eq!(count(log, u64::MAX).last_line, Some(latest));
-    }
-
-    #[test]
-    fn entries_older_than_since_are_not_counted() {
-        let log = format!(
-            "2026/11/24 21:17:59 [error] 1#1: *1 no live upstreams while connecting to upstream{CTX}\n\
-             2026/11/24 21:18:00 [error] 1#1: *1 no live upstreams while connecting to upstream{CTX}\n"
-        );
-        let prefilter = Prefilter::default();
-        let w = Window {
-            since: Timestamp::from_unix(1_795_555_080),
-            ..window()
-        };
-        let mut counter = Counter::new(&prefilter, w, u64::MAX, Tally::new(w.origin));
-        for line in log.lines() {
-            let _ = counter.line(0, line.as_bytes());
-        }
-        assert_eq!(counter.finish().total(), 1);
-    }
-
-    #[test]
-    fn the_entry_after_stop_at_is_left_to_the_next_part() {
-        let first = format!(
-            "2026/11/24 21:18:00 [error] 1#1: *1 no live upstreams while connecting to upstream{CTX}"
-        );
-        let log = format!("{first}\n{first}\n");
-        assert_eq!(count(&log, first.len() as u64 + 1).total(), 1);
-        assert_eq!(count(&log, first.len() as u64).total(), 1);
-        assert_eq!(count(&log, 0).total(), 0);
-    }
-
-    #[test]
-    fn continuation_lines_before_the_first_head_are_skipped() {
-        let log = format!(
-            " while connecting to upstream{CTX}\n2026/11/24 21:18:00 [error] 1#1: *1 upstream timed out (110: Connection timed out) while reading response header from upstream{CTX}\n"
-        );
-        assert_eq!(ids(&count(&log, u64::MAX)), [("read-header-timeout", 1)]);
-    }
-
-    #[test]
-    fn an_entry_spanning_lines_is_classified_whole() {
-        let log = format!(
-            "2026/11/24 21:18:00 [error] 1#1: *1 upstream prematurely closed connection\n\n while reading upstream{CTX}\n"
-        );
-        assert_eq!(ids(&count(&log, u64::MAX)), [("body-phase", 1)]);
-    }
-
-    #[test]
-    fn endless_continuations_keep_the_action_at_the_end() {
-        let middle: String = (0..20_000).map(|i| format!("#{i} frame\n")).collect();
-        let log = format!(
-            "2026/11/24 21:18:00 [error] 1#1: *1 upstream prematurely closed connection\n{middle} while reading upstream{CTX}\n"
-        );
-        assert_eq!(ids(&count(&log, u64::MAX)), [("body-phase", 1)]);
-    }
-
-    #[test]
-    fn resolver_failures_are_counted_under_the_name() {
-        let log = "2026/11/24 21:18:00 [error] 1#1: *1 backend.example could not be resolved (3: Host not found), client: 1.2.3.4, server: , request: \"GET / HTTP/1.1\", host: \"a\"\n";
-        let tally = count(log, u64::MAX);
-        assert_eq!(tally.upstreams(), [("backend.example".to_owned(), 1)]);
-    }
-
-    #[test]
-    fn hostile_upstream_names_are_escaped() {
-        let log = "2026/11/24 21:18:00 [error] 1#1: *1 no live upstreams while connecting to upstream, client: 1.2.3.4, server: , request: \"GET / HTTP/1.1\", upstream: \"http://ev\u{1b}]0;x\u{7}il/\", host: \"a\"\n";
-        let tally = count(log, u64::MAX);
-        let (name, _) = &tally.upstreams()[0];
-        assert!(!name.contains('\u{1b}') && name.contains("\\x1b"), "{name}");
-    }
-}
+mod tests;

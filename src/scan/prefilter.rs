@@ -22,6 +22,7 @@
 use memchr::memmem::Finder;
 
 use crate::logs::Level;
+use crate::logs::nginx_line::HeadSpans;
 use crate::logs::signature::Signature;
 
 /// Whether the scan counts `sig`: every upstream failure except FastCGI
@@ -64,8 +65,9 @@ impl Prefilter {
     /// Where the message starts in an entry whose first line is `head` (a
     /// line with a valid timestamp), or `None` when the entry cannot be a
     /// counted failure: `None` is certain.
+    #[inline]
     pub fn message_start(&self, head: &[u8]) -> Option<usize> {
-        let (level, at) = split_head(head)?;
+        let Split { level, at, .. } = split_head(head)?;
         let body = &head[at..];
         if !level.at_least(Level::Error) && !DISABLED.starts(body) {
             return None;
@@ -77,6 +79,21 @@ impl Prefilter {
             prefix.starts(body) && !body[prefix.bytes.len()..].starts_with(b"while ")
         };
         (!(starts_message(CLIENT) || starts_message(STDERR))).then_some(at)
+    }
+
+    /// Where the parts of `head` lie (for a head [`Prefilter::message_start`]
+    /// accepts), so that the parser need not split it again.
+    pub fn spans(&self, head: &[u8]) -> Option<HeadSpans> {
+        let split = split_head(head)?;
+        let pid = split.ids..split.ids + split.pid;
+        let tid = pid.end + 1..pid.end + 1 + split.tid;
+        Some(HeadSpans {
+            level: split.level,
+            conn: split.conn.map(|n| tid.end + 3..tid.end + 3 + n),
+            pid,
+            tid,
+            body: split.at,
+        })
     }
 
     /// Whether `entry`, whose message starts at `at`, holds what every
@@ -93,45 +110,91 @@ impl Prefilter {
     }
 }
 
-/// `YYYY/MM/DD HH:MM:SS [level] pid#tid: [*conn ]body` → the level and
-/// where the body starts, split exactly as `nginx_line::parse_line` splits
-/// them; `None` when it would not parse the line at all. Byte by byte: this
-/// runs on every line of the log, so it avoids the searches the parser makes.
-fn split_head(head: &[u8]) -> Option<(Level, usize)> {
+/// How a head line splits: its level, where its pid starts and how many
+/// digits the pid, the tid and the connection number (after `*`) have, and
+/// where the message starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Split {
+    level: Level,
+    ids: usize,
+    pid: usize,
+    tid: usize,
+    conn: Option<usize>,
+    at: usize,
+}
+
+/// `YYYY/MM/DD HH:MM:SS [level] pid#tid: [*conn ]body`, split exactly as
+/// `nginx_line::parse_line` splits it; `None` when it would not parse the
+/// line at all. Byte by byte: this runs on every line of the log, so it
+/// avoids the searches the parser makes.
+#[inline(always)]
+fn split_head(head: &[u8]) -> Option<Split> {
     let rest = head.get(19..)?.strip_prefix(b" [")?;
     // The parser ends the level at the first `] `; no level name holds a
     // `]`, so the first `] ` follows the name exactly when there is one.
     let (level, closed) = level_named(rest)?;
-    let after = &rest[closed..];
+    let ids = 21 + closed;
+    let after = &head[ids..];
     // `pid#tid: `: the parser splits at the first `: ` and then the first
     // `#`, and wants one to nine digits on each side: digits and `#` hold
     // no `: `, so that is this shape from the start.
     let pid = digits(after);
     let tid = digits(after.get(pid + 1..)?);
-    let ids = pid + 1 + tid;
+    let end = pid + 1 + tid;
     let shaped = (1..=9).contains(&pid)
         && after[pid] == b'#'
         && (1..=9).contains(&tid)
-        && after[ids..].starts_with(b": ");
+        && after[end..].starts_with(b": ");
     if !shaped {
         return None;
     }
-    let body = &after[ids + 2..];
+    let body = ids + end + 2;
     // `*N ` before the message: the parser wants digits (maybe none) up to
     // the first space.
-    let conn = body
+    let conn = head[body..]
         .strip_prefix(b"*")
-        .map(|b| (b, digits(b)))
-        .filter(|(b, n)| b.get(*n) == Some(&b' '))
-        .map_or(0, |(_, n)| n + 2);
-    Some((level, head.len() - body.len() + conn))
+        .map(digits_of)
+        .filter(|&(b, n)| b.get(n) == Some(&b' '))
+        .map(|(_, n)| n);
+    let at = body + conn.map_or(0, |n| n + 2);
+    Some(Split {
+        level,
+        ids,
+        pid,
+        tid,
+        conn,
+        at,
+    })
+}
+
+#[inline(always)]
+fn digits_of(bytes: &[u8]) -> (&[u8], usize) {
+    (bytes, digits(bytes))
 }
 
 /// The level whose name (as `Level::from_nginx` knows it) and `] ` start
 /// `text`, and their length. Each fits in a word, and a head that parses
-/// has more bytes after them.
+/// has more bytes after them. The names' first two bytes differ, and a
+/// multiplication by [`LEVEL_HASH`] sends each pair to its own slot of
+/// [`LEVELS`]: one comparison per line, where trying the names in turn
+/// was a branch nobody could predict.
+#[inline(always)]
 fn level_named(text: &[u8]) -> Option<(Level, usize)> {
-    const LEVELS: [(Level, Prefix); 8] = [
+    let word = u64::from_le_bytes(*text.first_chunk::<8>()?);
+    let (level, name) = LEVELS[level_slot(word)]?;
+    name.starts_word(word).then_some((level, name.bytes.len()))
+}
+
+const LEVEL_HASH: u64 = 181;
+
+const fn level_slot(word: u64) -> usize {
+    (((word & 0xffff).wrapping_mul(LEVEL_HASH) >> 6) & 7) as usize
+}
+
+/// The levels, each in the slot [`level_slot`] sends its name to (a test
+/// checks every name lands in its own).
+const LEVELS: [Option<(Level, Prefix)>; 8] = {
+    const NAMES: [(Level, Prefix); 8] = [
         (Level::Error, Prefix::new(b"error] ")),
         (Level::Crit, Prefix::new(b"crit] ")),
         (Level::Alert, Prefix::new(b"alert] ")),
@@ -141,10 +204,16 @@ fn level_named(text: &[u8]) -> Option<(Level, usize)> {
         (Level::Info, Prefix::new(b"info] ")),
         (Level::Debug, Prefix::new(b"debug] ")),
     ];
-    let word = u64::from_le_bytes(*text.first_chunk::<8>()?);
-    let (level, name) = LEVELS.iter().find(|(_, name)| name.starts_word(word))?;
-    Some((*level, name.bytes.len()))
-}
+    let mut slots = [None; 8];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let slot = level_slot(NAMES[i].1.word);
+        assert!(slots[slot].is_none(), "two level names share a slot");
+        slots[slot] = Some(NAMES[i]);
+        i += 1;
+    }
+    slots
+};
 
 /// A fixed prefix, with its first eight bytes as a word: `starts_with` on
 /// a line is then one comparison of words, where a slice comparison would
@@ -193,6 +262,7 @@ impl Prefix {
 /// How many ASCII digits `bytes` starts with, eight bytes at a time: a byte
 /// loop over the three numbers of every head line (pid, tid, connection)
 /// was the hottest spot of a scan, its end a branch nobody could predict.
+#[inline(always)]
 fn digits(bytes: &[u8]) -> usize {
     let mut n = 0;
     while let Some(word) = bytes

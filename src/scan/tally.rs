@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+use super::hash::Keyed;
 use crate::logs::Timestamp;
 use crate::logs::signature::Signature;
 
@@ -287,7 +288,7 @@ impl Tally {
 #[derive(Debug, Clone, Default)]
 struct Upstreams {
     /// Name → failures, and the rank of its first sighting.
-    rows: HashMap<String, (u64, u64)>,
+    rows: HashMap<String, (u64, u64), Keyed>,
     next_rank: u64,
 }
 

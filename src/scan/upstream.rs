@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::hash::Keyed;
 use crate::logs::Signature;
 use crate::logs::nginx_line::LineRef;
 use crate::logs::upstream_ref::{self, PeerText, UpstreamAddr};
@@ -28,7 +29,7 @@ const REMEMBERED_LEN: usize = 64;
 #[derive(Default)]
 pub struct Names {
     /// IP peer text → index in `canonical`: one hash per lookup.
-    ip_peers: HashMap<Box<str>, usize>,
+    ip_peers: HashMap<Box<str>, usize, Keyed>,
     canonical: Vec<String>,
 }
 

@@ -2,10 +2,53 @@
 //! was parsed from. `scan` parses hundreds of thousands of failures, where
 //! copying a dozen fields per line would cost more than the parse itself;
 //! [`super::parse_line`] is the same parse made owned, so the two cannot
-//! disagree.
+//! disagree. And since the scan's prefilter has split each line's head
+//! already, [`parse_split_ref`] parses the rest from where it says.
 
-use super::{ConfigLocation, ErrorLine};
+use std::ops::Range;
+
+use super::{ConfigLocation, ErrorLine, Head, split_body_ref};
+use crate::logs::time::parse_digits;
 use crate::logs::{Action, Level, Timestamp};
+
+/// Where the parts of a timestamped line's head lie, as split outside the
+/// parser (by `scan::prefilter`, whose tests prove it splits as
+/// [`super::parse_line_ref`] does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadSpans {
+    pub level: Level,
+    pub pid: Range<usize>,
+    pub tid: Range<usize>,
+    /// The digits after `*`, when the head has `*N `.
+    pub conn: Option<Range<usize>>,
+    /// Where the body (the message) starts.
+    pub body: usize,
+}
+
+/// [`super::parse_line_ref`] of `entry`, whose head is split as `spans`
+/// say and whose timestamp reads `time`: the head is not searched again.
+pub fn parse_split_ref<'a>(
+    entry: &'a str,
+    time: Timestamp,
+    spans: &HeadSpans,
+) -> Option<LineRef<'a>> {
+    let line = entry.strip_suffix('\n').unwrap_or(entry);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let digits = |range: &Range<usize>| parse_digits(line.get(range.clone())?.as_bytes());
+    let conn = match &spans.conn {
+        Some(range) => line.get(range.clone())?.parse().ok(),
+        None => None,
+    };
+    let head = Head {
+        time: Some(time),
+        level: spans.level,
+        pid: Some(digits(&spans.pid)?),
+        tid: Some(digits(&spans.tid)?),
+        conn,
+        body: line.get(spans.body..)?,
+    };
+    Some(split_body_ref(head).0)
+}
 
 impl ErrorLine {
     /// This line with its text borrowed.

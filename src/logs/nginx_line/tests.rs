@@ -272,7 +272,9 @@ fn field_index_is_the_place_in_fields() {
 mod finders {
     use proptest::prelude::*;
 
-    use super::super::{find_all, paren_opens, split_once};
+    use super::super::{
+        Action, FIELDS, find_all, next_field, paren_opens, split_context, split_once,
+    };
 
     /// Text made of the pieces the needles are made of, so that matches,
     /// near misses and multi-byte characters are common.
@@ -293,6 +295,42 @@ mod finders {
             let want: Vec<usize> = t.match_indices(needle).map(|(at, _)| at).collect();
             prop_assert_eq!(find_all(&t, needle).collect::<Vec<_>>(), want);
             prop_assert_eq!(split_once(&t, needle), t.split_once(needle));
+        }
+
+        /// Trying the expected fields' names first finds the `: ` the
+        /// search finds, whatever starts the text (field names, their
+        /// starts and ends, colons, other words).
+        #[test]
+        fn next_field_splits_at_the_first_colon_space(
+            pieces in prop::collection::vec(
+                prop::sample::select(vec![
+                    "client", "server", "request", "subrequest", "upstream", "host",
+                    "referrer", "upstr", "hosts", ": ", ":", " ", "\"", ", ", "é", "x",
+                ]),
+                0..10,
+            ),
+            from in 0..=FIELDS.len(),
+        ) {
+            let t = pieces.concat();
+            prop_assert_eq!(next_field(&t, &FIELDS[from..]), split_once(&t, ": "));
+        }
+
+        /// The action `split_context` hands over is the one the text it
+        /// cut ends with, so the parser need not look again.
+        #[test]
+        fn split_context_names_the_action_its_text_ends_with(
+            pieces in prop::collection::vec(
+                prop::sample::select(vec![
+                    " while ", "while ", "connecting to upstream", "reading upstream",
+                    "reading response header from upstream", "sending to client",
+                    ", client: ", ", client:", "x", " ", "é", "upstream",
+                ]),
+                0..10,
+            ),
+        ) {
+            let body = pieces.concat();
+            let (text, _, ended) = split_context(&body);
+            prop_assert_eq!(ended.or_else(|| Action::strip_from(text)), Action::strip_from(text));
         }
 
         #[test]

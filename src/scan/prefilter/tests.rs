@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::logs::classify::classify;
-use crate::logs::nginx_line::parse_line;
+use crate::logs::nginx_line::{line_time, parse_line, parse_line_ref, parse_split_ref};
 
 const T: &str = "2026/11/24 21:18:00 ";
 const CTX: &str = r#", client: 127.0.0.1, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:9001/x", host: "127.0.0.1:8080""#;
@@ -297,6 +297,24 @@ fn marker_in_a_continuation_line_is_seen() {
     assert!(passes(entry.as_bytes()));
 }
 
+/// Every name nginx writes lands in its own slot and is found there; a
+/// name cut short or of another case is not.
+#[test]
+fn every_level_is_named_by_its_slot() {
+    let names = [
+        "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+    ];
+    for name in names {
+        let text = format!("{name}] 1#1: x");
+        let want = Level::from_nginx(name).map(|l| (l, name.len() + 2));
+        assert_eq!(level_named(text.as_bytes()), want, "{name}");
+        let upper = text.to_uppercase();
+        assert_eq!(level_named(upper.as_bytes()), None, "{upper}");
+        let cut = format!("{}] 1#1: x", &name[..name.len() - 1]);
+        assert_eq!(level_named(cut.as_bytes()), None, "{cut}");
+    }
+}
+
 #[test]
 fn malformed_heads_are_rejected() {
     let p = Prefilter::default();
@@ -402,6 +420,22 @@ fn random_entry(rng: &mut Rng) -> Vec<u8> {
     bytes
 }
 
+/// Where the prefilter accepts `entry`'s head, parsing the entry from the
+/// head's spans gives what the parser gives (the scan parses that way).
+fn assert_parsed_from_spans(entry: &[u8]) {
+    let p = Prefilter::default();
+    let head = entry.split(|&b| b == b'\n').next().unwrap_or_default();
+    let (Some(spans), Some(time)) = (p.spans(head), line_time(head, 0)) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(entry);
+    assert_eq!(
+        parse_split_ref(&text, time, &spans),
+        parse_line_ref(&text, 0),
+        "{text:?}"
+    );
+}
+
 #[test]
 fn random_entries_classify_would_count_always_pass() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -409,6 +443,7 @@ fn random_entries_classify_would_count_always_pass() {
     for _ in 0..200_000 {
         let entry = random_entry(&mut rng);
         assert_kept_if_counted(&entry);
+        assert_parsed_from_spans(&entry);
         counted_cases += usize::from(counted_by_classify(&entry));
     }
     // The generator must reach the accepting paths, or it proves nothing.
@@ -486,7 +521,10 @@ mod split_head_agrees_with_the_parser {
         fn same_level_and_message_start(line in prop_oneof![head(), head().prop_map(|h| h.replace("] ", "]"))]) {
             let parsed = parse_line_ref(&line, 0)
                 .map(|l| (l.level, l.message.as_ptr() as usize - line.as_ptr() as usize));
-            prop_assert_eq!(split_head(line.as_bytes()), parsed, "{:?}", line);
+            let split = split_head(line.as_bytes()).map(|s| (s.level, s.at));
+            prop_assert_eq!(split, parsed, "{:?}", line);
+            // And the parse from the spans is the parser's.
+            super::assert_parsed_from_spans(line.as_bytes());
         }
     }
 }

@@ -7,21 +7,9 @@ use std::io::Write as _;
 use proptest::prelude::*;
 
 use super::*;
-use crate::logs::Timestamp;
-use crate::logs::signature::Signature;
-use crate::scan::tally::SignatureCount;
+use crate::scan::oracle::{reference, shown, stamp, window};
 
 const CTX: &str = r#", client: 1.2.3.4, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:9001/x", host: "a""#;
-/// 2026/11/24 21:18:00 UTC.
-const BASE: i64 = 1_795_555_080;
-
-fn window() -> Window {
-    Window {
-        since: Timestamp::from_unix(0),
-        origin: Timestamp::from_unix(BASE),
-        utc_offset: 0,
-    }
-}
 
 /// One pass: a single part, whatever the size.
 const ONE_PASS: Parts = Parts {
@@ -40,24 +28,6 @@ fn count(file: &tempfile::NamedTempFile, before: &Tally, parts: Parts) -> Tally 
     count_plain(file.as_file(), (0, len), window(), before, parts).expect("reads")
 }
 
-/// Everything the report shows of a tally, in the order it shows it.
-type Shown = (
-    Vec<(Signature, SignatureCount)>,
-    Vec<(String, u64)>,
-    Option<Timestamp>,
-    u64,
-);
-
-fn shown(tally: &Tally) -> Shown {
-    let end = Timestamp::from_unix(BASE + 3 * 86_400);
-    (
-        tally.signatures(end),
-        tally.upstreams(),
-        tally.last_line,
-        tally.total(),
-    )
-}
-
 #[test]
 fn parts_cover_the_range_without_gaps() {
     const M: u64 = 32 << 20;
@@ -66,14 +36,19 @@ fn parts_cover_the_range_without_gaps() {
         min_part: M,
     };
     let cut = parts.split(10, 10 + 5 * M + 3);
-    assert_eq!(cut.len(), 4);
+    assert_eq!(cut.len(), 5);
     assert_eq!(cut[0].0, 10);
-    assert_eq!(cut[3].1, 10 + 5 * M + 3);
+    assert_eq!(cut[4].1, 10 + 5 * M + 3);
     for pair in cut.windows(2) {
         assert_eq!(pair[0].1, pair[1].0);
     }
     assert_eq!(parts.split(0, M - 1), [(0, M - 1)]);
     assert_eq!(parts.split(5, 5), [(5, 5)]);
+    // A few parts per thread, however large the file.
+    assert_eq!(
+        parts.split(0, 1000 * M).len(),
+        4 * PARTS_PER_THREAD as usize
+    );
 }
 
 /// Every boundary between parts, wherever it falls in a line, counts
@@ -100,6 +75,29 @@ fn every_entry_counts_once_whatever_the_part_boundaries() {
     }
 }
 
+/// Whichever thread counts which part, and however many threads there
+/// are for how many parts, the results come in the parts' order.
+#[test]
+fn parts_come_back_in_order_whoever_counted_them() {
+    for (parts, threads) in [(0, 2), (1, 4), (3, 8), (20, 3), (33, 1)] {
+        let ranges: Vec<(u64, u64)> = (0..parts).map(|i| (i, i + 1)).collect();
+        let counted = count_parts(&ranges, threads, |i, (start, _)| {
+            assert_eq!(i as u64, start);
+            // Uneven work, so that threads overtake each other.
+            std::thread::sleep(std::time::Duration::from_micros(50 * (start % 4)));
+            let mut tally = Tally::new(window().origin);
+            tally.last_line = Some(crate::logs::Timestamp::from_unix(start as i64));
+            Ok(tally)
+        });
+        let order: Vec<_> = counted
+            .into_iter()
+            .map(|t| t.expect("counted").last_line.map(|l| l.unix()))
+            .collect();
+        let want: Vec<_> = (0..parts as i64).map(Some).collect();
+        assert_eq!(order, want, "{parts} parts, {threads} threads");
+    }
+}
+
 #[test]
 fn plain_file_is_counted_from_the_given_offset() {
     let line = format!(
@@ -122,13 +120,11 @@ fn stream_is_counted_whole() {
     assert_eq!(tally.total(), 4);
 }
 
-/// A failure at `secs` after [`BASE`] against upstream `peer`.
+/// A failure at `secs` after `oracle::BASE` against upstream `peer`.
 fn failure(secs: i64, message: &str, peer: &str) -> String {
-    let t = BASE + secs;
-    let (h, m, s) = (t / 3600 % 24, t / 60 % 60, t % 60);
-    let day = 24 + (t - BASE + BASE % 86_400) / 86_400;
     format!(
-        "2026/11/{day:02} {h:02}:{m:02}:{s:02} [error] 7#7: *{secs} {message}, client: 10.0.0.1, server: s, request: \"GET / HTTP/1.1\", upstream: \"http://{peer}/\", host: \"h\"\n"
+        "{}[error] 7#7: *{secs} {message}, client: 10.0.0.1, server: s, request: \"GET / HTTP/1.1\", upstream: \"http://{peer}/\", host: \"h\"\n",
+        stamp(secs)
     )
 }
 
@@ -214,5 +210,19 @@ proptest! {
         let one = count(&file, &before, ONE_PASS);
         let many = count(&file, &before, Parts { threads, min_part });
         prop_assert_eq!(shown(&many), shown(&one));
+    }
+
+    /// And what it counts is what the specification counts, on logs of
+    /// entries over several lines, junk, and failure words in noise.
+    #[test]
+    fn parts_count_what_the_reference_counts(
+        log in crate::scan::oracle::log(),
+        threads in 1..6usize,
+        min_part in 1..4_000u64,
+    ) {
+        let file = file_of(&log);
+        let before = Tally::new(window().origin);
+        let many = count(&file, &before, Parts { threads, min_part });
+        prop_assert_eq!(shown(&many), shown(&reference(&log, window(), &before)));
     }
 }
