@@ -12,6 +12,7 @@ mod degraded;
 mod engine_items;
 mod engine_walk;
 mod explain;
+mod firewall_fixes;
 mod guided_tty;
 mod hostile;
 mod malformed_rules;

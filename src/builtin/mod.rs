@@ -357,6 +357,39 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         signatures: &[],
     },
     BuiltinInfo {
+        name: "packet-filter",
+        doc: "Finds the packet-filter rule (iptables, nftables, firewalld) that stops a TCP connection to an address, and what removes it.",
+        params: ADDRESS,
+        facts: &[
+            "read",
+            "blocked",
+            "local",
+            "tool",
+            "program",
+            "rule",
+            "verdict",
+            "policy",
+            "family",
+            "table",
+            "chain",
+            "handle",
+            "delete",
+            "saved_file",
+            "saved_line",
+            "selector",
+            "stops",
+            "reply",
+            "reply_chain",
+            "reply_table",
+            "reply_family",
+            "unevaluated",
+            "firewalld",
+            "zone",
+        ],
+        lists: &[],
+        signatures: &[],
+    },
+    BuiltinInfo {
         name: "resolve",
         doc: "Resolves a host name now, as the system does (/etc/hosts, then DNS).",
         params: &["name", "ip"],
@@ -392,6 +425,7 @@ mod context;
 mod error_log;
 mod fpm_log;
 mod nginx_probe;
+mod packet_filter;
 mod pass_target;
 mod protocol;
 mod sockets_probe;
@@ -473,6 +507,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "capacity" => capacity::run(params, &mut out),
         "access-log" => access_log::run(host, &mut out),
         "resolve" => resolve(param("name"), param("ip"), &mut out),
+        "packet-filter" => packet_filter::run(params, &mut out),
         "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
             sockets_probe::run(host, name, params, &mut out)
         }

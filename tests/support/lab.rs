@@ -265,15 +265,25 @@ impl Lab {
         let text = read_lossy(&path);
         assert!(text.contains(from), "{from:?} is not in {}", path.display());
         fs::write(&path, text.replace(from, to)).expect("rewrite nginx.conf");
-        let master = self.nginx_info().pid;
-        let before = proc::children(master);
+        let before = self.nginx_workers();
         nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(master),
+            nix::unistd::Pid::from_raw(self.nginx_info().pid),
             nix::sys::signal::Signal::SIGHUP,
         )
         .expect("SIGHUP nginx");
+        self.await_new_workers(&before);
+    }
+
+    /// The nginx master's worker pids now.
+    pub fn nginx_workers(&self) -> Vec<i32> {
+        proc::children(self.nginx_info().pid)
+    }
+
+    /// Returns once every nginx worker is a new one, none of `before` (taken with
+    /// [`Lab::nginx_workers`] before a reload): the reloaded configuration answers.
+    pub fn await_new_workers(&self, before: &[i32]) {
         let reloaded = || {
-            let now = proc::children(master);
+            let now = self.nginx_workers();
             !now.is_empty() && now.iter().all(|p| !before.contains(p))
         };
         let deadline = std::time::Instant::now() + START_LIMIT;
