@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod config_passes;
 mod degraded;
+mod dns_fixes;
 mod engine_items;
 mod engine_walk;
 mod explain;

@@ -4,7 +4,7 @@
 //! with a self-signed certificate (see `tls`), `DnsNxdomain` is a UDP DNS server (see
 //! `dns`). Every backend stops when dropped.
 
-mod dns;
+pub mod dns;
 pub mod tls;
 
 use super::proc::Guard;
@@ -74,6 +74,11 @@ impl Backend {
             Mode::DnsNxdomain => dns::start(any_port),
             _ => Backend::http(any_port, mode),
         }
+    }
+
+    /// Serves an HTTP `mode` at exactly `addr` (a backend that moves keeps its port).
+    pub fn start_at(addr: SocketAddr, mode: Mode) -> io::Result<Backend> {
+        Backend::http(addr, mode)
     }
 
     fn http(addr: SocketAddr, mode: Mode) -> io::Result<Backend> {
