@@ -16,6 +16,7 @@ mod explain;
 mod firewall_fixes;
 mod guided_tty;
 mod hostile;
+mod keepalive_fixes;
 mod malformed_rules;
 mod messy_host;
 mod namespaces;

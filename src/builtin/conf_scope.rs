@@ -41,6 +41,13 @@ pub fn in_effect<'a>(cfg: &'a Config, path: &[&'a Directive], name: &str) -> Opt
         .find_map(|list| list.iter().find(|d| d.name == name))
 }
 
+/// The `upstream NAME {}` block.
+pub fn upstream<'a>(cfg: &'a Config, name: &str) -> Option<&'a Directive> {
+    let http = cfg.directives.iter().filter(|d| d.name == "http");
+    http.flat_map(Directive::children)
+        .find(|d| d.name == "upstream" && d.arg(0) == Some(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +79,12 @@ mod tests {
         assert_eq!((r.line, r.args.join(" ")), (5, "10.0.0.3 valid=5s".into()));
         let other = path_to(&cfg, Path::new("/n.conf"), 9).unwrap();
         assert_eq!(in_effect(&cfg, &other, "resolver").unwrap().line, 2);
+    }
+
+    #[test]
+    fn an_upstream_block_is_found_by_name() {
+        let cfg = cfg();
+        assert_eq!(upstream(&cfg, "app").map(|d| d.line), Some(3));
+        assert!(upstream(&cfg, "x").is_none());
     }
 }

@@ -390,6 +390,28 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         signatures: &[],
     },
     BuiltinInfo {
+        name: "keepalive-reuse",
+        doc: "Measures how long a backend keeps an idle HTTP/1.1 connection open, and where nginx's keepalive limits for its upstream group are written.",
+        params: &["transport", "host", "port", "block"],
+        facts: &[
+            "keeps_alive",
+            "lasts_ms",
+            "closed_by_ms",
+            "idle",
+            "suggested",
+            "block_at",
+            "keepalive",
+            "keepalive_file",
+            "keepalive_line",
+            "timeout",
+            "timeout_directive",
+            "timeout_file",
+            "timeout_line",
+        ],
+        lists: &[],
+        signatures: &[],
+    },
+    BuiltinInfo {
         name: "resolve",
         doc: "Resolves a host name now, as the system does, and asks the DNS servers nginx's resolver would use.",
         params: &["name", "ip", "file", "line", "kind", "target", "block"],
@@ -442,6 +464,7 @@ mod conf_scope;
 mod context;
 mod error_log;
 mod fpm_log;
+mod keepalive_reuse;
 mod nginx_probe;
 mod packet_filter;
 mod pass_target;
@@ -526,6 +549,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "access-log" => access_log::run(host, &mut out),
         "resolve" => resolve::run(host, params, &mut out),
         "packet-filter" => packet_filter::run(params, &mut out),
+        "keepalive-reuse" => keepalive_reuse::run(host, params, &mut out),
         "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
             sockets_probe::run(host, name, params, &mut out)
         }

@@ -5,9 +5,10 @@
 //! shell. A fix that only works when read generously fails here.
 //!
 //! How a step says where its snippet goes, as a person reads it: `line N` (or `FILE:N`)
-//! names the line; "replace `TEXT`" replaces that text on it; "before line N" inserts
-//! above it, anything else below it (one level deeper after a line that opens a block);
-//! "delete line N" deletes it; a file that does not exist yet is created with the snippet.
+//! names the line; "replace `TEXT`" replaces that text on it; "delete `TEXT`" removes it
+//! from it (and the line, when nothing else is left); "before line N" inserts above it,
+//! anything else below it (one level deeper after a line that opens a block); "delete
+//! line N" deletes it; a file that does not exist yet is created with the snippet.
 
 use super::doctor::{self, DoctorRun};
 use super::lab::Lab;
@@ -102,7 +103,12 @@ fn run_command(lab: &Lab, argv: &[String], text: &str) {
 
 /// Whether a step with `file` asks for an edit: a snippet to put there, or a line to delete.
 fn edits(text: &str, snippet: Option<&str>) -> bool {
-    snippet.is_some() || delete_line(text).is_some()
+    snippet.is_some() || delete_line(text).is_some() || delete_text(text).is_some()
+}
+
+fn delete_text(text: &str) -> Option<String> {
+    let re = Regex::new(r"delete `([^`]+)`").expect("regex");
+    Some(re.captures(text)?[1].to_owned())
 }
 
 fn delete_line(text: &str) -> Option<usize> {
@@ -157,6 +163,18 @@ fn edit(file: &Path, step: &Value, text: &str, snippet: Option<&str>) -> String 
         );
         let new = indented(snippet.unwrap_or_default(), &indent);
         lines[n - 1] = at.replacen(old, new.trim_start(), 1);
+    } else if let Some(old) = delete_text(text) {
+        assert!(
+            at.contains(&old),
+            "the step {text:?} deletes {old:?} at {}:{n}, which reads {at:?}",
+            file.display()
+        );
+        let left = at.replacen(&old, "", 1);
+        if left.trim().is_empty() {
+            lines.remove(n - 1);
+        } else {
+            lines[n - 1] = left;
+        }
     } else if delete_line(text).is_some() {
         lines.remove(n - 1);
     } else {

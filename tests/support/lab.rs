@@ -450,6 +450,26 @@ impl Lab {
         net::http_get(port, path, HTTP_TIMEOUT).unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
+    /// One `POST path` (HTTP/1.0, empty body) to the lab's nginx; the response status.
+    /// nginx does not retry a POST on another connection, so a lost one is a 502.
+    pub fn post(&self, path: &str) -> u16 {
+        use std::io::{Read, Write};
+        let port = self.nginx_info().port;
+        let mut conn =
+            std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect to nginx");
+        conn.set_read_timeout(Some(HTTP_TIMEOUT))
+            .expect("read timeout");
+        write!(
+            conn,
+            "POST {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+        )
+        .expect("send POST");
+        let mut reply = String::new();
+        let _ = conn.read_to_string(&mut reply);
+        let status = reply.get(9..12).and_then(|s| s.parse().ok());
+        status.unwrap_or_else(|| panic!("POST {path}: no status in {reply:?}"))
+    }
+
     /// `n` concurrent `GET path`; the statuses, in thread order.
     pub fn get_many(&self, path: &str, n: usize) -> Vec<u16> {
         let port = self.nginx_info().port;
