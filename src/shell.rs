@@ -20,9 +20,53 @@ pub fn quote(arg: &str) -> String {
     }
 }
 
+/// Splits a command line into words as a POSIX shell would, without
+/// expanding anything: blanks separate words, single quotes keep
+/// everything, double quotes keep all but `\"` and `\\`, and a backslash
+/// outside quotes escapes the next character.
+pub fn split(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') if matches!(chars.peek(), Some('"' | '\\')) => {
+                word.get_or_insert_default().extend(chars.next());
+            }
+            (Some(_), c) => word.get_or_insert_default().push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_default();
+            }
+            (None, '\\') => word.get_or_insert_default().extend(chars.next()),
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_default().push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_groups_quotes_and_escapes() {
+        assert_eq!(
+            split(r#"a 'b c' "d \"e\" \\" f\ g "" h"#),
+            ["a", "b c", r#"d "e" \"#, "f g", "", "h"]
+        );
+        assert_eq!(split("  "), Vec::<String>::new());
+    }
+
+    #[test]
+    fn split_reads_back_what_words_quotes() {
+        let argv = ["-A".to_string(), "it's a b".into(), String::new()];
+        assert_eq!(split(&words(&argv)), argv);
+    }
 
     #[test]
     fn plain_words_stay_unquoted() {

@@ -19,6 +19,10 @@ enum Part {
     /// A fact, and whether it is optional (`{{name?}}`): a fact that only
     /// some paths produce, which reads as unknown on the others.
     Fact(String, bool),
+    /// A fact that holds a command's words (`{{name*}}`, e.g. a firewall
+    /// rule as `iptables -S` lists it): in a fix step's `run` it becomes
+    /// one argument per word; elsewhere it reads as its text.
+    Words(String),
 }
 
 /// Why a template did not parse; `offset` is the byte offset in the text.
@@ -60,9 +64,15 @@ impl Template {
                 offset: offset + open,
             })?;
             let name = after[..close].trim();
-            let (name, optional) = match name.strip_suffix('?') {
-                Some(n) => (n.trim_end(), true),
-                None => (name, false),
+            let part = if let Some(n) = name.strip_suffix('?') {
+                Part::Fact(n.trim_end().to_owned(), true)
+            } else if let Some(n) = name.strip_suffix('*') {
+                Part::Words(n.trim_end().to_owned())
+            } else {
+                Part::Fact(name.to_owned(), false)
+            };
+            let (Part::Fact(name, _) | Part::Words(name)) = &part else {
+                unreachable!("a reference is a fact or a word list")
             };
             if name.is_empty() || !name.bytes().all(is_name_byte) {
                 return Err(TemplateError {
@@ -70,7 +80,7 @@ impl Template {
                     offset: offset + open + 2,
                 });
             }
-            parts.push(Part::Fact(name.to_owned(), optional));
+            parts.push(part);
             let consumed = open + 2 + close + 2;
             offset += consumed;
             rest = &rest[consumed..];
@@ -84,16 +94,27 @@ impl Template {
     /// Every fact the template quotes.
     pub fn facts(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Fact(n, _) => Some(n.as_str()),
+            Part::Fact(n, _) | Part::Words(n) => Some(n.as_str()),
             Part::Text(_) => None,
         })
+    }
+
+    /// Whether it quotes a word list (`{{name*}}`) anywhere.
+    pub fn has_words(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Words(_)))
+    }
+
+    /// Whether it is one word list and nothing else: `"{{name*}}"`, the
+    /// only form a fix step's `run` element may splice words with.
+    pub fn is_words_only(&self) -> bool {
+        matches!(self.parts.as_slice(), [Part::Words(_)])
     }
 
     /// The facts the template quotes that every path to it must produce
     /// (all but the optional `{{name?}}` ones).
     pub fn required_facts(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Fact(n, false) => Some(n.as_str()),
+            Part::Fact(n, false) | Part::Words(n) => Some(n.as_str()),
             _ => None,
         })
     }
@@ -104,7 +125,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Fact(n, _) => out.push_str(&facts.get(n).to_string()),
+                Part::Fact(n, _) | Part::Words(n) => out.push_str(&facts.get(n).to_string()),
             }
         }
         out
@@ -125,7 +146,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Fact(n, _) => {
+                Part::Fact(n, _) | Part::Words(n) => {
                     let v = facts.get(n).to_string();
                     let plain = v.chars().all(is_shell_plain) && !v.starts_with('-');
                     if !plain && !facts.get(n).is_null() {
@@ -145,7 +166,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Fact(n, _) => match facts.get(n) {
+                Part::Fact(n, _) | Part::Words(n) => match facts.get(n) {
                     Value::Null => return Err(UnsafeArg::Unknown(n.clone())),
                     v => out.push_str(&v.to_string()),
                 },
@@ -154,7 +175,7 @@ impl Template {
         let from_fact = self
             .parts
             .first()
-            .is_some_and(|p| matches!(p, Part::Fact(..)));
+            .is_some_and(|p| matches!(p, Part::Fact(..) | Part::Words(_)));
         if from_fact && out.starts_with('-') {
             return Err(UnsafeArg::LeadingDash(out));
         }
@@ -165,6 +186,36 @@ impl Template {
             return Err(UnsafeArg::TooLong(out.len()));
         }
         Ok(out)
+    }
+
+    /// Renders one element of a fix step's argv: one argument as
+    /// [`Template::render_arg`] does, or, for `"{{name*}}"`, the fact's text
+    /// split as a shell splits it (quotes group, backslashes escape), one
+    /// argument a word. Those words are options by design (`-A INPUT -p tcp
+    /// ...`), so only a text with a control character, or a word too long,
+    /// is refused, and there must be at least one.
+    pub fn render_argv(&self, facts: &Facts) -> Result<Vec<String>, UnsafeArg> {
+        let [Part::Words(name)] = self.parts.as_slice() else {
+            return self.render_arg(facts).map(|a| vec![a]);
+        };
+        let text = match facts.get(name) {
+            Value::Null => return Err(UnsafeArg::Unknown(name.clone())),
+            v => v.to_string(),
+        };
+        // One command line: a line break in it is no word separator.
+        if text.chars().any(char::is_control) {
+            return Err(UnsafeArg::Control(text));
+        }
+        let words = crate::shell::split(&text);
+        if words.is_empty() {
+            return Err(UnsafeArg::Unknown(name.clone()));
+        }
+        for w in &words {
+            if w.len() > MAX_ARG {
+                return Err(UnsafeArg::TooLong(w.len()));
+            }
+        }
+        Ok(words)
     }
 }
 
@@ -257,6 +308,49 @@ mod tests {
             t.render_command(&facts()).as_deref(),
             Some("ls -l (unknown)")
         );
+    }
+
+    #[test]
+    fn a_word_list_becomes_one_argument_a_word() {
+        let mut f = facts();
+        f.set(
+            "fw.rule",
+            r#"-D INPUT -p tcp -m comment --comment "a \"b\" c" -j DROP"#,
+        );
+        let t = Template::parse("{{fw.rule*}}").unwrap();
+        assert!(t.is_words_only());
+        assert_eq!(
+            t.render_argv(&f).unwrap(),
+            [
+                "-D",
+                "INPUT",
+                "-p",
+                "tcp",
+                "-m",
+                "comment",
+                "--comment",
+                "a \"b\" c",
+                "-j",
+                "DROP"
+            ]
+        );
+        assert_eq!(t.render(&f), f.get("fw.rule").to_string());
+    }
+
+    #[test]
+    fn a_word_list_with_a_newline_is_refused() {
+        let t = Template::parse("{{log.line*}}").unwrap();
+        assert!(matches!(
+            t.render_argv(&facts()),
+            Err(UnsafeArg::Control(_))
+        ));
+    }
+
+    #[test]
+    fn a_plain_element_renders_as_one_argument() {
+        let t = Template::parse("--dport={{log.port}}").unwrap();
+        assert!(!t.is_words_only() && !t.has_words());
+        assert_eq!(t.render_argv(&facts()).unwrap(), ["--dport=9000"]);
     }
 
     #[test]

@@ -300,16 +300,33 @@ fn selinux_blocking_nginx_is_selinux_denied() {
     run.assert_evidence_quotes("selinux-denied", "avc:  denied  { name_connect }");
 }
 
+/// A backend on another host whose firewalld rejects the port: nginx logs 113, and this
+/// host's own filter (firewalld runs here too) lets the connection out. The report says so
+/// and points at the backend's host; it does not tell the admin to open a port here.
 #[test]
-fn firewalld_closing_the_port_is_firewall_blocked() {
+fn a_reject_from_the_backend_host_points_at_its_firewall() {
     let run = replay_fixture("firewall-blocked", 1);
     run.assert_first("firewall-blocked");
     run.assert_evidence_quotes(
         "firewall-blocked",
         "connect() failed (113: No route to host) while connecting to upstream",
     );
-    run.assert_evidence_quotes("firewall-blocked", "firewalld: running");
-    run.assert_evidence_quotes("firewall-blocked", "port 8080/tcp open: no");
+    let finding = run.finding("firewall-blocked");
+    assert_eq!(finding["node"], "unreachable", "{run}");
+    let steps = finding["fix"]["steps"].to_string();
+    assert!(
+        steps.contains(r#"["ip","route","get","10.0.0.12"]"#),
+        "{steps}"
+    );
+    assert!(
+        steps.contains("10.0.0.12 is another host: on it")
+            && steps.contains("firewall-cmd --query-port=8080/tcp"),
+        "{steps}"
+    );
+    assert!(
+        !steps.contains(r#""firewall-cmd""#),
+        "no firewall-cmd to run on this host: {steps}"
+    );
 }
 
 #[test]

@@ -505,3 +505,15 @@ fn a_broken_pack_given_with_rules_runs_nothing() {
         "the sound pack did not run its probe\n{run}"
     );
 }
+
+#[test]
+fn a_word_list_anywhere_but_a_whole_run_element_is_an_error() {
+    let msg = "template: a word list `{{name*}}` may only be a whole element of a fix step's `run`";
+    assert_problems(
+        &lint_fixture("word-list-outside-run"),
+        &[
+            &format!("word-list-outside-run/00-pack.yaml:15:12: {msg}"),
+            &format!("word-list-outside-run/00-pack.yaml:19:27: {msg}"),
+        ],
+    );
+}

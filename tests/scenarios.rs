@@ -17,8 +17,7 @@ use crate::support::lab::is_root;
 use crate::support::net::free_port;
 use crate::support::{Lab, Pass, Pool};
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
+use std::net::{IpAddr, Ipv6Addr};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -56,23 +55,6 @@ pub fn time_doctor(lab: &Lab) {
     let thread = std::thread::current();
     let name = thread.name().unwrap_or("unnamed");
     println!("timing: {name} median_ms={}", ms[TIMING_RUNS / 2]);
-}
-
-/// `POST path` (HTTP/1.0, empty body) to the lab's nginx; the response status.
-fn post(lab: &Lab, path: &str) -> u16 {
-    let port = lab.nginx_info().port;
-    let mut conn = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect to nginx");
-    conn.set_read_timeout(Some(crate::support::lab::HTTP_TIMEOUT))
-        .expect("read timeout");
-    write!(
-        conn,
-        "POST {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
-    )
-    .expect("send POST");
-    let mut reply = String::new();
-    let _ = conn.read_to_string(&mut reply);
-    let status = reply.get(9..12).and_then(|s| s.parse().ok());
-    status.unwrap_or_else(|| panic!("POST {path}: no status in {reply:?}"))
 }
 
 #[test]
@@ -254,7 +236,7 @@ fn post_on_a_reused_keepalive_connection_is_keepalive_race() {
     // it on a new one; a POST is not retried (catalogue G1).
     assert_eq!(lab.get("/ka"), 200);
     assert_eq!(lab.get("/ka"), 200);
-    assert_eq!(post(&lab, "/ka"), 502);
+    assert_eq!(lab.post("/ka"), 502);
     let line = lab.error_log_line("\"POST /ka HTTP/1.0\"");
     assert!(
         line.contains("upstream prematurely closed connection"),

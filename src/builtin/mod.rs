@@ -358,10 +358,82 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         signatures: &[],
     },
     BuiltinInfo {
+        name: "packet-filter",
+        doc: "Finds the packet-filter rule (iptables, nftables, firewalld) that stops a TCP connection to an address, and what removes it.",
+        params: ADDRESS,
+        facts: &[
+            "read",
+            "blocked",
+            "local",
+            "tool",
+            "program",
+            "rule",
+            "verdict",
+            "policy",
+            "family",
+            "table",
+            "chain",
+            "handle",
+            "delete",
+            "saved_file",
+            "saved_line",
+            "selector",
+            "stops",
+            "reply",
+            "reply_chain",
+            "reply_table",
+            "reply_family",
+            "unevaluated",
+            "firewalld",
+            "zone",
+        ],
+        lists: &[],
+        signatures: &[],
+    },
+    BuiltinInfo {
+        name: "keepalive-reuse",
+        doc: "Measures how long a backend keeps an idle HTTP/1.1 connection open, and where nginx's keepalive limits for its upstream group are written.",
+        params: &["transport", "host", "port", "block"],
+        facts: &[
+            "keeps_alive",
+            "lasts_ms",
+            "closed_by_ms",
+            "idle",
+            "suggested",
+            "block_at",
+            "keepalive",
+            "keepalive_file",
+            "keepalive_line",
+            "timeout",
+            "timeout_directive",
+            "timeout_file",
+            "timeout_line",
+        ],
+        lists: &[],
+        signatures: &[],
+    },
+    BuiltinInfo {
         name: "resolve",
-        doc: "Resolves a host name now, as the system does (/etc/hosts, then DNS).",
-        params: &["name", "ip"],
-        facts: &["addresses", "includes"],
+        doc: "Resolves a host name now, as the system does, and asks the DNS servers nginx's resolver would use.",
+        params: &["name", "ip", "file", "line", "kind", "target", "block"],
+        facts: &[
+            "addresses",
+            "includes",
+            "source",
+            "hosts_at",
+            "nameserver",
+            "nameserver_answer",
+            "nameserver_knows",
+            "resolver",
+            "resolver_at",
+            "resolver_file",
+            "resolver_line",
+            "resolver_answer",
+            "resolver_knows",
+            "variable_set",
+            "variable_pass",
+            "variable_unfit",
+        ],
         lists: &[],
         signatures: &[],
     },
@@ -389,13 +461,17 @@ pub const CONTEXT_FACTS: &[&str] = &[
 mod access_log;
 mod backend;
 mod capacity;
+mod conf_scope;
 mod context;
 mod error_log;
 mod fpm_log;
+mod keepalive_reuse;
 mod nginx_probe;
+mod packet_filter;
 mod pass_target;
 mod preview;
 mod protocol;
+mod resolve;
 mod sockets_probe;
 mod upstream_now;
 
@@ -464,7 +540,6 @@ impl Out {
 /// Runs the built-in `name` with its parameters.
 pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Observation {
     let mut out = Out::default();
-    let param = |k: &str| params.get(k).map(String::as_str);
     match name {
         "nginx" => nginx_probe::run(host, &mut out),
         "error-log" => error_log::run(host, &mut out),
@@ -475,31 +550,13 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "backend" => backend::run(host, params, &mut out),
         "capacity" => capacity::run(params, &mut out),
         "access-log" => access_log::run(host, &mut out),
-        "resolve" => resolve(param("name"), param("ip"), &mut out),
+        "resolve" => resolve::run(host, params, &mut out),
+        "packet-filter" => packet_filter::run(params, &mut out),
+        "keepalive-reuse" => keepalive_reuse::run(host, params, &mut out),
         "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
             sockets_probe::run(host, name, params, &mut out)
         }
         _ => out.fail(format!("built-in `{name}` is not available in this build")),
     }
     out.finish()
-}
-
-/// The `resolve` built-in: what a name resolves to now, and whether the
-/// address nginx used is still among them (nginx resolved it at start).
-fn resolve(name: Option<&str>, ip: Option<&str>, out: &mut Out) {
-    use std::net::ToSocketAddrs;
-    let Some(name) = name else {
-        return out.fail("no host name to resolve");
-    };
-    out.shown_as = format!("getent hosts {name}");
-    let addrs: Vec<std::net::IpAddr> = match (name, 0).to_socket_addrs() {
-        Ok(a) => a.map(|s| s.ip()).collect(),
-        Err(e) => return out.fail(format!("{name} does not resolve: {e}")),
-    };
-    let mut shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-    shown.dedup();
-    out.set("addresses", shown.join(", "));
-    if let Some(ip) = ip.and_then(|i| i.parse::<std::net::IpAddr>().ok()) {
-        out.set("includes", addrs.contains(&ip));
-    }
 }

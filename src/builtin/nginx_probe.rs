@@ -23,6 +23,9 @@ pub struct NginxView {
     pub prefix: Option<PathBuf>,
     pub build: BuildInfo,
     pub model: Option<Model>,
+    /// The directive tree the model was built from, for a probe that
+    /// needs a directive the model leaves out (`resolver`).
+    pub config: Option<nginx::Config>,
     pub parse_error: Option<String>,
     pub source: &'static str,
     pub worker_users: Vec<String>,
@@ -236,7 +239,8 @@ pub fn discover(conf_flag: Option<&Path>) -> NginxView {
                 view.model = Some(nginx::model(
                     &cfg,
                     view.prefix.as_deref().unwrap_or(Path::new("/")),
-                ))
+                ));
+                view.config = Some(cfg);
             }
             Err(e) => view.parse_error = Some(e.to_string()),
         }

@@ -98,10 +98,11 @@ fn fix_text(facts: &Facts, c: &Conclusion) -> FixText {
                 text: s.say.render(facts),
                 // A fix command obeys the probes' argument rules: one
                 // quoting an unknown or unsafe value is not offered.
-                command: s
-                    .run
-                    .as_ref()
-                    .and_then(|argv| argv.iter().map(|a| a.render_arg(facts).ok()).collect()),
+                command: s.run.as_ref().and_then(|argv| {
+                    let parts: Option<Vec<Vec<String>>> =
+                        argv.iter().map(|a| a.render_argv(facts).ok()).collect();
+                    parts.map(|p| p.concat())
+                }),
                 file: render(&s.file),
                 snippet: render(&s.snippet),
             })

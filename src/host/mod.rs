@@ -74,6 +74,17 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// A small host file (a resolver or firewall configuration) as text: at most `max` bytes
+/// are read, so a huge or endless file (a FIFO, /dev/zero) costs no more than that.
+pub fn read_capped(path: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max)
+        .read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Replaces control characters (C0, DEL, C1) with `?` so host text is safe on a terminal.
 ///
 /// Process titles, paths and peer replies are attacker-influenced: an escape sequence in them

@@ -174,7 +174,7 @@ pub fn parse_build_info(nginx_v_stderr: &str) -> BuildInfo {
         if let Some(v) = line.trim().strip_prefix("nginx version: ") {
             info.version = v.rsplit('/').next().map(str::to_owned);
         } else if let Some(args) = line.trim().strip_prefix("configure arguments:") {
-            info.configure_args = shell_words(args);
+            info.configure_args = crate::shell::split(args);
         }
     }
     if !nginx_v_stderr.contains("configure arguments:") {
@@ -207,29 +207,6 @@ pub fn parse_build_info(nginx_v_stderr: &str) -> BuildInfo {
     info.user = Some(option("user").unwrap_or_else(|| "nobody".into()));
     info.prefix = Some(prefix);
     info
-}
-
-/// Splits a configure line as the shell would: quotes group, backslash escapes.
-fn shell_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.get_or_insert_default().push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                word.get_or_insert_default();
-            }
-            (None, '\\') => word.get_or_insert_default().extend(chars.next()),
-            (None, c) if c.is_whitespace() => words.extend(word.take()),
-            (None, c) => word.get_or_insert_default().push(c),
-        }
-    }
-    words.extend(word);
-    words
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! with a self-signed certificate (see `tls`), `DnsNxdomain` is a UDP DNS server (see
 //! `dns`). Every backend stops when dropped.
 
-mod dns;
+pub mod dns;
 pub mod tls;
 
 use super::proc::Guard;
@@ -44,6 +44,11 @@ pub enum Mode {
     /// connection when the second arrives: the idle-timeout race of catalogue G1, on demand.
     /// Non-HTTP bytes get `400` at once, as with `Strict`.
     KeepaliveClose,
+    /// HTTP/1.1 keep-alive whose connections go stale after this idle time: a request
+    /// that arrives on a connection idle that long is lost (the connection closes
+    /// unanswered), as when the backend's idle timer fires just as nginx reuses the
+    /// connection (catalogue G1). Requests sooner than that are answered.
+    IdleTimeout(Duration),
     /// HTTPS with a self-signed certificate for `backend.test` (`openssl s_server -www`).
     Tls,
     /// A UDP DNS server answering every query "no such name" (NXDOMAIN, rcode 3).
@@ -74,6 +79,11 @@ impl Backend {
             Mode::DnsNxdomain => dns::start(any_port),
             _ => Backend::http(any_port, mode),
         }
+    }
+
+    /// Serves an HTTP `mode` at exactly `addr` (a backend that moves keeps its port).
+    pub fn start_at(addr: SocketAddr, mode: Mode) -> io::Result<Backend> {
+        Backend::http(addr, mode)
     }
 
     fn http(addr: SocketAddr, mode: Mode) -> io::Result<Backend> {
@@ -156,6 +166,7 @@ fn serve(mut conn: TcpStream, mode: Mode, stop: &AtomicBool) -> io::Result<()> {
         }
         Mode::Strict => return serve_strict(conn),
         Mode::KeepaliveClose => return serve_keepalive_close(conn),
+        Mode::IdleTimeout(limit) => return serve_idle_timeout(conn, limit),
         _ => {
             read_head(&mut conn)?;
         }
@@ -227,6 +238,26 @@ fn serve_keepalive_close(mut conn: TcpStream) -> io::Result<()> {
     conn.set_read_timeout(Some(KEEPALIVE_IDLE))?;
     read_head(&mut conn)?;
     Ok(())
+}
+
+/// Answers every request of a kept-alive connection until one arrives after `limit` of
+/// idleness, which is lost: the connection closes with it unanswered.
+fn serve_idle_timeout(mut conn: TcpStream, limit: Duration) -> io::Result<()> {
+    if !is_http(&conn)? {
+        return reject(conn);
+    }
+    conn.set_read_timeout(Some(KEEPALIVE_IDLE))?;
+    let mut answered: Option<Instant> = None;
+    loop {
+        if read_head(&mut conn)?.is_empty() {
+            return Ok(());
+        }
+        if answered.is_some_and(|t| t.elapsed() >= limit) {
+            return Ok(());
+        }
+        conn.write_all(response("200 OK", "", false).as_bytes())?;
+        answered = Some(Instant::now());
+    }
 }
 
 /// Sleeps `d` in slices so a stopped backend does not hold its threads for long.
@@ -333,6 +364,25 @@ mod tests {
         let reply = String::from_utf8_lossy(&exchange(b.addr(), two)).into_owned();
         assert_eq!(reply.matches("HTTP/1.1 200 OK").count(), 1, "{reply}");
         assert!(!reply.contains("Connection: close"), "{reply}");
+    }
+
+    #[test]
+    fn idle_timeout_backend_loses_a_request_after_its_idle_time() {
+        let b = Backend::start(Mode::IdleTimeout(Duration::from_millis(200))).expect("start");
+        let mut s = TcpStream::connect(b.addr()).expect("connect");
+        s.set_read_timeout(Some(T)).expect("timeout");
+        let mut buf = [0u8; 512];
+        for _ in 0..2 {
+            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("send");
+            let n = s.read(&mut buf).expect("an answer");
+            assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK"));
+        }
+        // Idle for longer than the limit: the next request gets no answer.
+        sleep(Duration::from_millis(300));
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("send");
+        assert_eq!(s.read(&mut buf).expect("end of stream"), 0);
     }
 
     #[test]

@@ -37,3 +37,30 @@ pub fn rerun_under(flags: &[&str], path: &str) {
         "the isolated run did not run {path}"
     );
 }
+
+/// Runs `scenario` in a private network namespace (and the other namespaces `flags`
+/// add, e.g. `-m` for a private mount table where it bind-mounts its own /etc/hosts),
+/// with loopback up: whatever it changes there — a packet filter, a sysctl, a mount —
+/// is gone when it ends. `path` is the test's `module::name`; the test runs itself again
+/// inside. Skipped, saying why, when not root or when one of `tools` is missing.
+pub fn in_netns(path: &str, flags: &[&str], tools: &[&str], scenario: impl FnOnce()) {
+    if inside() {
+        let up = std::process::Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status();
+        assert!(up.is_ok_and(|s| s.success()), "ip link set lo up");
+        return scenario();
+    }
+    let missing: Vec<&str> = ["unshare", "ip"]
+        .iter()
+        .chain(tools)
+        .copied()
+        .filter(|t| nginx_doctor::probe::command::locate(t).is_none())
+        .collect();
+    if !super::lab::is_root() || !missing.is_empty() {
+        eprintln!("skipped {path}: needs root and {missing:?}");
+        return;
+    }
+    let all: Vec<&str> = ["-n"].iter().chain(flags).copied().collect();
+    rerun_under(&all, path);
+}

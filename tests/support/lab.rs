@@ -265,15 +265,25 @@ impl Lab {
         let text = read_lossy(&path);
         assert!(text.contains(from), "{from:?} is not in {}", path.display());
         fs::write(&path, text.replace(from, to)).expect("rewrite nginx.conf");
-        let master = self.nginx_info().pid;
-        let before = proc::children(master);
+        let before = self.nginx_workers();
         nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(master),
+            nix::unistd::Pid::from_raw(self.nginx_info().pid),
             nix::sys::signal::Signal::SIGHUP,
         )
         .expect("SIGHUP nginx");
+        self.await_new_workers(&before);
+    }
+
+    /// The nginx master's worker pids now.
+    pub fn nginx_workers(&self) -> Vec<i32> {
+        proc::children(self.nginx_info().pid)
+    }
+
+    /// Returns once every nginx worker is a new one, none of `before` (taken with
+    /// [`Lab::nginx_workers`] before a reload): the reloaded configuration answers.
+    pub fn await_new_workers(&self, before: &[i32]) {
         let reloaded = || {
-            let now = proc::children(master);
+            let now = self.nginx_workers();
             !now.is_empty() && now.iter().all(|p| !before.contains(p))
         };
         let deadline = std::time::Instant::now() + START_LIMIT;
@@ -438,6 +448,26 @@ impl Lab {
     pub fn get(&self, path: &str) -> u16 {
         let port = self.nginx_info().port;
         net::http_get(port, path, HTTP_TIMEOUT).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// One `POST path` (HTTP/1.0, empty body) to the lab's nginx; the response status.
+    /// nginx does not retry a POST on another connection, so a lost one is a 502.
+    pub fn post(&self, path: &str) -> u16 {
+        use std::io::{Read, Write};
+        let port = self.nginx_info().port;
+        let mut conn =
+            std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect to nginx");
+        conn.set_read_timeout(Some(HTTP_TIMEOUT))
+            .expect("read timeout");
+        write!(
+            conn,
+            "POST {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+        )
+        .expect("send POST");
+        let mut reply = String::new();
+        let _ = conn.read_to_string(&mut reply);
+        let status = reply.get(9..12).and_then(|s| s.parse().ok());
+        status.unwrap_or_else(|| panic!("POST {path}: no status in {reply:?}"))
     }
 
     /// `n` concurrent `GET path`; the statuses, in thread order.

@@ -298,9 +298,30 @@ impl Builder {
     }
 
     fn template(&mut self, text: &str, at: &At) -> Option<Template> {
-        Template::parse(text)
+        let t = Template::parse(text)
             .map_err(|e| self.problem(at, format!("template: {e}")))
-            .ok()
+            .ok()?;
+        if t.has_words() {
+            self.problem(
+                at,
+                "template: a word list `{{name*}}` may only be a whole element of a fix step's `run`",
+            );
+        }
+        Some(t)
+    }
+
+    /// A fix step's `run`: like [`Self::templates`], but an element may be a
+    /// word list `"{{name*}}"`, spliced in as one argument a word.
+    fn argv_templates(&mut self, texts: &[String], at: &At) -> Option<Vec<Template>> {
+        let out: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| match Template::parse(text) {
+                Ok(t) if t.is_words_only() => Some(t),
+                _ => self.template(text, &at.index(i)),
+            })
+            .collect();
+        out.into_iter().collect()
     }
 
     fn templates(&mut self, texts: &[String], at: &At) -> Option<Vec<Template>> {

@@ -323,7 +323,7 @@ impl Builder {
         let run = s
             .run
             .as_ref()
-            .and_then(|argv| self.templates(argv, &at.key("run")));
+            .and_then(|argv| self.argv_templates(argv, &at.key("run")));
         let file = s
             .file
             .as_ref()
