@@ -324,6 +324,7 @@ fn real_nginx_dump_gives_the_model_config_prints() {
 pub(crate) fn host(conf: &Path) -> Host {
     Host::new(HostOptions {
         conf: Some(conf.to_path_buf()),
+        fpm_conf: None,
         error_logs: Vec::new(),
         since: Timestamp::now(),
         window: String::new(),
