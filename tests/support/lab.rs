@@ -28,6 +28,8 @@ use std::thread;
 use std::time::Duration;
 use tempfile::TempDir;
 
+mod follow;
+
 /// The nginx binary the lab runs.
 pub const NGINX: &str = "/usr/sbin/nginx";
 /// Bound on one HTTP request to the lab's nginx.
@@ -272,19 +274,7 @@ impl Lab {
             nix::sys::signal::Signal::SIGHUP,
         )
         .expect("SIGHUP nginx");
-        let reloaded = || {
-            let now = proc::children(master);
-            !now.is_empty() && now.iter().all(|p| !before.contains(p))
-        };
-        let deadline = std::time::Instant::now() + START_LIMIT;
-        while !reloaded() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "nginx did not replace its workers within {START_LIMIT:?}:\n{}",
-                self.error_log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        self.wait_nginx_reloaded(&before);
     }
 
     /// Writes `DIR/nginx.conf` from `build` and starts `nginx -p DIR/ -e DIR/error.log
