@@ -60,6 +60,10 @@ pub struct DiagnoseArgs {
     /// nginx's main configuration file (default: the running master's -c)
     #[arg(long, value_name = "PATH")]
     pub conf: Option<PathBuf>,
+    /// php-fpm's main configuration file, when it is not in a standard place
+    /// (a stopped php-fpm is found through its configuration)
+    #[arg(long = "fpm-conf", value_name = "PATH")]
+    pub fpm_conf: Option<PathBuf>,
     /// An nginx error log to read (default: those the configuration names)
     #[arg(long = "error-log", value_name = "PATH")]
     pub error_logs: Vec<PathBuf>,

@@ -58,6 +58,7 @@ pub fn discover(conf: Option<&Path>) -> Result<ConfigView, String> {
     let conf = conf.map(|c| std::path::absolute(c).unwrap_or_else(|_| c.to_path_buf()));
     let mut host = Host::new(HostOptions {
         conf: conf.clone(),
+        fpm_conf: None,
         error_logs: Vec::new(),
         since: Timestamp::now(),
         window: String::new(),

@@ -105,6 +105,7 @@ pub fn run(args: &ScanArgs) -> ExitStatus {
 fn configured_logs(args: &ScanArgs, since: Timestamp) -> Vec<PathBuf> {
     let mut host = Host::new(HostOptions {
         conf: args.conf.clone(),
+        fpm_conf: None,
         error_logs: Vec::new(),
         since,
         window: args.since.clone(),

@@ -54,6 +54,18 @@ fn a_nonsense_since_is_a_usage_error_naming_the_value() {
     assert_eq!(run.stdout, "", "{run}");
 }
 
+#[test]
+fn an_unreadable_fpm_conf_is_a_usage_error_naming_the_file() {
+    let run = doctor(&["--auto", "--fpm-conf", "/nonexistent/php-fpm.conf"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert!(
+        run.stderr
+            .contains("--fpm-conf: cannot read php-fpm configuration /nonexistent/php-fpm.conf"),
+        "{run}"
+    );
+    assert_eq!(run.stdout, "", "{run}");
+}
+
 fn listed_causes() -> Vec<String> {
     let run = doctor(&["rules", "list", "--format", "json"]);
     assert_eq!(run.status, 0, "{run}");

@@ -324,6 +324,7 @@ fn real_nginx_dump_gives_the_model_config_prints() {
 pub(crate) fn host(conf: &Path) -> Host {
     Host::new(HostOptions {
         conf: Some(conf.to_path_buf()),
+        fpm_conf: None,
         error_logs: Vec::new(),
         since: Timestamp::now(),
         window: String::new(),
@@ -447,7 +448,7 @@ fn capacity_of_real_workers_is_measured_and_its_arithmetic_holds() {
 
     let arithmetic = fact(&obs, "arithmetic").to_string();
     let shape = Regex::new(
-        r"^\((\d+) MiB available[a-z ]* \+ (\d+) × (\d+) MiB in use\) × 0\.8 ÷ (\d+) MiB per worker(?: \(the largest\))? = (\d+)$",
+        r"^memory: \((\d+) MiB available[a-z ]* \+ (\d+) × (\d+) MiB in use\) × 0\.8 ÷ (\d+) MiB per worker = (\d+); CPU: (\d+) CPUs? × (\d+) per CPU = (\d+); pm\.max_children = the lower, (\d+)$",
     )
     .unwrap();
     let c = shape
@@ -455,14 +456,17 @@ fn capacity_of_real_workers_is_measured_and_its_arithmetic_holds() {
         .unwrap_or_else(|| panic!("arithmetic {arithmetic:?}"));
     let n = |i: usize| c[i].parse::<i64>().unwrap();
     assert!(n(1) <= available, "{arithmetic}");
-    assert_eq!((n(2), n(3), n(4)), (3, avg, max), "{arithmetic}");
+    assert_eq!((n(2), n(3)), (3, avg), "{arithmetic}");
+    // Three idle workers are too idle to price a busy one: the floor (100 MiB,
+    // less only for a small memory_limit), unless a worker is bigger.
+    assert_eq!(n(4), int(&obs, "per_worker_mib"), "{arithmetic}");
+    assert!(max <= n(4) && n(4) <= max.max(100), "{arithmetic}");
+    assert_eq!((n(1) + n(2) * n(3)) * 8 / (10 * n(4)), n(5), "{arithmetic}");
+    assert_eq!(n(6), int(&obs, "cpus"), "{arithmetic}");
+    assert_eq!(n(6) * n(7), n(8), "{arithmetic}");
     let recommended = int(&obs, "recommended_max_children");
-    assert_eq!(
-        (n(1) + n(2) * n(3)) * 8 / (10 * n(4)),
-        recommended,
-        "{arithmetic}"
-    );
-    assert_eq!(n(5), recommended);
+    assert_eq!(n(5).min(n(8)), recommended, "{arithmetic}");
+    assert_eq!(n(9), recommended);
     assert!(recommended > 0);
     assert_eq!(fact(&obs, "affordable"), &Value::Bool(recommended > 3));
     let (start, min, spare) = (

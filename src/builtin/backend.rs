@@ -4,8 +4,9 @@
 //!
 //! Running masters are found in /proc (zombies and other namespaces'
 //! masters set aside, see [`seen`]) and their configurations read from
-//! the path in their process titles; when none runs, the distributions'
-//! usual configuration paths say what should be there.
+//! the path in their process titles; for what is not running, the
+//! configuration named with `--fpm-conf` and the distributions' usual
+//! configuration paths say what should be there.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -37,7 +38,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     let masters = seen::running_masters(host.processes(), out);
     let any_running = !masters.is_empty();
     out.shown_as = SHOWN.into();
-    let found = configurations(masters);
+    let found = configurations(masters, host.options.fpm_conf.as_deref());
     let matched = found.iter().find_map(|f| {
         f.config
             .pools
@@ -71,7 +72,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     }
 }
 
-fn configurations(masters: Vec<FpmMaster>) -> Vec<Found> {
+fn configurations(masters: Vec<FpmMaster>, named: Option<&Path>) -> Vec<Found> {
     let mut found = Vec::new();
     let mut seen: Vec<PathBuf> = Vec::new();
     for m in masters {
@@ -84,11 +85,13 @@ fn configurations(masters: Vec<FpmMaster>) -> Vec<Found> {
             });
         }
     }
-    for conf in fpm_conf::default_config_paths() {
-        if seen.contains(&conf) {
+    let named = named.map(Path::to_path_buf);
+    for conf in named.into_iter().chain(fpm_conf::default_config_paths()) {
+        if seen.iter().any(|s| same_path(s, &conf)) {
             continue;
         }
         if let Ok(config) = fpm_conf::parse(&conf) {
+            seen.push(conf);
             found.push(Found {
                 config,
                 master: None,
@@ -150,11 +153,31 @@ fn describe_pool(pool: &Pool, out: &mut Out) {
             .as_ref()
             .map_or_else(|| "0 (off)".to_owned(), |t| t.value.clone()),
     );
+    // In seconds for conditions (0 when off); unreadable text stays unknown.
+    out.set(
+        "terminate_timeout_secs",
+        pool.request_terminate_timeout
+            .as_ref()
+            .map_or(Some(0), |t| {
+                fpm_conf::fpm_duration_secs(&t.value).and_then(|s| i64::try_from(s).ok())
+            }),
+    );
     out.set(
         "terminate_timeout_at",
         pool.request_terminate_timeout
             .as_ref()
             .map(Sourced::location),
+    );
+    // The listen queue's length: a tiny one turns a busy pool's queue into 502s.
+    out.set(
+        "backlog",
+        pool.listen_backlog
+            .as_ref()
+            .and_then(|b| b.value.trim().parse::<i64>().ok()),
+    );
+    out.set(
+        "backlog_at",
+        pool.listen_backlog.as_ref().map(Sourced::location),
     );
     out.set("owner", pool.listen_owner.as_ref().map(|o| o.value.clone()));
     out.set("group", pool.listen_group.as_ref().map(|o| o.value.clone()));

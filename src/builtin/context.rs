@@ -17,6 +17,8 @@ use crate::logs::Timestamp;
 #[derive(Debug, Clone)]
 pub struct HostOptions {
     pub conf: Option<PathBuf>,
+    /// `--fpm-conf`: a php-fpm configuration outside the standard places.
+    pub fpm_conf: Option<PathBuf>,
     pub error_logs: Vec<PathBuf>,
     /// Log lines older than this are history, not current faults.
     pub since: Timestamp,
@@ -36,6 +38,9 @@ impl HostOptions {
         })?;
         if let Some(conf) = &args.conf {
             inputs::check_conf(conf)?;
+        }
+        if let Some(fpm) = &args.fpm_conf {
+            crate::host::fpm_conf::parse(fpm).map_err(|e| format!("--fpm-conf: {e}"))?;
         }
         for log in &args.error_logs {
             inputs::check_error_log(log)?;
@@ -59,6 +64,7 @@ impl HostOptions {
             // Relative to where the user stands: nginx -t would read a
             // relative -c against nginx's prefix instead.
             conf: args.conf.as_deref().map(absolute),
+            fpm_conf: args.fpm_conf.as_deref().map(absolute),
             error_logs: args.error_logs.clone(),
             since,
             window,

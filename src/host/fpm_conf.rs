@@ -8,10 +8,12 @@
 //! written (php-fpm's environment is not ours).
 
 mod ini;
+mod php_ini;
 mod pool;
 
 use super::Sourced;
 use ini::{Item, Reader};
+pub use php_ini::{MemoryLimit, memory_limit};
 pub use pool::{ListenSpec, Pool, fpm_duration_secs};
 use std::io;
 use std::path::{Path, PathBuf};

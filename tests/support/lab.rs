@@ -28,6 +28,8 @@ use std::thread;
 use std::time::Duration;
 use tempfile::TempDir;
 
+mod follow;
+
 /// The nginx binary the lab runs.
 pub const NGINX: &str = "/usr/sbin/nginx";
 /// Bound on one HTTP request to the lab's nginx.

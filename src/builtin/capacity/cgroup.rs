@@ -93,7 +93,7 @@ fn v1_memory_path(text: &str) -> Option<&str> {
 }
 
 /// The path of the v2 (`0::`) line.
-fn v2_path(text: &str) -> Option<&str> {
+pub(super) fn v2_path(text: &str) -> Option<&str> {
     text.lines()
         .find_map(|line| line.strip_prefix("0::"))
         .map(relative)
@@ -101,7 +101,7 @@ fn v2_path(text: &str) -> Option<&str> {
 
 /// A group path made relative, so joining it stays under the mount; `..`
 /// (possible for a group outside our namespace) is refused by yielding "".
-fn relative(path: &str) -> &str {
+pub(super) fn relative(path: &str) -> &str {
     let path = path.trim().trim_start_matches('/');
     if path.split('/').any(|s| s == "..") {
         ""
