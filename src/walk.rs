@@ -65,7 +65,10 @@ impl Finding {
 pub struct FixText {
     pub summary: String,
     pub steps: Vec<StepText>,
+    /// Shell lines a person pastes to see that the fix worked.
     pub verify: Vec<String>,
+    /// For each line of `verify`, the exit statuses that mean it worked.
+    pub verify_exit: Vec<Vec<i32>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +76,10 @@ pub struct StepText {
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// The exit statuses of `command` that mean it did its job (`[0]`
+    /// unless the pack says otherwise); none without a command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<Vec<i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

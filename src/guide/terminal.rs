@@ -168,11 +168,15 @@ impl Guide for Terminal {
                 }
             }
             if let Some(argv) = &step.command {
-                offer_to_run(argv)?;
+                offer_to_run(argv, step.exit.as_deref().unwrap_or(&[0]))?;
             }
         }
-        for v in &f.fix.verify {
+        for (i, v) in f.fix.verify.iter().enumerate() {
             say(&format!("  {} {v}", "verify:".dimmed()));
+            let exit = f.fix.verify_exit.get(i).map_or(&[0][..], Vec::as_slice);
+            if let Some(note) = crate::report::exit_note(exit) {
+                say(&format!("    {}", note.dimmed()));
+            }
         }
         Ok(())
     }
@@ -215,7 +219,7 @@ impl Terminal {
 }
 
 /// Shows a fix command and runs it only after an explicit yes.
-fn offer_to_run(argv: &[String]) -> Result<(), Interrupted> {
+fn offer_to_run(argv: &[String], success: &[i32]) -> Result<(), Interrupted> {
     let shown = shell_words(argv);
     say(&format!("    {}", shown.cyan()));
     let answer = Confirm::new(&format!("Run `{shown}` now?"))
@@ -239,6 +243,7 @@ fn offer_to_run(argv: &[String]) -> Result<(), Interrupted> {
     });
     let verdict = match out.outcome {
         Outcome::Exited(0) => "done".green(),
+        Outcome::Exited(n) if success.contains(&n) => format!("done (exit status {n})").green(),
         other => format!("{other:?}").red(),
     };
     say(&format!("    {verdict}"));

@@ -175,6 +175,9 @@ fn finding(out: &mut String, f: &Finding) {
             let _ = writeln!(out, "{}. {}", i + 1, prose(&s.text));
             if let Some(argv) = &s.command {
                 fence(out, "sh", &shell_words(argv));
+                if let Some(note) = s.exit.as_deref().and_then(super::exit_note) {
+                    let _ = writeln!(out, "   {note}\n");
+                }
             }
             if let (Some(file), Some(snippet)) = (&s.file, &s.snippet) {
                 let _ = writeln!(out, "   In {}:", code(file));
@@ -185,6 +188,12 @@ fn finding(out: &mut String, f: &Finding) {
     if !f.fix.verify.is_empty() {
         let _ = writeln!(out, "\n#### Verify\n");
         fence(out, "sh", &f.fix.verify.join("\n"));
+        let notes = f.fix.verify.iter().zip(&f.fix.verify_exit);
+        for (line, exit) in notes {
+            if let Some(note) = super::exit_note(exit) {
+                let _ = writeln!(out, "{}: {note}\n", code(line));
+            }
+        }
     }
 }
 

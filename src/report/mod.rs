@@ -33,6 +33,21 @@ pub fn unchecked_note(f: &Finding) -> Option<String> {
     })
 }
 
+/// What a command's success looks like when it is not exit status 0 (a
+/// grep that may find nothing): said under the command, never on its line,
+/// so a person copying the line copies only the command.
+pub fn exit_note(exit: &[i32]) -> Option<String> {
+    if exit == [0] || exit.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = exit.iter().map(i32::to_string).collect();
+    let list = match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => words.join(""),
+    };
+    Some(format!("(exit status {list} means it worked)"))
+}
+
 /// Output formats of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -159,6 +174,19 @@ mod tests {
             unchecked: Vec::new(),
             node: id.into(),
         }
+    }
+
+    #[test]
+    fn success_other_than_zero_is_said_and_zero_is_not() {
+        assert_eq!(exit_note(&[0]), None);
+        assert_eq!(
+            exit_note(&[1]).as_deref(),
+            Some("(exit status 1 means it worked)")
+        );
+        assert_eq!(
+            exit_note(&[0, 1]).as_deref(),
+            Some("(exit status 0 or 1 means it worked)")
+        );
     }
 
     fn report(findings: Vec<Finding>) -> Report {

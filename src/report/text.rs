@@ -95,6 +95,9 @@ fn finding(out: &mut String, f: &Finding) {
             let _ = writeln!(out, "    {}. {}", i + 1, s.text);
             if let Some(argv) = &s.command {
                 let _ = writeln!(out, "       $ {}", shell_words(argv));
+                if let Some(note) = s.exit.as_deref().and_then(super::exit_note) {
+                    let _ = writeln!(out, "         {note}");
+                }
             }
             if let Some(file) = &s.file {
                 let _ = writeln!(out, "       in {file}:");
@@ -106,8 +109,12 @@ fn finding(out: &mut String, f: &Finding) {
     }
     if !f.fix.verify.is_empty() {
         let _ = writeln!(out, "  {}", "Verify:".bold());
-        for v in &f.fix.verify {
+        for (i, v) in f.fix.verify.iter().enumerate() {
             let _ = writeln!(out, "    $ {v}");
+            let exit = f.fix.verify_exit.get(i).map_or(&[0][..], Vec::as_slice);
+            if let Some(note) = super::exit_note(exit) {
+                let _ = writeln!(out, "      {note}");
+            }
         }
     }
 }

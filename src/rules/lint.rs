@@ -306,7 +306,7 @@ fn templates(set: &RuleSet, n: usize) -> Vec<(&Template, bool)> {
                     .iter()
                     .chain(&c.evidence)
                     .chain(&fix.summary)
-                    .chain(&fix.verify),
+                    .chain(fix.verify.iter().map(|v| &v.line)),
             );
             for s in &fix.steps {
                 before.push(&s.say);

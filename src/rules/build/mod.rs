@@ -5,6 +5,7 @@
 //! shows a pack author everything at once. Graph-wide soundness
 //! (reachability, cycles, facts produced upstream) is `lint`'s job.
 
+mod argv;
 mod hint;
 mod mutating;
 mod node;
@@ -81,6 +82,7 @@ struct Builder {
 }
 
 /// The spot a message points at: a file and a path inside it.
+#[derive(Clone)]
 struct At<'a> {
     file: &'a Parsed,
     path: Vec<PathSeg<'a>>,
@@ -114,6 +116,12 @@ impl<'a> At<'a> {
             file: self.file.name.clone(),
             pos: self.file.index.nearest(&self.path),
         }
+    }
+
+    /// Where exactly this spot's value is written; `None` when the index
+    /// has no such node.
+    fn exact_pos(&self) -> Option<Pos> {
+        self.file.index.get(&self.path)
     }
 
     /// Where `needle`, at byte `offset` of this spot's text `value`, is
