@@ -82,6 +82,12 @@ pub struct StepText {
     pub exit: Option<Vec<i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The line of `file` the edit is about (the first of a range).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The last line of that range, when it is more than one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_line: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
 }

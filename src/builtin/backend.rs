@@ -18,6 +18,7 @@ use crate::host::procs::FpmMaster;
 use crate::host::{Endpoint, Sourced};
 use crate::probe::command;
 
+mod places;
 mod seen;
 
 /// A configuration and whether a master runs it.
@@ -65,6 +66,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     }
     if let Some((_, pool)) = matched {
         describe_pool(pool, out);
+        places::describe(pool, out);
     }
 }
 

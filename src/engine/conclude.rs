@@ -107,12 +107,25 @@ fn fix_text(facts: &Facts, c: &Conclusion) -> FixText {
                 command: command(s, facts),
                 exit: command(s, facts).map(|_| s.exit.clone()),
                 file: render(&s.file),
+                line: lines(s, facts).map(|(first, _)| first),
+                last_line: lines(s, facts).and_then(|(_, last)| last),
                 snippet: render(&s.snippet),
             })
             .collect(),
         verify,
         verify_exit,
     }
+}
+
+/// The line (or range of lines, `53-55`) of a step's file; none when its
+/// template quotes an unknown fact or is not a line number.
+fn lines(s: &FixStep, facts: &Facts) -> Option<(u64, Option<u64>)> {
+    let text = s.line.as_ref()?.render(facts);
+    let (first, last) = match text.split_once('-') {
+        Some((a, b)) => (a.trim().parse().ok()?, Some(b.trim().parse().ok()?)),
+        None => (text.trim().parse().ok()?, None),
+    };
+    Some((first, last.filter(|l| *l > first)))
 }
 
 /// A step's command: it obeys the probes' argument rules, so one quoting

@@ -157,15 +157,20 @@ impl Guide for Terminal {
             say(&format!("  {}", f.explanation.trim()));
         }
         for e in &f.evidence {
-            say(&format!("  {} {e}", "evidence:".dimmed()));
+            let mut lines = e.lines();
+            let first = lines.next().unwrap_or_default();
+            say(&format!("  {} {first}", "evidence:".dimmed()));
+            for more in lines {
+                say(&format!("            {more}"));
+            }
         }
         for step in &f.fix.steps {
             say(&format!("  {} {}", "fix:".green(), step.text));
-            if let (Some(file), Some(snippet)) = (&step.file, &step.snippet) {
-                say(&format!("    in {file}:"));
-                for line in snippet.lines() {
-                    say(&format!("      {line}"));
-                }
+            if let Some(place) = crate::report::place(step) {
+                say(&format!("    {place}"));
+            }
+            for line in step.snippet.iter().flat_map(|s| s.lines()) {
+                say(&format!("      {line}"));
             }
             if let Some(argv) = &step.command {
                 offer_to_run(argv, step.exit.as_deref().unwrap_or(&[0]))?;

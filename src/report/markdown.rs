@@ -179,8 +179,12 @@ fn finding(out: &mut String, f: &Finding) {
                     let _ = writeln!(out, "   {note}\n");
                 }
             }
-            if let (Some(file), Some(snippet)) = (&s.file, &s.snippet) {
-                let _ = writeln!(out, "   In {}:", code(file));
+            if let Some(place) = super::place(s) {
+                let file = s.file.as_deref().unwrap_or_default();
+                let place = place.replacen(&format!("in {file}"), &format!("In {}", code(file)), 1);
+                let _ = writeln!(out, "   {place}\n");
+            }
+            if let Some(snippet) = &s.snippet {
                 fence(out, "nginx", snippet);
             }
         }

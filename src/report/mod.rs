@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::rules::Role;
 use crate::value::Value;
-use crate::walk::{CheckRecord, Finding, Walk};
+use crate::walk::{CheckRecord, Finding, StepText, Walk};
 
 /// What a finding's role means to a reader, beside its confidence.
 pub fn role_note(role: Role) -> Option<&'static str> {
@@ -46,6 +46,19 @@ pub fn exit_note(exit: &[i32]) -> Option<String> {
         _ => words.join(""),
     };
     Some(format!("(exit status {list} means it worked)"))
+}
+
+/// Where a step's edit goes, for a person: `in FILE, line 14`, `in FILE,
+/// lines 53–55`, or `in FILE`; followed by `:` when a snippet follows.
+pub fn place(step: &StepText) -> Option<String> {
+    let file = step.file.as_deref()?;
+    let at = match (step.line, step.last_line) {
+        (Some(first), Some(last)) => format!(", lines {first}–{last}"),
+        (Some(line), None) => format!(", line {line}"),
+        _ => String::new(),
+    };
+    let colon = if step.snippet.is_some() { ":" } else { "" };
+    Some(format!("in {file}{at}{colon}"))
 }
 
 /// Output formats of the report.

@@ -85,8 +85,10 @@ fn finding(out: &mut String, f: &Finding) {
     }
     if !f.evidence.is_empty() {
         let _ = writeln!(out, "  {}", "Evidence:".bold());
-        for e in &f.evidence {
-            let _ = writeln!(out, "    {e}");
+        // An evidence item may span lines (a file's lines around an
+        // error): each keeps the indent.
+        for line in f.evidence.iter().flat_map(|e| e.lines()) {
+            let _ = writeln!(out, "    {line}");
         }
     }
     if !f.fix.steps.is_empty() || !f.fix.summary.is_empty() {
@@ -99,8 +101,8 @@ fn finding(out: &mut String, f: &Finding) {
                     let _ = writeln!(out, "         {note}");
                 }
             }
-            if let Some(file) = &s.file {
-                let _ = writeln!(out, "       in {file}:");
+            if let Some(place) = super::place(s) {
+                let _ = writeln!(out, "       {place}");
             }
             for line in s.snippet.iter().flat_map(|s| s.lines()) {
                 let _ = writeln!(out, "         {line}");

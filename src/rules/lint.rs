@@ -310,7 +310,14 @@ fn templates(set: &RuleSet, n: usize) -> Vec<(&Template, bool)> {
             );
             for s in &fix.steps {
                 before.push(&s.say);
-                before.extend(s.run.iter().flatten().chain(&s.file).chain(&s.snippet));
+                before.extend(
+                    s.run
+                        .iter()
+                        .flatten()
+                        .chain(&s.file)
+                        .chain(&s.line)
+                        .chain(&s.snippet),
+                );
             }
         }
     }

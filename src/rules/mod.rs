@@ -173,6 +173,8 @@ pub struct FixStep {
     /// the pack says otherwise).
     pub exit: Vec<i32>,
     pub file: Option<Template>,
+    /// Where in `file` the edit goes: a line or a range (`53-55`).
+    pub line: Option<Template>,
     pub snippet: Option<Template>,
 }
 

@@ -286,5 +286,7 @@ pub struct StepSpec {
     /// The exit statuses of `run` that mean it did its job; default 0.
     pub exit: Option<ExitSpec>,
     pub file: Option<String>,
+    /// Where in `file`: a line (`"14"`) or a range (`"53-55"`), a template.
+    pub line: Option<String>,
     pub snippet: Option<String>,
 }

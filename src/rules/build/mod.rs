@@ -30,6 +30,13 @@ struct Parsed {
     text: String,
 }
 
+/// Why `argv` changes the host, when it is a command known to (`systemctl
+/// restart`, `kill`, `nginx -s`, `sysctl -w`, ...): what lint refuses in
+/// a probe, and what the test suite runs only on a lab's own processes.
+pub fn changes_host(argv: &[String]) -> Option<String> {
+    mutating::mutation(argv)
+}
+
 /// Builds a pack from its files, then lints it.
 pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Problems> {
     let mut problems = Vec::new();

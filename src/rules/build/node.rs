@@ -350,12 +350,23 @@ impl Builder {
             .snippet
             .as_ref()
             .and_then(|f| self.template(f, &at.key("snippet")));
+        if s.line.is_some() && s.file.is_none() {
+            self.problem(
+                &at.key("line"),
+                "`line` says where in the step's `file` the edit goes; this step has no `file`",
+            );
+        }
+        let line = s
+            .line
+            .as_ref()
+            .and_then(|l| self.template(l, &at.key("line")));
         Some(FixStep {
             when: when.map(|w| w.ok_or(())).transpose().ok()?,
             say: say?,
             run,
             exit,
             file,
+            line,
             snippet,
         })
     }
