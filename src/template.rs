@@ -137,19 +137,21 @@ impl Template {
     }
 
     /// Renders a command line for a person to paste into a shell (a fix's
-    /// `verify`). `None` when a known fact holds anything but plain
-    /// characters or begins with `-`: a value from a log or a config could
-    /// otherwise close the template's quotes, run a command substitution or
-    /// pass an option. Unknown facts read "(unknown)", as in [`Template::render`].
+    /// `verify`). `None` when a fact holds anything but plain characters or
+    /// begins with `-`: a value from a log or a config could otherwise
+    /// close the template's quotes, run a command substitution or pass an
+    /// option. `None` too when a fact is unknown: "(unknown)" in a shell
+    /// line is a syntax error, not a command a person can run.
     pub fn render_command(&self, facts: &Facts) -> Option<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
                 Part::Fact(n, _) | Part::Words(n) => {
-                    let v = facts.get(n).to_string();
+                    let value = facts.get(n);
+                    let v = value.to_string();
                     let plain = v.chars().all(is_shell_plain) && !v.starts_with('-');
-                    if !plain && !facts.get(n).is_null() {
+                    if !plain || value.is_null() {
                         return None;
                     }
                     out.push_str(&v);
@@ -302,12 +304,9 @@ mod tests {
     }
 
     #[test]
-    fn command_quoting_an_unknown_fact_reads_unknown() {
+    fn command_quoting_an_unknown_fact_is_not_offered() {
         let t = Template::parse("ls -l {{log.nope}}").unwrap();
-        assert_eq!(
-            t.render_command(&facts()).as_deref(),
-            Some("ls -l (unknown)")
-        );
+        assert_eq!(t.render_command(&facts()), None);
     }
 
     #[test]

@@ -69,7 +69,10 @@ impl Finding {
 pub struct FixText {
     pub summary: String,
     pub steps: Vec<StepText>,
+    /// Shell lines a person pastes to see that the fix worked.
     pub verify: Vec<String>,
+    /// For each line of `verify`, the exit statuses that mean it worked.
+    pub verify_exit: Vec<Vec<i32>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,8 +80,18 @@ pub struct StepText {
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// The exit statuses of `command` that mean it did its job (`[0]`
+    /// unless the pack says otherwise); none without a command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<Vec<i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The line of `file` the edit is about (the first of a range).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The last line of that range, when it is more than one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_line: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
 }

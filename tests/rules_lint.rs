@@ -517,3 +517,37 @@ fn a_word_list_anywhere_but_a_whole_run_element_is_an_error() {
         ],
     );
 }
+
+#[test]
+fn a_comma_inside_an_unquoted_argument_is_an_error_at_the_split() {
+    rejects(
+        "split-argument",
+        "split-argument/00-pack.yaml:12:33: `--level=err,warn` is split into two arguments, \
+         `--level=err` and `warn`: a comma separates the elements of a `[...]` list; \
+         quote the element (`\"--level=err,warn\"`) if it is one argument",
+    );
+}
+
+#[test]
+fn an_option_and_its_value_in_one_element_is_an_error() {
+    rejects(
+        "spaced-option",
+        "spaced-option/00-pack.yaml:12:23: `-n 20` is one argument, but reads as two: \
+         the option `-n` and `20`; write them as two elements (`-n, 20`), or `-n=20` \
+         if the program takes that form",
+    );
+}
+
+#[test]
+fn exit_statuses_that_cannot_mean_success_are_errors() {
+    assert_problems(
+        &lint_fixture("exit-status"),
+        &[
+            "exit-status/00-pack.yaml:12:17: `exit` names the statuses of the step's `run` \
+             command that mean it worked; this step has no `run`",
+            "exit-status/00-pack.yaml:15:17: exit status 127 means the program was not \
+             found; it cannot mean success",
+            "exit-status/00-pack.yaml:18:17: exit status 0 is listed twice",
+        ],
+    );
+}

@@ -19,6 +19,7 @@ use crate::host::procs::FpmMaster;
 use crate::host::{Endpoint, Sourced};
 use crate::probe::command;
 
+mod places;
 mod seen;
 
 /// What a person would type to see the php-fpm masters.
@@ -69,6 +70,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
     }
     if let Some((_, pool)) = matched {
         describe_pool(pool, out);
+        places::describe(pool, out);
     }
 }
 

@@ -54,6 +54,21 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         signatures: &[],
     },
     BuiltinInfo {
+        name: "config-lines",
+        doc: "Shows the lines of a configuration file around the one nginx -t named, and where a missing `;` likely is.",
+        params: &["file", "line"],
+        facts: &[
+            "excerpt",
+            "noticed_text",
+            "likely_line",
+            "likely_text",
+            "likely_at",
+            "corrected",
+        ],
+        lists: &[],
+        signatures: &[],
+    },
+    BuiltinInfo {
         name: "error-log",
         doc: "Reads the recent window of nginx's error logs and classifies upstream failures.",
         params: &[],
@@ -235,6 +250,18 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "mode",
             "zombies",
             "elsewhere",
+            "pm_file",
+            "pm_lines",
+            "pm_at",
+            "socket_file",
+            "socket_lines",
+            "socket_at",
+            "slowlog_file",
+            "slowlog_lines",
+            "slowlog_at",
+            "terminate_file",
+            "terminate_lines",
+            "terminate_at",
         ],
         lists: &[],
         signatures: &[],
@@ -474,6 +501,7 @@ mod access_log;
 mod backend;
 mod capacity;
 mod conf_scope;
+mod config_lines;
 mod context;
 mod error_log;
 mod fpm_log;
@@ -561,6 +589,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "fpm-log" => fpm_log::run(host, params, &mut out),
         "backend" => backend::run(host, params, &mut out),
         "capacity" => capacity::run(params, &mut out),
+        "config-lines" => config_lines::run(params, &mut out),
         "access-log" => access_log::run(host, &mut out),
         "resolve" => resolve::run(host, params, &mut out),
         "packet-filter" => packet_filter::run(params, &mut out),

@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 
 use super::Engine;
 use crate::guide::Interrupted;
-use crate::rules::{Conclusion, Confidence, Role};
+use crate::rules::{Conclusion, Confidence, FixStep, Role};
 use crate::template::Template;
 use crate::value::Facts;
 use crate::walk::{Finding, FixText, StepText};
@@ -87,6 +87,14 @@ fn conclude(facts: &Facts, c: &Conclusion, node: String) -> Finding {
 
 fn fix_text(facts: &Facts, c: &Conclusion) -> FixText {
     let render = |t: &Option<Template>| t.as_ref().map(|t| t.render(facts));
+    // A verify line is pasted into a shell: one quoting a value that is
+    // not plain (a quote, `$(`, a leading `-`) is not offered.
+    let (verify, verify_exit) = c
+        .fix
+        .verify
+        .iter()
+        .filter_map(|v| Some((v.line.render_command(facts)?, v.exit.clone())))
+        .unzip();
     FixText {
         summary: render(&c.fix.summary).unwrap_or_default(),
         steps: c
@@ -98,24 +106,37 @@ fn fix_text(facts: &Facts, c: &Conclusion) -> FixText {
                 text: s.say.render(facts),
                 // A fix command obeys the probes' argument rules: one
                 // quoting an unknown or unsafe value is not offered.
-                command: s.run.as_ref().and_then(|argv| {
-                    let parts: Option<Vec<Vec<String>>> =
-                        argv.iter().map(|a| a.render_argv(facts).ok()).collect();
-                    parts.map(|p| p.concat())
-                }),
+                command: command(s, facts),
+                exit: command(s, facts).map(|_| s.exit.clone()),
                 file: render(&s.file),
+                line: lines(s, facts).map(|(first, _)| first),
+                last_line: lines(s, facts).and_then(|(_, last)| last),
                 snippet: render(&s.snippet),
             })
             .collect(),
-        // A verify line is pasted into a shell: one quoting a value that is
-        // not plain (a quote, `$(`, a leading `-`) is not offered.
-        verify: c
-            .fix
-            .verify
-            .iter()
-            .filter_map(|t| t.render_command(facts))
-            .collect(),
+        verify,
+        verify_exit,
     }
+}
+
+/// The line (or range of lines, `53-55`) of a step's file; none when its
+/// template quotes an unknown fact or is not a line number.
+fn lines(s: &FixStep, facts: &Facts) -> Option<(u64, Option<u64>)> {
+    let text = s.line.as_ref()?.render(facts);
+    let (first, last) = match text.split_once('-') {
+        Some((a, b)) => (a.trim().parse().ok()?, Some(b.trim().parse().ok()?)),
+        None => (text.trim().parse().ok()?, None),
+    };
+    Some((first, last.filter(|l| *l > first)))
+}
+
+/// A step's command: it obeys the probes' argument rules, so one quoting
+/// an unknown or unsafe value is not offered.
+fn command(s: &FixStep, facts: &Facts) -> Option<Vec<String>> {
+    let argv = s.run.as_ref()?;
+    // A word list (`{{rule*}}`) is several arguments: the parts are joined.
+    let parts: Option<Vec<Vec<String>>> = argv.iter().map(|a| a.render_argv(facts).ok()).collect();
+    parts.map(|p| p.concat())
 }
 
 /// Orders findings (see the module docs), keeps one finding per cause and

@@ -162,15 +162,20 @@ impl Guide for Terminal {
             say(&format!("  {}", f.explanation.trim()));
         }
         for e in &f.evidence {
-            say(&format!("  {} {e}", "evidence:".dimmed()));
+            let mut lines = e.lines();
+            let first = lines.next().unwrap_or_default();
+            say(&format!("  {} {first}", "evidence:".dimmed()));
+            for more in lines {
+                say(&format!("            {more}"));
+            }
         }
         // A command that depends on an edit (a reload after a change) is
         // offered only once the person says the edit is made.
         let mut edit_pending = false;
         for step in &f.fix.steps {
             say(&format!("  {} {}", "fix:".green(), step.text));
-            if let Some(file) = &step.file {
-                say(&format!("    in {file}:"));
+            if let Some(place) = crate::report::place(step) {
+                say(&format!("    {place}"));
             }
             for line in step.snippet.iter().flat_map(|s| s.lines()) {
                 say(&format!("      {line}"));
@@ -184,12 +189,16 @@ impl Guide for Terminal {
                     shell_words(argv).cyan(),
                     "(run it once the change above is made)".dimmed()
                 )),
-                Some(argv) => offer_to_run(argv)?,
+                Some(argv) => offer_to_run(argv, step.exit.as_deref().unwrap_or(&[0]))?,
                 None => {}
             }
         }
-        for v in &f.fix.verify {
+        for (i, v) in f.fix.verify.iter().enumerate() {
             say(&format!("  {} {v}", "verify:".dimmed()));
+            let exit = f.fix.verify_exit.get(i).map_or(&[0][..], Vec::as_slice);
+            if let Some(note) = crate::report::exit_note(exit) {
+                say(&format!("    {}", note.dimmed()));
+            }
         }
         Ok(())
     }
@@ -259,7 +268,7 @@ fn declined_or(answer: Result<bool, InquireError>) -> Result<bool, Interrupted> 
 }
 
 /// Shows a fix command and runs it only after an explicit yes.
-fn offer_to_run(argv: &[String]) -> Result<(), Interrupted> {
+fn offer_to_run(argv: &[String], success: &[i32]) -> Result<(), Interrupted> {
     let shown = shell_words(argv);
     say(&format!("    {}", shown.cyan()));
     let help = if only_looks(argv) {
@@ -282,6 +291,9 @@ fn offer_to_run(argv: &[String]) -> Result<(), Interrupted> {
     });
     let verdict = match &out.outcome {
         Outcome::Exited(0) => out.outcome.to_string().green(),
+        Outcome::Exited(n) if success.contains(n) => {
+            format!("{} (that means it worked)", out.outcome).green()
+        }
         other => other.to_string().red(),
     };
     say(&format!("    {verdict}"));

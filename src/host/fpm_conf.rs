@@ -14,7 +14,7 @@ mod pool;
 use super::Sourced;
 use ini::{Item, Reader};
 pub use php_ini::{MemoryLimit, memory_limit};
-pub use pool::{ListenSpec, Pool, fpm_duration_secs};
+pub use pool::{ListenSpec, Pool, Span, fpm_duration_secs};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -171,6 +171,11 @@ fn assemble(config: &mut FpmConfig, items: Vec<Item>) {
                     config.pools.push(Pool::new(&s.value, &s));
                     config.pools.len() - 1
                 }));
+            }
+            Item::Commented { key, value } => {
+                if let Some(i) = current {
+                    config.pools[i].commented.push((key, value));
+                }
             }
             Item::Entry { key, value } => match current {
                 Some(i) => {

@@ -175,9 +175,14 @@ fn finding(out: &mut String, f: &Finding) {
             let _ = writeln!(out, "{}. {}", i + 1, prose(&s.text));
             if let Some(argv) = &s.command {
                 fence(out, "sh", &shell_words(argv));
+                if let Some(note) = s.exit.as_deref().and_then(super::exit_note) {
+                    let _ = writeln!(out, "   {note}\n");
+                }
             }
-            if let Some(file) = &s.file {
-                let _ = writeln!(out, "   In {}:", code(file));
+            if let Some(place) = super::place(s) {
+                let file = s.file.as_deref().unwrap_or_default();
+                let place = place.replacen(&format!("in {file}"), &format!("In {}", code(file)), 1);
+                let _ = writeln!(out, "   {place}\n");
             }
             if let Some(snippet) = &s.snippet {
                 fence(out, snippet_language(snippet), snippet);
@@ -187,6 +192,12 @@ fn finding(out: &mut String, f: &Finding) {
     if !f.fix.verify.is_empty() {
         let _ = writeln!(out, "\n#### Verify\n");
         fence(out, "sh", &f.fix.verify.join("\n"));
+        let notes = f.fix.verify.iter().zip(&f.fix.verify_exit);
+        for (line, exit) in notes {
+            if let Some(note) = super::exit_note(exit) {
+                let _ = writeln!(out, "{}: {note}\n", code(line));
+            }
+        }
     }
 }
 
@@ -234,10 +245,14 @@ mod tests {
                 steps: vec![StepText {
                     text: "In upstream backend:".into(),
                     command: None,
+                    exit: None,
                     file: None,
+                    line: None,
+                    last_line: None,
                     snippet: Some("keepalive_timeout 4s;".into()),
                 }],
                 verify: Vec::new(),
+                verify_exit: Vec::new(),
             },
             unchecked: Vec::new(),
             node: "n".into(),

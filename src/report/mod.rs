@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::rules::Role;
 use crate::value::Value;
-use crate::walk::{CheckRecord, Finding, Walk};
+use crate::walk::{CheckRecord, Finding, StepText, Walk};
 
 /// One paragraph: the primary finding (what fails and since when, the
 /// cause, the fix), how many more there are, or that nothing fails now.
@@ -70,6 +70,34 @@ pub fn unchecked_note(f: &Finding) -> Option<String> {
             f.unchecked.join(", ")
         )
     })
+}
+
+/// What a command's success looks like when it is not exit status 0 (a
+/// grep that may find nothing): said under the command, never on its line,
+/// so a person copying the line copies only the command.
+pub fn exit_note(exit: &[i32]) -> Option<String> {
+    if exit == [0] || exit.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = exit.iter().map(i32::to_string).collect();
+    let list = match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => words.join(""),
+    };
+    Some(format!("(exit status {list} means it worked)"))
+}
+
+/// Where a step's edit goes, for a person: `in FILE, line 14`, `in FILE,
+/// lines 53–55`, or `in FILE`; followed by `:` when a snippet follows.
+pub fn place(step: &StepText) -> Option<String> {
+    let file = step.file.as_deref()?;
+    let at = match (step.line, step.last_line) {
+        (Some(first), Some(last)) => format!(", lines {first}–{last}"),
+        (Some(line), None) => format!(", line {line}"),
+        _ => String::new(),
+    };
+    let colon = if step.snippet.is_some() { ":" } else { "" };
+    Some(format!("in {file}{at}{colon}"))
 }
 
 /// Output formats of the report.
@@ -203,6 +231,19 @@ mod tests {
             unchecked: Vec::new(),
             node: id.into(),
         }
+    }
+
+    #[test]
+    fn success_other_than_zero_is_said_and_zero_is_not() {
+        assert_eq!(exit_note(&[0]), None);
+        assert_eq!(
+            exit_note(&[1]).as_deref(),
+            Some("(exit status 1 means it worked)")
+        );
+        assert_eq!(
+            exit_note(&[0, 1]).as_deref(),
+            Some("(exit status 0 or 1 means it worked)")
+        );
     }
 
     fn report(findings: Vec<Finding>) -> Report {

@@ -86,8 +86,10 @@ fn finding(out: &mut String, f: &Finding) {
     }
     if !f.evidence.is_empty() {
         let _ = writeln!(out, "  {}", "Evidence:".bold());
-        for e in &f.evidence {
-            let _ = writeln!(out, "    {e}");
+        // An evidence item may span lines (a file's lines around an
+        // error): each keeps the indent.
+        for line in f.evidence.iter().flat_map(|e| e.lines()) {
+            let _ = writeln!(out, "    {line}");
         }
     }
     if !f.fix.steps.is_empty() || !f.fix.summary.is_empty() {
@@ -96,9 +98,12 @@ fn finding(out: &mut String, f: &Finding) {
             let _ = writeln!(out, "    {}. {}", i + 1, s.text);
             if let Some(argv) = &s.command {
                 let _ = writeln!(out, "       $ {}", shell_words(argv));
+                if let Some(note) = s.exit.as_deref().and_then(super::exit_note) {
+                    let _ = writeln!(out, "         {note}");
+                }
             }
-            if let Some(file) = &s.file {
-                let _ = writeln!(out, "       in {file}:");
+            if let Some(place) = super::place(s) {
+                let _ = writeln!(out, "       {place}");
             }
             for line in s.snippet.iter().flat_map(|s| s.lines()) {
                 let _ = writeln!(out, "         {line}");
@@ -107,8 +112,12 @@ fn finding(out: &mut String, f: &Finding) {
     }
     if !f.fix.verify.is_empty() {
         let _ = writeln!(out, "  {}", "Verify:".bold());
-        for v in &f.fix.verify {
+        for (i, v) in f.fix.verify.iter().enumerate() {
             let _ = writeln!(out, "    $ {v}");
+            let exit = f.fix.verify_exit.get(i).map_or(&[0][..], Vec::as_slice);
+            if let Some(note) = super::exit_note(exit) {
+                let _ = writeln!(out, "      {note}");
+            }
         }
     }
 }

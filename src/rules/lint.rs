@@ -306,11 +306,18 @@ fn templates(set: &RuleSet, n: usize) -> Vec<(&Template, bool)> {
                     .iter()
                     .chain(&c.evidence)
                     .chain(&fix.summary)
-                    .chain(&fix.verify),
+                    .chain(fix.verify.iter().map(|v| &v.line)),
             );
             for s in &fix.steps {
                 before.push(&s.say);
-                before.extend(s.run.iter().flatten().chain(&s.file).chain(&s.snippet));
+                before.extend(
+                    s.run
+                        .iter()
+                        .flatten()
+                        .chain(&s.file)
+                        .chain(&s.line)
+                        .chain(&s.snippet),
+                );
             }
         }
     }

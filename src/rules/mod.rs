@@ -152,7 +152,15 @@ pub struct Conclusion {
 pub struct Fix {
     pub summary: Option<Template>,
     pub steps: Vec<FixStep>,
-    pub verify: Vec<Template>,
+    pub verify: Vec<Verify>,
+}
+
+/// A verify line (shell text a person pastes) and the exit statuses that
+/// mean the fix worked.
+#[derive(Debug)]
+pub struct Verify {
+    pub line: Template,
+    pub exit: Vec<i32>,
 }
 
 #[derive(Debug)]
@@ -161,7 +169,12 @@ pub struct FixStep {
     pub when: Option<Expr>,
     pub say: Template,
     pub run: Option<Vec<Template>>,
+    /// The exit statuses of `run` that mean it did its job (`[0]` unless
+    /// the pack says otherwise).
+    pub exit: Vec<i32>,
     pub file: Option<Template>,
+    /// Where in `file` the edit goes: a line or a range (`53-55`).
+    pub line: Option<Template>,
     pub snippet: Option<Template>,
 }
 

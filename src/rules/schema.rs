@@ -235,7 +235,43 @@ pub struct FixSpec {
     #[serde(default)]
     pub steps: Vec<StepSpec>,
     #[serde(default)]
-    pub verify: Vec<String>,
+    pub verify: Vec<VerifySpec>,
+}
+
+/// The exit statuses that mean a command did its job: one (`exit: 1`) or
+/// several (`exit: [0, 1]`). Without it, only 0 does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ExitSpec {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+impl ExitSpec {
+    pub fn statuses(&self) -> Vec<i64> {
+        match self {
+            ExitSpec::One(n) => vec![*n],
+            ExitSpec::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// A line a person pastes into a shell to see that the fix worked: plain
+/// text (it worked when it exits 0), or the text with the exit statuses
+/// that mean it worked (`{run: "...", exit: 1}` for a grep that must find
+/// nothing).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum VerifySpec {
+    Line(String),
+    Expect(VerifyExpect),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyExpect {
+    pub run: String,
+    pub exit: ExitSpec,
 }
 
 /// One step of a fix: what to do, and optionally the exact command or the
@@ -247,6 +283,10 @@ pub struct StepSpec {
     pub when: Option<String>,
     pub say: String,
     pub run: Option<Vec<String>>,
+    /// The exit statuses of `run` that mean it did its job; default 0.
+    pub exit: Option<ExitSpec>,
     pub file: Option<String>,
+    /// Where in `file`: a line (`"14"`) or a range (`"53-55"`), a template.
+    pub line: Option<String>,
     pub snippet: Option<String>,
 }

@@ -23,6 +23,9 @@ pub(super) enum Item {
     Entry { key: String, value: Sourced<String> },
     /// A line php-fpm would reject, or an include that matched nothing.
     Problem(Sourced<String>),
+    /// `;key = value`: a setting commented out, as distributions ship
+    /// their defaults (`;listen.mode = 0660`): where that setting goes.
+    Commented { key: String, value: Sourced<String> },
 }
 
 /// Where the files live: `root` re-roots absolute paths (a fixture tree or a container's
@@ -56,6 +59,10 @@ impl Reader<'_> {
                 Line::Bad(why) => self
                     .items
                     .push(Item::Problem(Sourced::new(why, file, line))),
+                Line::Commented(key, value) => self.items.push(Item::Commented {
+                    key,
+                    value: Sourced::new(value, file, line),
+                }),
             }
         }
         Ok(())
@@ -143,11 +150,15 @@ enum Line {
     Section(String),
     Entry(String, String),
     Bad(String),
+    Commented(String, String),
 }
 
 fn parse_line(raw: &str) -> Line {
     let line = raw.trim();
-    if line.is_empty() || line.starts_with(';') || line.starts_with('#') {
+    if let Some(setting) = line.strip_prefix(';') {
+        return commented(setting);
+    }
+    if line.is_empty() || line.starts_with('#') {
         return Line::Blank;
     }
     if let Some(rest) = line.strip_prefix('[') {
@@ -162,6 +173,24 @@ fn parse_line(raw: &str) -> Line {
         }
         _ => Line::Bad(format!("expected `key = value`, found {line:?}")),
     }
+}
+
+/// A comment that is a setting switched off (`;listen.mode = 0660`): the
+/// key right after the `;`, as distributions write their defaults. Prose
+/// (`; Default Value: 0`, `; Note: ...`) starts with a space and is none.
+fn commented(setting: &str) -> Line {
+    let Some((key, value)) = setting.split_once('=') else {
+        return Line::Blank;
+    };
+    let key = key.trim_end();
+    let is_key = |c: char| c.is_ascii_alphanumeric() || "_.[]".contains(c);
+    if key.is_empty()
+        || !key.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !key.chars().all(is_key)
+    {
+        return Line::Blank;
+    }
+    Line::Commented(key.to_string(), parse_value(value))
 }
 
 /// Unquotes a value: `"..."` (with `\"` and `\\` escapes), `'...'` (literal), or bare text
@@ -196,6 +225,24 @@ mod tests {
 
     fn entry(k: &str, v: &str) -> Line {
         Line::Entry(k.to_string(), v.to_string())
+    }
+
+    #[test]
+    fn a_setting_commented_out_is_kept_as_such() {
+        assert_eq!(
+            parse_line(";listen.mode = 0660"),
+            Line::Commented("listen.mode".into(), "0660".into())
+        );
+        assert_eq!(
+            parse_line(";php_admin_value[memory_limit] = 32M"),
+            Line::Commented("php_admin_value[memory_limit]".into(), "32M".into())
+        );
+        assert_eq!(
+            parse_line(";listen.acl_users ="),
+            Line::Commented("listen.acl_users".into(), String::new())
+        );
+        assert_eq!(parse_line("; Default Value: 0 = off"), Line::Blank);
+        assert_eq!(parse_line(";   static  - a fixed number"), Line::Blank);
     }
 
     #[test]

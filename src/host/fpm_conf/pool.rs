@@ -128,9 +128,71 @@ pub struct Pool {
     /// Every setting of the pool in order, keys as written (including `php_admin_value[..]`,
     /// which configure PHP, not FPM: `php_admin_value[error_log]` is PHP's log).
     pub settings: Vec<(String, Sourced<String>)>,
+    /// Settings commented out in the pool's section (`;listen.mode = 0660`,
+    /// as distributions ship their defaults): where a setting not in
+    /// effect would be written.
+    pub commented: Vec<(String, Sourced<String>)>,
+}
+
+/// Where a group of settings is written in one file: lines `first` to
+/// `last`, or, when none of them is, the pool's `[name]` line (the edit
+/// goes right after it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// The file.
+    pub file: PathBuf,
+    /// The first line.
+    pub first: usize,
+    /// The last line (`first` for one line).
+    pub last: usize,
+}
+
+impl Span {
+    /// `53` or `53-55`.
+    pub fn lines(&self) -> String {
+        if self.last > self.first {
+            format!("{}-{}", self.first, self.last)
+        } else {
+            self.first.to_string()
+        }
+    }
+
+    /// `/etc/php/8.2/fpm/pool.d/www.conf:53-55`.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file.display(), self.lines())
+    }
 }
 
 impl Pool {
+    /// Where the settings `keys` are written: each where it takes effect,
+    /// else where the pool's section has it commented out; the lines of
+    /// those in the file of the first one found. The `[name]` line when
+    /// none is written at all.
+    pub fn span(&self, keys: &[&str]) -> Span {
+        let commented = |key: &str| {
+            let hit = self
+                .commented
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key));
+            hit.map(|(_, v)| v)
+        };
+        let places: Vec<&Sourced<String>> = keys
+            .iter()
+            .filter_map(|k| self.get(k).or_else(|| commented(k)))
+            .collect();
+        let Some(file) = places.first().map(|p| p.file.clone()) else {
+            return Span {
+                file: self.file.clone(),
+                first: self.line,
+                last: self.line,
+            };
+        };
+        let lines = places.iter().filter(|p| p.file == file).map(|p| p.line);
+        let (first, last) = lines.fold((usize::MAX, 0), |(lo, hi), l| (lo.min(l), hi.max(l)));
+        Span { file, first, last }
+    }
+
     /// The last value of `key` (case-insensitive), as php-fpm keeps the last one.
     pub fn get(&self, key: &str) -> Option<&Sourced<String>> {
         let hit = self
@@ -186,6 +248,7 @@ impl Pool {
             access_log: None,
             catch_workers_output: None,
             settings: Vec::new(),
+            commented: Vec::new(),
         }
     }
 
@@ -373,6 +436,23 @@ mod tests {
         assert!(pool.uses_acl());
         let (pool, _) = pool_with(&[("listen.owner", "www-data")]);
         assert!(!pool.uses_acl());
+    }
+
+    #[test]
+    fn a_span_covers_settings_set_and_commented_out() {
+        let (mut pool, _) =
+            pool_with(&[("listen.owner", "www-data"), ("listen.group", "www-data")]);
+        let mode = Sourced::new("0660".to_string(), Path::new("/etc/p.conf"), 4);
+        pool.commented.push(("listen.mode".to_string(), mode));
+        let span = pool.span(&["listen.owner", "listen.group", "listen.mode"]);
+        assert_eq!(span.location(), "/etc/p.conf:2-4");
+        assert_eq!(pool.span(&["listen.owner"]).lines(), "2");
+    }
+
+    #[test]
+    fn settings_written_nowhere_go_after_the_section_line() {
+        let (pool, _) = pool_with(&[("listen", "9000")]);
+        assert_eq!(pool.span(&["listen.mode"]).location(), "/etc/p.conf:1");
     }
 
     #[test]

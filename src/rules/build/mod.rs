@@ -5,6 +5,7 @@
 //! shows a pack author everything at once. Graph-wide soundness
 //! (reachability, cycles, facts produced upstream) is `lint`'s job.
 
+mod argv;
 mod hint;
 pub(crate) mod mutating;
 mod node;
@@ -27,6 +28,13 @@ struct Parsed {
     file: RuleFile,
     /// The file as written, to point inside a value (a literal in a condition).
     text: String,
+}
+
+/// Why `argv` changes the host, when it is a command known to (`systemctl
+/// restart`, `kill`, `nginx -s`, `sysctl -w`, ...): what lint refuses in
+/// a probe, and what the test suite runs only on a lab's own processes.
+pub fn changes_host(argv: &[String]) -> Option<String> {
+    mutating::mutation(argv)
 }
 
 /// Builds a pack from its files, then lints it.
@@ -81,6 +89,7 @@ struct Builder {
 }
 
 /// The spot a message points at: a file and a path inside it.
+#[derive(Clone)]
 struct At<'a> {
     file: &'a Parsed,
     path: Vec<PathSeg<'a>>,
@@ -114,6 +123,12 @@ impl<'a> At<'a> {
             file: self.file.name.clone(),
             pos: self.file.index.nearest(&self.path),
         }
+    }
+
+    /// Where exactly this spot's value is written; `None` when the index
+    /// has no such node.
+    fn exact_pos(&self) -> Option<Pos> {
+        self.file.index.get(&self.path)
     }
 
     /// Where `needle`, at byte `offset` of this spot's text `value`, is

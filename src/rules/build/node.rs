@@ -6,7 +6,9 @@ use super::{At, Builder, valid_id};
 use crate::causes;
 use crate::expr::Expr;
 use crate::rules::schema::{self, NodeSpec};
-use crate::rules::{Ask, Branch, Check, Conclusion, Each, Fix, FixStep, Node, NodeKind, Role};
+use crate::rules::{
+    Ask, Branch, Check, Conclusion, Each, Fix, FixStep, Node, NodeKind, Role, Verify,
+};
 use crate::template::Template;
 use crate::value::Value;
 
@@ -309,7 +311,13 @@ impl Builder {
             .enumerate()
             .map(|(i, s)| self.step(s, &at.key("steps").index(i)))
             .collect();
-        let verify = self.templates(&spec.verify, &at.key("verify"));
+        let verify: Vec<Option<Verify>> = spec
+            .verify
+            .iter()
+            .enumerate()
+            .map(|(i, v)| self.verify(v, &at.key("verify").index(i)))
+            .collect();
+        let verify: Option<Vec<Verify>> = verify.into_iter().collect();
         Some(Fix {
             summary,
             steps: steps.into_iter().collect::<Option<_>>()?,
@@ -320,6 +328,16 @@ impl Builder {
     fn step(&mut self, s: &schema::StepSpec, at: &At) -> Option<FixStep> {
         let when = s.when.as_ref().map(|w| self.condition(w, &at.key("when")));
         let say = self.template(&s.say, &at.key("say"));
+        if let Some(argv) = &s.run {
+            self.argv_shape(argv, &at.key("run"));
+        }
+        if s.exit.is_some() && s.run.is_none() {
+            self.problem(
+                &at.key("exit"),
+                "`exit` names the statuses of the step's `run` command that mean it worked; this step has no `run`",
+            );
+        }
+        let exit = self.exit_statuses(s.exit.as_ref(), &at.key("exit"));
         let run = s
             .run
             .as_ref()
@@ -332,13 +350,37 @@ impl Builder {
             .snippet
             .as_ref()
             .and_then(|f| self.template(f, &at.key("snippet")));
+        if s.line.is_some() && s.file.is_none() {
+            self.problem(
+                &at.key("line"),
+                "`line` says where in the step's `file` the edit goes; this step has no `file`",
+            );
+        }
+        let line = s
+            .line
+            .as_ref()
+            .and_then(|l| self.template(l, &at.key("line")));
         Some(FixStep {
             when: when.map(|w| w.ok_or(())).transpose().ok()?,
             say: say?,
             run,
+            exit,
             file,
+            line,
             snippet,
         })
+    }
+
+    /// A verify line: its text, and the exit statuses that mean the fix
+    /// worked (0 for a plain line).
+    fn verify(&mut self, v: &schema::VerifySpec, at: &At) -> Option<Verify> {
+        let (text, exit, text_at) = match v {
+            schema::VerifySpec::Line(text) => (text, None, at.clone()),
+            schema::VerifySpec::Expect(e) => (&e.run, Some(&e.exit), at.key("run")),
+        };
+        let exit = self.exit_statuses(exit, &at.key("exit"));
+        let line = self.template(text, &text_at)?;
+        Some(Verify { line, exit })
     }
 
     /// The conclusion's role: as written, or the cause's default. The

@@ -100,6 +100,7 @@ impl Builder {
                 if let Some(why) = super::mutating::mutation(argv) {
                     self.problem(&at.key("run"), why);
                 }
+                self.argv_shape(argv, &at.key("run"));
                 Some(Action::Command(self.templates(argv, &at.key("run"))?))
             }
             (None, Some(name)) => self.builtin(name, spec, at),
