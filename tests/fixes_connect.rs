@@ -188,6 +188,12 @@ fn socket_permission_is_fixed_by_a_stop_and_start_not_a_reload() {
         commands.contains(&format!("timeout 60 tail --pid={pid} -f /dev/null")),
         "{commands:?}"
     );
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the master's binary");
+    let start = format!("{} -y {}", exe.display(), fpm.conf.display());
+    assert!(
+        commands.contains(&start),
+        "started as it was, from its own binary: {commands:?}"
+    );
 
     let mark = lab.error_log_mark();
     let now = lab

@@ -93,7 +93,7 @@ fn full_dynamic_pool_gets_the_workers_one_cpu_can_run_and_the_burst_succeeds() {
     let quotes = |text: &str| run.assert_evidence_quotes("backend-pool-exhausted", text);
     quotes("CPUs: 1, from the CPUs php-fpm master");
     quotes("PHP memory_limit: 128M");
-    let edit = fix.step("Set the pool's limits");
+    let edit = fix.step("Set the limits of pool");
     assert_eq!(
         edit.snippet.as_deref(),
         Some(
@@ -116,7 +116,7 @@ fn full_dynamic_pool_gets_the_workers_one_cpu_can_run_and_the_burst_succeeds() {
 }
 
 #[test]
-fn full_ondemand_pool_gets_more_workers_and_the_burst_succeeds() {
+fn full_ondemand_pool_gets_more_workers_and_a_stop_and_start_and_the_burst_succeeds() {
     let b = Burst::fails(
         Pool::unix("www").pm_ondemand().max_children(1),
         2,
@@ -136,6 +136,14 @@ fn full_ondemand_pool_gets_more_workers_and_the_burst_succeeds() {
         edit.snippet.as_deref(),
         Some("pm.max_children = 4"),
         "ondemand keeps its mode"
+    );
+    // Measured on php-fpm 8.2: right after a USR2 reload, an ondemand pool serves a burst
+    // with one worker, one request after the other, and the last ones time out.
+    let commands: Vec<String> = fix.commands().iter().map(|c| c.join(" ")).collect();
+    assert!(
+        commands.contains(&format!("kill -QUIT {}", b.fpm.pid))
+            && !commands.iter().any(|c| c.contains("USR2")),
+        "an ondemand pool takes a stop and a start: {commands:?}"
     );
 
     let fpm = b.fixed_by(&fix);
