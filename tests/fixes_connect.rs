@@ -211,3 +211,34 @@ fn socket_permission_is_fixed_by_a_stop_and_start_not_a_reload() {
         &[&format!("{worker} {worker}"), "200"],
     );
 }
+
+#[test]
+fn a_group_whose_servers_all_failed_answers_once_its_backend_runs_and_nginx_reloads() {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::tcp("www"));
+    let addr = fpm.tcp_addr();
+    // nginx marks servers failed only in a group of two or more: the same php-fpm twice.
+    let group = format!("upstream php {{ server {addr}; server {addr}; }}");
+    lab.nginx(|c| c.http(&group).location(PHP, Pass::fastcgi_to("php")));
+    assert_eq!(lab.get("/ok.php"), 200);
+    lab.stop(fpm.pid);
+    for _ in 0..4 {
+        assert_eq!(lab.get("/ok.php"), 502);
+    }
+    lab.error_log_line("no live upstreams");
+
+    let conf = fpm.conf.display().to_string();
+    let run = lab.doctor(&["--auto", "--format", "json", "--fpm-conf", &conf]);
+    assert_eq!(run.status, 1, "a fault\n{run}");
+    let (down, group) = (
+        Fix::of(&run, "backend-down"),
+        Fix::of(&run, "no-live-upstreams"),
+    );
+    let mark = lab.error_log_mark();
+    let fpm = lab
+        .follow_fix(&down, Some(&fpm))
+        .expect("php-fpm runs again");
+    lab.follow_fix(&group, Some(&fpm));
+    assert_fixed(&lab, &group, mark, "fastcgi://php", "/ok.php", &["200"]);
+    assert!(lab.errors_since(mark, &addr.to_string()).is_empty());
+}
