@@ -11,6 +11,7 @@ use crate::support::fix::Fix;
 use crate::support::fpm::Fpm;
 use crate::support::logs::{read_lossy, wait_for_line};
 use crate::support::{Lab, Pass, Pool};
+use std::path::Path;
 use std::time::Duration;
 
 const PHP: &str = "~ \\.php$";
@@ -278,4 +279,56 @@ fn big_php_header_gets_bigger_buffers_and_the_page_answers() {
     assert!(conf.contains("fastcgi_busy_buffers_size 32k;"), "{conf}");
     let sock = fpm.socket_path().display().to_string();
     assert_fixed(&lab, &fix, mark, &sock, "/bighdr.php", &["200"]);
+}
+
+/// A crash has no fix to prove: the advice must be concrete on this host. Its log command
+/// prints the crash, and the place it says core dumps go exists (the kernel's own pattern
+/// decides which: a program it pipes to, an absolute path, or /tmp instead of a worker's
+/// working directory; the test never changes the machine-wide pattern).
+#[test]
+fn crashed_worker_gets_advice_naming_its_log_and_where_a_core_dump_goes() {
+    let lab = Lab::new();
+    lab.write_www("crash.php", "<?php posix_kill(posix_getpid(), 11);\n");
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    assert_eq!(lab.get("/crash.php"), 502);
+    wait_for_line(&fpm.log, "exited on signal 11", FPM_LOG_WAIT);
+
+    let (_, fix) = diagnosed(&lab, "backend-crashed", None);
+    let keep = fix.step("Keep the crash lines");
+    let printed = lab.run_printed(keep.command.as_deref().expect("a command"));
+    assert!(printed.stdout.contains("exited on signal 11"), "{printed}");
+    let dumpable = fix.step("leave a core dump");
+    assert!(dumpable.text.contains(&fpm.conf.display().to_string()));
+
+    let pattern = read_lossy(Path::new("/proc/sys/kernel/core_pattern"));
+    let pattern = pattern.trim();
+    let goes_to = if let Some(pipe) = pattern.strip_prefix('|') {
+        let handler = pipe.split_whitespace().next().unwrap_or_default();
+        assert!(
+            fix.step("Core dumps go to the program")
+                .text
+                .contains(handler)
+        );
+        Path::new(handler).to_path_buf()
+    } else if pattern.starts_with('/') {
+        assert!(
+            fix.step("The kernel writes core dumps as")
+                .text
+                .contains(pattern)
+        );
+        Path::new(pattern)
+            .parent()
+            .expect("a directory")
+            .to_path_buf()
+    } else {
+        let redirect = fix.step("write them to /tmp instead");
+        let argv = redirect.command.clone().unwrap_or_default();
+        assert_eq!(
+            argv,
+            ["sysctl", "-w", "kernel.core_pattern=/tmp/core-%e.%p"]
+        );
+        Path::new("/tmp").to_path_buf()
+    };
+    assert!(goes_to.exists(), "{} does not exist", goes_to.display());
 }
