@@ -229,3 +229,36 @@ fn a_drop_policy_gets_accept_rules_for_the_backend_and_its_answers() {
         },
     );
 }
+
+#[test]
+fn an_nft_drop_policy_gets_accept_rules_for_the_backend_and_its_answers() {
+    isolated(
+        "an_nft_drop_policy_gets_accept_rules_for_the_backend_and_its_answers",
+        || {
+            let (lab, backend) = lab_with_backend();
+            // As above, with nftables: only nginx's own port passes the chain's policy.
+            let nginx_port = lab.nginx_info().port;
+            sh(&["nft", "add table inet lab"]);
+            sh(&[
+                "nft",
+                "add chain inet lab input { type filter hook input priority 0; policy drop; }",
+            ]);
+            for dir in ["dport", "sport"] {
+                sh(&[
+                    "nft",
+                    &format!("add rule inet lab input tcp {dir} {nginx_port} accept"),
+                ]);
+            }
+            assert_eq!(lab.get("/app"), 504);
+
+            let run = diagnose(&lab, "firewall-nft-policy");
+            run.assert_evidence_quotes("firewall-blocked", "has policy drop");
+            let done = follow_and_check(&lab, &run, backend, None);
+            assert_eq!(
+                done.ran.len(),
+                2,
+                "the backend's port, then its answers: {done:?}"
+            );
+        },
+    );
+}
