@@ -19,6 +19,7 @@ mod hostile;
 mod keepalive_fixes;
 mod malformed_rules;
 mod messy_host;
+mod missing_tools;
 mod namespaces;
 mod netns;
 mod nginx_down;
