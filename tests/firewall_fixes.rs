@@ -262,3 +262,40 @@ fn an_nft_drop_policy_gets_accept_rules_for_the_backend_and_its_answers() {
         },
     );
 }
+
+#[test]
+fn firewalld_rules_left_without_firewalld_lose_their_table_and_the_502_ends() {
+    isolated(
+        "firewalld_rules_left_without_firewalld_lose_their_table_and_the_502_ends",
+        || {
+            let installed = ["/usr/bin/firewall-cmd", "/usr/sbin/firewall-cmd"];
+            if installed.iter().any(|p| std::path::Path::new(p).exists()) {
+                eprintln!("skipped: firewalld is installed here, and would answer for the table");
+                return;
+            }
+            let (lab, backend) = lab_with_backend();
+            // What a killed or removed firewalld leaves behind: its table, and a reject.
+            sh(&["nft", "add table inet firewalld"]);
+            sh(&[
+                "nft",
+                "add chain inet firewalld filter_INPUT { type filter hook input priority 10; }",
+            ]);
+            sh(&[
+                "nft",
+                &format!(
+                    "add rule inet firewalld filter_INPUT tcp dport {} reject with tcp reset",
+                    backend.port()
+                ),
+            ]);
+            assert_eq!(lab.get("/app"), 502);
+
+            let run = diagnose(&lab, "firewall-firewalld-rule");
+            let done = follow_and_check(&lab, &run, backend, None);
+            assert_eq!(
+                done.ran,
+                [["nft", "delete", "table", "inet", "firewalld"]],
+                "{done:?}"
+            );
+        },
+    );
+}
