@@ -34,4 +34,5 @@ mod rules_lint;
 mod scan;
 mod scenarios;
 mod signals;
+mod tls_fixes;
 mod unisolated;

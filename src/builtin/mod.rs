@@ -452,6 +452,35 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         signatures: &[],
     },
     BuiltinInfo {
+        name: "tls-peer",
+        doc: "Fetches the certificate a TLS upstream presents as nginx does (no SNI) and checks it against this host's CA bundle and the name nginx verifies.",
+        params: &["host", "port", "name", "conf", "file", "line"],
+        facts: &[
+            "presented",
+            "subject",
+            "issuer",
+            "not_after",
+            "self_signed",
+            "chain_trusted",
+            "name_checked",
+            "name_matches",
+            "errors",
+            "cn",
+            "cn_matches",
+            "ca_bundle",
+            "pem",
+            "cert_file",
+            "trusted_file",
+            "trusted_line",
+            "trusted_text",
+            "ssl_name_file",
+            "ssl_name_line",
+            "ssl_name_text",
+        ],
+        lists: &[],
+        signatures: &[],
+    },
+    BuiltinInfo {
         name: "resolve",
         doc: "Resolves a host name now, as the system does, and asks the DNS servers nginx's resolver would use.",
         params: &["name", "ip", "file", "line", "kind", "target", "block"],
@@ -513,6 +542,7 @@ mod preview;
 mod protocol;
 mod resolve;
 mod sockets_probe;
+mod tls_peer;
 mod upstream_now;
 
 pub use context::{Host, HostOptions, parse_since};
@@ -594,6 +624,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "resolve" => resolve::run(host, params, &mut out),
         "packet-filter" => packet_filter::run(params, &mut out),
         "keepalive-reuse" => keepalive_reuse::run(host, params, &mut out),
+        "tls-peer" => tls_peer::run(host, params, &mut out),
         "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
             sockets_probe::run(host, name, params, &mut out)
         }
