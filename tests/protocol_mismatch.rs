@@ -8,10 +8,11 @@
 //! one (both are HTTP-like), so it passes the app's 400 on and logs no 502.
 
 use crate::support::backend::{Mode, tls};
-use crate::support::doctor::{DoctorRun, strings};
+use crate::support::doctor::{self, DoctorRun, strings};
 use crate::support::follow;
 use crate::support::{Lab, Pass, Pool};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 const ID: &str = "pass-protocol-mismatch";
 
@@ -186,5 +187,37 @@ fn an_app_that_hangs_up_is_named_and_php_fpm_is_not_mentioned() {
     assert!(
         !checks.iter().any(|p| p == "fpm-log" || p == "backend"),
         "no php-fpm checks for an app that is not php-fpm: {checks:?}"
+    );
+}
+
+/// A bug in the backend is not nginx's to fix: the advice is the request to run, as
+/// printed, and its output shows the very header nginx refused.
+#[test]
+fn an_invalid_header_is_shown_by_running_the_printed_request_to_the_backend() {
+    let lab = Lab::new();
+    let app = lab.backend(Mode::BadHeader);
+    lab.nginx(|c| c.location("/", Pass::proxy_http(app)));
+    assert_eq!(lab.get("/app"), 502);
+
+    let run = diagnose(&lab);
+    let id = "invalid-upstream-response";
+    run.assert_first(id);
+    let argv: Vec<String> = follow::steps(&run, id)
+        .iter()
+        .find_map(|s| s["command"].as_array().cloned())
+        .unwrap_or_else(|| panic!("a command to run\n{run}"))
+        .iter()
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        argv[argv.len() - 1],
+        format!("http://{app}/app"),
+        "{argv:?}"
+    );
+    let out = doctor::run_bounded(&argv[0], &argv[1..], lab.dir(), Duration::from_secs(30));
+    assert_eq!(out.status, 0, "{argv:?}\n{out}");
+    assert!(
+        out.stdout.contains("Bad Name: x"),
+        "{argv:?} shows the header:\n{out}"
     );
 }
