@@ -23,6 +23,7 @@ mod missing_tools;
 mod namespaces;
 mod netns;
 mod nginx_down;
+mod ports_fixes;
 mod probe_bounds;
 mod properties;
 mod protocol_mismatch;

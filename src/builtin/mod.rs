@@ -481,6 +481,25 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         signatures: &[],
     },
     BuiltinInfo {
+        name: "local-ports",
+        doc: "Reads the local port range and the connections to a backend, to tell a narrowed range from other programs' connections.",
+        params: &["host", "port"],
+        facts: &[
+            "range",
+            "range_size",
+            "default_range",
+            "narrow",
+            "time_wait",
+            "established",
+            "holders",
+            "set_file",
+            "set_line",
+            "set_text",
+        ],
+        lists: &[],
+        signatures: &[],
+    },
+    BuiltinInfo {
         name: "resolve",
         doc: "Resolves a host name now, as the system does, and asks the DNS servers nginx's resolver would use.",
         params: &["name", "ip", "file", "line", "kind", "target", "block"],
@@ -535,6 +554,7 @@ mod context;
 mod error_log;
 mod fpm_log;
 mod keepalive_reuse;
+mod local_ports;
 mod nginx_probe;
 mod packet_filter;
 mod pass_target;
@@ -625,6 +645,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "packet-filter" => packet_filter::run(params, &mut out),
         "keepalive-reuse" => keepalive_reuse::run(host, params, &mut out),
         "tls-peer" => tls_peer::run(host, params, &mut out),
+        "local-ports" => local_ports::run(host, params, &mut out),
         "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
             sockets_probe::run(host, name, params, &mut out)
         }
