@@ -299,3 +299,47 @@ fn firewalld_rules_left_without_firewalld_lose_their_table_and_the_502_ends() {
         },
     );
 }
+
+#[test]
+fn ufw_chains_left_without_ufw_lose_the_rule_as_listed_and_the_502_ends() {
+    isolated(
+        "ufw_chains_left_without_ufw_lose_the_rule_as_listed_and_the_502_ends",
+        || {
+            let installed = ["/usr/sbin/ufw", "/usr/bin/ufw"];
+            if installed.iter().any(|p| std::path::Path::new(p).exists()) {
+                eprintln!("skipped: ufw is installed here, and its own commands would apply");
+                return;
+            }
+            let (lab, backend) = lab_with_backend();
+            let port = backend.port().to_string();
+            // A chain of ufw's name with a reject in it, and no ufw to manage it.
+            sh(&["iptables", "-N", "ufw-user-input"]);
+            sh(&["iptables", "-A", "INPUT", "-j", "ufw-user-input"]);
+            sh(&[
+                "iptables",
+                "-A",
+                "ufw-user-input",
+                "-p",
+                "tcp",
+                "--dport",
+                &port,
+                "-j",
+                "REJECT",
+                "--reject-with",
+                "tcp-reset",
+            ]);
+            assert_eq!(lab.get("/app"), 502);
+
+            let run = diagnose(&lab, "firewall-iptables-rule");
+            let listed = format!(
+                "-A ufw-user-input -p tcp -m tcp --dport {port} -j REJECT --reject-with tcp-reset"
+            );
+            let done = follow_and_check(&lab, &run, backend, Some(&listed));
+            assert_eq!(
+                done.ran[0][..5],
+                ["iptables", "-t", "filter", "-D", "ufw-user-input"],
+                "{done:?}"
+            );
+        },
+    );
+}
