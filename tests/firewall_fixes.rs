@@ -37,6 +37,18 @@ fn sh(argv: &[&str]) {
     );
 }
 
+/// Whether `program` is installed here, which a test of the rules it leaves behind
+/// needs it not to be (it would manage them); says so when it skips.
+fn installed(program: &str) -> bool {
+    let found = ["/usr/bin", "/usr/sbin"]
+        .iter()
+        .any(|d| std::path::Path::new(d).join(program).exists());
+    if found {
+        eprintln!("skipped: {program} is installed here, and would manage its own rules");
+    }
+    found
+}
+
 /// A backend that answers, behind nginx, working before the fault.
 fn lab_with_backend() -> (Lab, SocketAddr) {
     let lab = Lab::new();
@@ -268,9 +280,7 @@ fn firewalld_rules_left_without_firewalld_lose_their_table_and_the_502_ends() {
     isolated(
         "firewalld_rules_left_without_firewalld_lose_their_table_and_the_502_ends",
         || {
-            let installed = ["/usr/bin/firewall-cmd", "/usr/sbin/firewall-cmd"];
-            if installed.iter().any(|p| std::path::Path::new(p).exists()) {
-                eprintln!("skipped: firewalld is installed here, and would answer for the table");
+            if installed("firewall-cmd") {
                 return;
             }
             let (lab, backend) = lab_with_backend();
@@ -305,9 +315,7 @@ fn ufw_chains_left_without_ufw_lose_the_rule_as_listed_and_the_502_ends() {
     isolated(
         "ufw_chains_left_without_ufw_lose_the_rule_as_listed_and_the_502_ends",
         || {
-            let installed = ["/usr/sbin/ufw", "/usr/bin/ufw"];
-            if installed.iter().any(|p| std::path::Path::new(p).exists()) {
-                eprintln!("skipped: ufw is installed here, and its own commands would apply");
+            if installed("ufw") {
                 return;
             }
             let (lab, backend) = lab_with_backend();
