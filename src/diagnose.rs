@@ -211,6 +211,7 @@ fn context_facts(host: &Host, args: &DiagnoseArgs) -> Facts {
     let mut facts = Facts::new();
     facts.set("host.root", host.root);
     facts.set("host.systemd", host.systemd);
+    crate::host::tools::set_presence(&mut facts);
     facts.set("opts.url", args.url.clone());
     facts.set("opts.since", args.since.clone());
     facts

@@ -8,6 +8,7 @@
 //! knows nothing about nginx: that is all in the rules.
 
 mod conclude;
+mod install;
 mod items;
 mod observe;
 

@@ -37,6 +37,18 @@ fn sh(argv: &[&str]) {
     );
 }
 
+/// Whether `program` is installed here, which a test of the rules it leaves behind
+/// needs it not to be (it would manage them); says so when it skips.
+fn installed(program: &str) -> bool {
+    let found = ["/usr/bin", "/usr/sbin"]
+        .iter()
+        .any(|d| std::path::Path::new(d).join(program).exists());
+    if found {
+        eprintln!("skipped: {program} is installed here, and would manage its own rules");
+    }
+    found
+}
+
 /// A backend that answers, behind nginx, working before the fault.
 fn lab_with_backend() -> (Lab, SocketAddr) {
     let lab = Lab::new();
@@ -225,6 +237,116 @@ fn a_drop_policy_gets_accept_rules_for_the_backend_and_its_answers() {
                 done.ran.len(),
                 2,
                 "the backend's port, then its answers: {done:?}"
+            );
+        },
+    );
+}
+
+#[test]
+fn an_nft_drop_policy_gets_accept_rules_for_the_backend_and_its_answers() {
+    isolated(
+        "an_nft_drop_policy_gets_accept_rules_for_the_backend_and_its_answers",
+        || {
+            let (lab, backend) = lab_with_backend();
+            // As above, with nftables: only nginx's own port passes the chain's policy.
+            let nginx_port = lab.nginx_info().port;
+            sh(&["nft", "add table inet lab"]);
+            sh(&[
+                "nft",
+                "add chain inet lab input { type filter hook input priority 0; policy drop; }",
+            ]);
+            for dir in ["dport", "sport"] {
+                sh(&[
+                    "nft",
+                    &format!("add rule inet lab input tcp {dir} {nginx_port} accept"),
+                ]);
+            }
+            assert_eq!(lab.get("/app"), 504);
+
+            let run = diagnose(&lab, "firewall-nft-policy");
+            run.assert_evidence_quotes("firewall-blocked", "has policy drop");
+            let done = follow_and_check(&lab, &run, backend, None);
+            assert_eq!(
+                done.ran.len(),
+                2,
+                "the backend's port, then its answers: {done:?}"
+            );
+        },
+    );
+}
+
+#[test]
+fn firewalld_rules_left_without_firewalld_lose_their_table_and_the_502_ends() {
+    isolated(
+        "firewalld_rules_left_without_firewalld_lose_their_table_and_the_502_ends",
+        || {
+            if installed("firewall-cmd") {
+                return;
+            }
+            let (lab, backend) = lab_with_backend();
+            // What a killed or removed firewalld leaves behind: its table, and a reject.
+            sh(&["nft", "add table inet firewalld"]);
+            sh(&[
+                "nft",
+                "add chain inet firewalld filter_INPUT { type filter hook input priority 10; }",
+            ]);
+            sh(&[
+                "nft",
+                &format!(
+                    "add rule inet firewalld filter_INPUT tcp dport {} reject with tcp reset",
+                    backend.port()
+                ),
+            ]);
+            assert_eq!(lab.get("/app"), 502);
+
+            let run = diagnose(&lab, "firewall-firewalld-rule");
+            let done = follow_and_check(&lab, &run, backend, None);
+            assert_eq!(
+                done.ran,
+                [["nft", "delete", "table", "inet", "firewalld"]],
+                "{done:?}"
+            );
+        },
+    );
+}
+
+#[test]
+fn ufw_chains_left_without_ufw_lose_the_rule_as_listed_and_the_502_ends() {
+    isolated(
+        "ufw_chains_left_without_ufw_lose_the_rule_as_listed_and_the_502_ends",
+        || {
+            if installed("ufw") {
+                return;
+            }
+            let (lab, backend) = lab_with_backend();
+            let port = backend.port().to_string();
+            // A chain of ufw's name with a reject in it, and no ufw to manage it.
+            sh(&["iptables", "-N", "ufw-user-input"]);
+            sh(&["iptables", "-A", "INPUT", "-j", "ufw-user-input"]);
+            sh(&[
+                "iptables",
+                "-A",
+                "ufw-user-input",
+                "-p",
+                "tcp",
+                "--dport",
+                &port,
+                "-j",
+                "REJECT",
+                "--reject-with",
+                "tcp-reset",
+            ]);
+            assert_eq!(lab.get("/app"), 502);
+
+            let run = diagnose(&lab, "firewall-iptables-rule");
+            let listed = format!(
+                "-A ufw-user-input -p tcp -m tcp --dport {port} -j REJECT --reject-with tcp-reset"
+            );
+            let done = follow_and_check(&lab, &run, backend, Some(&listed));
+            assert_eq!(
+                done.ran[0][..5],
+                ["iptables", "-t", "filter", "-D", "ufw-user-input"],
+                "{done:?}"
             );
         },
     );

@@ -4,17 +4,13 @@
 //! ones), then the request that failed must succeed, nginx must log no new failure of that
 //! upstream, and the fix's own verify lines must show it.
 
-use crate::support::backend::Mode;
-use crate::support::doctor::{DoctorRun, run_bounded};
+use crate::support::doctor::DoctorRun;
 use crate::support::fix::Fix;
 use crate::support::fpm::Fpm;
-use crate::support::isolate::in_netns;
 use crate::support::lab::is_root;
 use crate::support::net::free_port;
 use crate::support::{Lab, Pass, Pool};
-use std::net::TcpStream;
 use std::path::Path;
-use std::time::Duration;
 
 const PHP: &str = "~ \\.php$";
 
@@ -245,33 +241,4 @@ fn a_group_whose_servers_all_failed_answers_once_its_backend_runs_and_nginx_relo
     lab.follow_fix(&group, Some(&fpm));
     assert_fixed(&lab, &group, mark, "fastcgi://php", "/ok.php", &["200"]);
     assert!(lab.errors_since(mark, &addr.to_string()).is_empty());
-}
-
-/// In a network namespace of its own: two local ports only, both held by connections to
-/// the backend, so nginx's connect() fails with 99. The printed sysctl widens the range
-/// there (and only there), and the request succeeds.
-#[test]
-fn exhausted_local_ports_get_a_wider_range_and_the_request_succeeds() {
-    let path = "fixes_connect::exhausted_local_ports_get_a_wider_range_and_the_request_succeeds";
-    in_netns(path, &[], &["sysctl", "ss", "curl"], || {
-        let lab = Lab::new();
-        let backend = lab.backend(Mode::Ok);
-        lab.nginx(|c| c.location("/", Pass::proxy_http(backend)));
-        assert_eq!(lab.get("/api/orders"), 200);
-        let narrow = ["-qw", "net.ipv4.ip_local_port_range=40000 40001"].map(String::from);
-        let set = run_bounded("sysctl", &narrow, lab.dir(), Duration::from_secs(10));
-        assert_eq!(set.status, 0, "{set}");
-        let held: Vec<TcpStream> = (0..2)
-            .map(|_| TcpStream::connect(backend).expect("hold a local port"))
-            .collect();
-        assert_eq!(lab.get("/api/orders"), 502);
-        lab.error_log_line("(99: Cannot assign requested address)");
-
-        let (_, fix) = diagnosed(&lab, "ephemeral-ports-exhausted", None);
-        let mark = lab.error_log_mark();
-        lab.follow_fix(&fix, None);
-        let backend = backend.to_string();
-        assert_fixed(&lab, &fix, mark, &backend, "/api/orders", &["200", ""]);
-        drop(held);
-    });
 }

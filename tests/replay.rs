@@ -300,6 +300,31 @@ fn selinux_blocking_nginx_is_selinux_denied() {
     run.assert_evidence_quotes("selinux-denied", "avc:  denied  { name_connect }");
 }
 
+/// SELinux runs only in the recorded bundle, so its fix is checked for what it prints:
+/// the boolean nginx needs, as a command, and the narrower relabel with `-m`, since the
+/// audit line shows port 3000 labelled `ntop_port_t` already (`-a` would fail there).
+#[test]
+fn selinux_denied_fix_sets_the_boolean_and_names_the_relabel_the_port_needs() {
+    let run = replay_fixture("selinux-denied", 1);
+    let fix = &run.finding("selinux-denied")["fix"];
+    let steps = fix["steps"].as_array().expect("steps");
+    assert_eq!(
+        steps[0]["command"],
+        serde_json::json!(["setsebool", "-P", "httpd_can_network_connect", "1"]),
+        "{fix:#}"
+    );
+    let texts: Vec<&str> = steps.iter().filter_map(|s| s["text"].as_str()).collect();
+    assert!(
+        texts.iter().any(|t| t.contains("labelled ntop_port_t")
+            && t.contains("`semanage port -m -t http_port_t -p tcp 3000`")),
+        "{texts:#?}"
+    );
+    assert_eq!(
+        fix["verify"][0], "getsebool httpd_can_network_connect | grep -F -- '--> on'",
+        "{fix:#}"
+    );
+}
+
 /// A backend on another host whose firewalld rejects the port: nginx logs 113, and this
 /// host's own filter (firewalld runs here too) lets the connection out. The report says so
 /// and points at the backend's host; it does not tell the admin to open a port here.

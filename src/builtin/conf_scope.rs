@@ -4,9 +4,20 @@
 //! keeps what every diagnosis needs; the few directives only one fix needs
 //! are looked up here, with the file:line a fix edits.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::nginx::{Config, Directive};
+
+/// [`path_to`] the pass directive a built-in's `file` and `line`
+/// parameters name.
+pub fn pass_path<'a>(
+    cfg: &'a Config,
+    params: &BTreeMap<String, String>,
+) -> Option<Vec<&'a Directive>> {
+    let line = params.get("line")?.parse().ok()?;
+    path_to(cfg, Path::new(params.get("file")?), line)
+}
 
 /// The blocks enclosing the directive written at `file:line`, outermost
 /// first, ending with that directive itself (the innermost one, when a

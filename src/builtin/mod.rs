@@ -455,6 +455,54 @@ pub const BUILTINS: &[BuiltinInfo] = &[
         signatures: &[],
     },
     BuiltinInfo {
+        name: "tls-peer",
+        doc: "Fetches the certificate a TLS upstream presents as nginx does (no SNI) and checks it against this host's CA bundle and the name nginx verifies.",
+        params: &["host", "port", "name", "conf", "file", "line"],
+        facts: &[
+            "presented",
+            "subject",
+            "issuer",
+            "not_after",
+            "self_signed",
+            "chain_trusted",
+            "name_checked",
+            "name_matches",
+            "errors",
+            "cn",
+            "cn_matches",
+            "ca_bundle",
+            "pem",
+            "cert_file",
+            "trusted_file",
+            "trusted_line",
+            "trusted_text",
+            "ssl_name_file",
+            "ssl_name_line",
+            "ssl_name_text",
+        ],
+        lists: &[],
+        signatures: &[],
+    },
+    BuiltinInfo {
+        name: "local-ports",
+        doc: "Reads the local port range and the connections to a backend, to tell a narrowed range from other programs' connections.",
+        params: &["host", "port"],
+        facts: &[
+            "range",
+            "range_size",
+            "default_range",
+            "narrow",
+            "time_wait",
+            "established",
+            "holders",
+            "set_file",
+            "set_line",
+            "set_text",
+        ],
+        lists: &[],
+        signatures: &[],
+    },
+    BuiltinInfo {
         name: "resolve",
         doc: "Resolves a host name now, as the system does, and asks the DNS servers nginx's resolver would use.",
         params: &["name", "ip", "file", "line", "kind", "target", "block"],
@@ -509,6 +557,7 @@ mod context;
 mod error_log;
 mod fpm_log;
 mod keepalive_reuse;
+mod local_ports;
 mod nginx_probe;
 mod packet_filter;
 mod pass_target;
@@ -516,6 +565,7 @@ mod preview;
 mod protocol;
 mod resolve;
 mod sockets_probe;
+mod tls_peer;
 mod upstream_now;
 
 pub use context::{Host, HostOptions, parse_since};
@@ -597,6 +647,8 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
         "resolve" => resolve::run(host, params, &mut out),
         "packet-filter" => packet_filter::run(params, &mut out),
         "keepalive-reuse" => keepalive_reuse::run(host, params, &mut out),
+        "tls-peer" => tls_peer::run(host, params, &mut out),
+        "local-ports" => local_ports::run(host, params, &mut out),
         "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
             sockets_probe::run(host, name, params, &mut out)
         }

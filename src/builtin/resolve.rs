@@ -144,16 +144,10 @@ fn nginx_resolver(
     v6: bool,
     out: &mut Out,
 ) {
-    let (Some(file), Some(line)) = (
-        params.get("file"),
-        params.get("line").and_then(|l| l.parse().ok()),
-    ) else {
-        return;
-    };
     let Some(cfg) = host.nginx().config.as_ref() else {
         return;
     };
-    let Some(path) = conf_scope::path_to(cfg, Path::new(file), line) else {
+    let Some(path) = conf_scope::pass_path(cfg, params) else {
         return;
     };
     let Some(resolver) = conf_scope::in_effect(cfg, &path, "resolver") else {

@@ -95,7 +95,7 @@ fn fix_text(facts: &Facts, c: &Conclusion) -> FixText {
         .iter()
         .filter_map(|v| Some((v.line.render_command(facts)?, v.exit.clone())))
         .unzip();
-    FixText {
+    let mut fix = FixText {
         summary: render(&c.fix.summary).unwrap_or_default(),
         steps: c
             .fix
@@ -116,7 +116,9 @@ fn fix_text(facts: &Facts, c: &Conclusion) -> FixText {
             .collect(),
         verify,
         verify_exit,
-    }
+    };
+    super::install::before_missing(facts, &mut fix);
+    fix
 }
 
 /// The line (or range of lines, `53-55`) of a step's file; none when its

@@ -13,6 +13,7 @@ pub mod namespaces;
 pub mod procs;
 mod sock_diag;
 pub mod sockets;
+pub mod tools;
 pub mod users;
 
 use std::fmt;

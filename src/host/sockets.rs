@@ -52,6 +52,61 @@ pub fn listeners() -> Vec<Listener> {
     found
 }
 
+/// A TCP connection of this network namespace (not a listener).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// The kernel's state number: 1 established, 6 TIME_WAIT ...
+    pub state: u8,
+    /// 0 for a socket no process holds (TIME_WAIT).
+    pub inode: u64,
+}
+
+/// Every TCP connection to `remote`, as /proc/net/tcp and tcp6 list them.
+pub fn connections_to(remote: SocketAddr) -> Vec<Connection> {
+    let mut found = Vec::new();
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        let Ok(text) = fs::read(file) else { continue };
+        let text = String::from_utf8_lossy(&text);
+        found.extend(text.lines().skip(1).filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let c = Connection {
+                local: parse_hex_socket_addr(f.get(1)?, v6)?,
+                remote: parse_hex_socket_addr(f.get(2)?, v6)?,
+                state: u8::from_str_radix(f.get(3)?, 16).ok()?,
+                inode: f.get(9)?.parse().ok()?,
+            };
+            (c.remote == remote).then_some(c)
+        }));
+    }
+    found
+}
+
+/// The processes holding each of `inodes` (sockets), by /proc/PID/fd.
+pub fn holders(inodes: &HashSet<u64>) -> HashMap<u64, Vec<i32>> {
+    let mut owners: HashMap<u64, Vec<i32>> = HashMap::new();
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return owners;
+    };
+    for pid in procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    {
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        let found = fds.flatten().filter_map(|fd| socket_inode(&fd.path()));
+        for inode in found.filter(|i| inodes.contains(i)) {
+            let pids = owners.entry(inode).or_default();
+            if !pids.contains(&pid) {
+                pids.push(pid);
+            }
+        }
+    }
+    owners
+}
+
 /// TCP listeners bound to `port`, on any address.
 pub fn listening_on_port(listeners: &[Listener], port: u16) -> Vec<&Listener> {
     listeners
@@ -238,25 +293,7 @@ fn enrich_from_sock_diag(found: &mut [Listener]) {
 /// Finds the pids holding each listener's inode by reading `/proc/*/fd/*` links.
 fn attach_owners(found: &mut [Listener]) {
     let wanted: HashSet<u64> = found.iter().map(|l| l.inode).collect();
-    let mut owners: HashMap<u64, Vec<i32>> = HashMap::new();
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return;
-    };
-    for pid in procs
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-    {
-        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-            continue;
-        };
-        let inodes = fds.flatten().filter_map(|fd| socket_inode(&fd.path()));
-        for inode in inodes.filter(|i| wanted.contains(i)) {
-            let pids = owners.entry(inode).or_default();
-            if !pids.contains(&pid) {
-                pids.push(pid);
-            }
-        }
-    }
+    let mut owners = holders(&wanted);
     for l in found.iter_mut() {
         l.pids = owners.remove(&l.inode).unwrap_or_default();
     }

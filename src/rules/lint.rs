@@ -210,7 +210,7 @@ fn undefined_facts(set: &RuleSet, order: &[usize]) -> Vec<Problem> {
     let live = reachable(set);
     let declared = declared(set);
     let mut avail: Vec<Option<BTreeSet<String>>> = vec![None; set.nodes.len()];
-    avail[set.start] = Some(CONTEXT_FACTS.iter().map(|s| (*s).to_owned()).collect());
+    avail[set.start] = Some(context_facts());
     let mut problems = Vec::new();
     for &n in order.iter().filter(|&&n| live[n]) {
         let Some(before) = avail[n].clone() else {
@@ -254,9 +254,16 @@ fn undefined_facts(set: &RuleSet, order: &[usize]) -> Vec<Problem> {
     problems
 }
 
+/// The facts known before the walk: the host's, the options', the walk's
+/// counts and whether each tool a fix may name is installed (`tool.curl`).
+fn context_facts() -> BTreeSet<String> {
+    let names = CONTEXT_FACTS.iter().map(|s| (*s).to_owned());
+    names.chain(crate::host::tools::fact_names()).collect()
+}
+
 /// Every fact the pack can produce anywhere.
 fn declared(set: &RuleSet) -> BTreeSet<String> {
-    let mut all: BTreeSet<String> = CONTEXT_FACTS.iter().map(|s| (*s).to_owned()).collect();
+    let mut all = context_facts();
     for (n, node) in set.nodes.iter().enumerate() {
         all.extend(produced(set, n));
         if let NodeKind::Each(e) = &node.kind {
