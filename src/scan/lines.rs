@@ -14,7 +14,7 @@ use std::io::{self, Read};
 use std::ops::ControlFlow;
 
 /// Bytes read per refill: they stay in a core's L2 cache.
-const CHUNK: usize = 256 << 10;
+pub const CHUNK: usize = 256 << 10;
 /// A page: reads land in the buffer at the same offset within a page as in
 /// the file, which makes the kernel's copy a third cheaper than across
 /// misaligned addresses.
