@@ -53,6 +53,8 @@ pub struct Counter<'a> {
     clock: Clock,
     entry: Entry,
     names: Names,
+    /// Where a block's `\n`s are (see [`Newlines`]).
+    newlines: Vec<u64>,
 }
 
 impl<'a> Counter<'a> {
@@ -74,6 +76,7 @@ impl<'a> Counter<'a> {
             clock: Clock::new(window.utc_offset),
             entry: Entry::default(),
             names: Names::default(),
+            newlines: Vec::new(),
         }
     }
 
@@ -81,12 +84,19 @@ impl<'a> Counter<'a> {
     /// [`for_each_block`](super::lines::for_each_block)), which starts at
     /// `offset`.
     pub fn block(&mut self, offset: u64, block: &[u8]) -> ControlFlow<()> {
+        let mut masks = std::mem::take(&mut self.newlines);
+        let flow = self.lines(offset, block, Newlines::new(block, &mut masks));
+        self.newlines = masks;
+        flow
+    }
+
+    /// [`Counter::block`] with the block's `\n`s found.
+    fn lines(&mut self, offset: u64, block: &[u8], mut newlines: Newlines) -> ControlFlow<()> {
         // A kept head line not yet copied: where it lies in the block, and
         // how it splits and its time (which its entry is counted with). It
         // is its entry whole when the next line is a head.
         let mut single: Option<(usize, usize, Kept)> = None;
         let mut start = 0;
-        let mut newlines = Newlines::new(block);
         while start < block.len() {
             let end = newlines.next().unwrap_or(block.len());
             let line = &block[start..end];
