@@ -80,12 +80,7 @@ impl Prefilter {
         if !split.level.at_least(Level::Error) && !DISABLED.starts(body) {
             return None;
         }
-        // The message is the body minus a final ` while ACTION`; when the
-        // body is `client while ...`, the message is just `client`, which
-        // classify does not set aside, hence the second test.
-        let starts_message =
-            |prefix: Prefix| prefix.starts(body) && !WHILE_WORD.starts(&body[prefix.bytes.len()..]);
-        (!(starts_message(CLIENT) || starts_message(STDERR))).then_some(split)
+        (!(CLIENT.starts_message(body) || STDERR.starts_message(body))).then_some(split)
     }
 
     /// Whether `entry`, whose message starts at `at`, holds what every
@@ -253,6 +248,15 @@ impl Prefix {
     /// prefixes of eight bytes at most).
     fn starts_word(self, word: u64) -> bool {
         word & self.mask == self.word
+    }
+
+    /// Whether a message read from `body` starts with this prefix. The
+    /// message is the body minus a final ` while ACTION`; when the body is
+    /// `client while ...`, the message is just `client`, which classify
+    /// does not set aside, hence the second test.
+    #[inline(always)]
+    fn starts_message(self, body: &[u8]) -> bool {
+        self.starts(body) && !WHILE_WORD.starts(&body[self.bytes.len()..])
     }
 
     /// `text.starts_with(self.bytes)`, a word at a time: a call to
