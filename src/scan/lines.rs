@@ -317,6 +317,27 @@ mod tests {
         }
     }
 
+    /// Where the processor lacks AVX2, the masks made a byte at a time
+    /// are the same.
+    #[test]
+    fn masks_made_a_byte_at_a_time_are_the_same() {
+        let bytes: Vec<u8> = (0..1000u32)
+            .map(|i| {
+                if i % 7 == 0 || i % 61 == 3 {
+                    b'\n'
+                } else {
+                    b'x'
+                }
+            })
+            .collect();
+        let mut masks = Vec::new();
+        newline_masks(&bytes, &mut masks);
+        let chunks = bytes.chunks_exact(64);
+        let mut slow = vec![0; chunks.len()];
+        byte_masks(chunks, &mut slow);
+        assert_eq!(masks[..slow.len()], slow[..]);
+    }
+
     #[test]
     fn final_newline_adds_no_empty_line() {
         assert_eq!(collect(b"a\nb\n").len(), 2);
