@@ -73,7 +73,7 @@ impl Prefilter {
 
     /// How `head` splits, when [`Prefilter::message_start`] keeps it: the
     /// scan parses the entry from there, without splitting its head again.
-    #[inline]
+    #[inline(always)]
     pub fn keep(&self, head: &[u8]) -> Option<Split> {
         let split = split_head(head)?;
         let body = &head[split.at..];
@@ -141,17 +141,11 @@ fn split_head(head: &[u8]) -> Option<Split> {
     // `pid#tid: `: the parser splits at the first `: ` and then the first
     // `#`, and wants one to nine digits on each side: digits and `#` hold
     // no `: `, so that is this shape from the start.
-    let pid = digits(after);
-    let tid = digits(after.get(pid + 1..)?);
-    let end = pid + 1 + tid;
-    let shaped = (1..=9).contains(&pid)
-        && after[pid] == b'#'
-        && (1..=9).contains(&tid)
-        && after[end..].starts_with(b": ");
-    if !shaped {
-        return None;
-    }
-    let body = ids + end + 2;
+    let (pid, tid) = match ids_in_words(after) {
+        Some(ids) => ids,
+        None => ids_of(after)?,
+    };
+    let body = ids + pid + 1 + tid + 2;
     // `*N ` before the message: the parser wants digits (maybe none) up to
     // the first space.
     let conn = head[body..]
@@ -168,6 +162,34 @@ fn split_head(head: &[u8]) -> Option<Split> {
         conn,
         at,
     })
+}
+
+/// The digits of the pid and the tid of `after` (`pid#tid: `), when it
+/// starts that way; `None` when the parser would not split it.
+fn ids_of(after: &[u8]) -> Option<(usize, usize)> {
+    let pid = digits(after);
+    let tid = digits(after.get(pid + 1..)?);
+    let end = pid + 1 + tid;
+    let shaped = (1..=9).contains(&pid)
+        && after[pid] == b'#'
+        && (1..=9).contains(&tid)
+        && after[end..].starts_with(b": ");
+    shaped.then_some((pid, tid))
+}
+
+/// [`ids_of`] for the usual head, pid and tid of fewer than eight digits,
+/// from one word each; `None` for any other (which `ids_of` then decides).
+#[inline(always)]
+fn ids_in_words(after: &[u8]) -> Option<(usize, usize)> {
+    let first = u64::from_le_bytes(*after.first_chunk::<8>()?);
+    let pid = (non_digits(first).trailing_zeros() / 8) as usize;
+    if !(1..8).contains(&pid) || (first >> (8 * pid)) as u8 != b'#' {
+        return None;
+    }
+    let second = u64::from_le_bytes(*after.get(pid + 1..)?.first_chunk::<8>()?);
+    let tid = (non_digits(second).trailing_zeros() / 8) as usize;
+    let colon = after.get(pid + 1 + tid..)?.starts_with(b": ");
+    ((1..8).contains(&tid) && colon).then_some((pid, tid))
 }
 
 #[inline(always)]

@@ -504,7 +504,18 @@ mod split_head_agrees_with_the_parser {
         (
             prop::sample::select(vec!["error", "crit", "alert", "notice", "info", ""]),
             pieces(),
-            prop::sample::select(vec!["1#1: ", "20734#20734: *5 ", "1#1: *", "123456789#1: "]),
+            // Pids and tids either side of eight digits, the word the
+            // usual head is split from.
+            prop::sample::select(vec![
+                "1#1: ",
+                "20734#20734: *5 ",
+                "1#1: *",
+                "123456789#1: ",
+                "1234567#1234567: *12345678 ",
+                "12345678#1: ",
+                "1#12345678: ",
+                "1234567#123456789: ",
+            ]),
             pieces(),
             pieces(),
         )
