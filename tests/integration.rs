@@ -14,6 +14,8 @@ mod engine_items;
 mod engine_walk;
 mod explain;
 mod firewall_fixes;
+mod fixes_connect;
+mod fixes_response;
 mod guided_tty;
 mod hostile;
 mod keepalive_fixes;

@@ -21,6 +21,7 @@ use crate::probe::command;
 
 mod places;
 mod seen;
+mod start;
 
 /// What a person would type to see the php-fpm masters.
 pub(super) const SHOWN: &str = "ps -o pid,args -C php-fpm";
@@ -113,13 +114,17 @@ fn describe_backend(f: &Found, out: &mut Out) {
         out.set("log", path.display().to_string());
     }
     let binary = match &f.master {
-        Some(m) => command::locate(&m.comm),
+        Some(m) => start::running_binary(m.pid).or_else(|| command::locate(&m.comm)),
         None => command::locate("php-fpm").or_else(newest_versioned_binary),
     };
     if let Some(b) = &binary {
         out.set("binary", b.display().to_string());
         out.set("unit", unit_name(b));
     }
+    out.set(
+        "start",
+        start::command(&f.config, f.master.as_ref(), binary.as_deref()),
+    );
     if let Some(m) = &f.master {
         out.set("pid", i64::from(m.pid));
         out.note(&format!(

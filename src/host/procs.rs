@@ -198,6 +198,9 @@ pub struct FpmMaster {
     /// The configuration file the master loaded, from its title; made absolute against the
     /// master's current directory when the title shows a relative path.
     pub conf: Option<PathBuf>,
+    /// The command line it was started with, when it did not replace it with its title
+    /// (`php-fpm: master process (PATH)`, which keeps only the configuration).
+    pub argv: Option<Vec<String>>,
     /// Children whose title names a pool.
     pub workers: Vec<FpmWorker>,
 }
@@ -304,6 +307,7 @@ pub fn fpm_masters_in(procs: &[Process]) -> Vec<FpmMaster> {
             uid: m.uid,
             comm: m.comm.clone(),
             conf: fpm_master_conf(m).map(|c| absolute_for(m.pid, c)),
+            argv: (!m.cmdline.starts_with("php-fpm: ")).then(|| m.args.clone()),
             workers: procs
                 .iter()
                 .filter(|w| w.ppid == m.pid)

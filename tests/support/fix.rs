@@ -1,10 +1,12 @@
-//! A report's fix, read from its JSON, and its edits applied as a person would apply them:
-//! open the file the step names, go to the line its text names (`FILE:LINE`), and set each
-//! line of the snippet there. A snippet line sets one setting — `key = value` in a php-fpm
-//! pool, `directive args;` in nginx — so it replaces the setting of the same name in the
-//! same php-fpm section or nginx block, and is added after the named line when that scope
-//! has none. Nothing else in the file changes. Commands and verify lines are run elsewhere
-//! (`lab::follow`); this module only reads and edits.
+//! A report's fix, read from its JSON, and its edits applied as a person would apply them,
+//! and as `rules/README.md` ("Edits in a fix") says they go: open the file the step names,
+//! go to its lines (JSON `line` and `last_line`; else `FILE:LINE` in its text), and put the
+//! snippet there. A snippet line sets one setting — `key = value` in a php-fpm pool,
+//! `directive args;` in nginx — so it replaces the line of those that sets the same thing
+//! (also one that has it commented out), and the others go right after them. Nothing else in
+//! the file changes: a namesake elsewhere stays, so a step that names the wrong lines fails.
+//! Commands and verify lines are run elsewhere (`lab::follow`); this module only reads and
+//! edits.
 
 use super::doctor::DoctorRun;
 use serde_json::Value;
@@ -22,6 +24,10 @@ pub struct Step {
     pub file: Option<String>,
     /// What to put there.
     pub snippet: Option<String>,
+    /// The first line the edit goes to (JSON `line`).
+    pub line: Option<usize>,
+    /// The last one, for a range (JSON `last_line`).
+    pub last_line: Option<usize>,
 }
 
 /// A finding's fix: its steps in order and its verify lines.
@@ -49,6 +55,8 @@ impl Fix {
                     .map(|a| a.iter().filter_map(text).collect()),
                 file: text(&s["file"]),
                 snippet: text(&s["snippet"]),
+                line: number(&s["line"]),
+                last_line: number(&s["last_line"]),
             })
             .collect();
         let verify = fix["verify"]
@@ -75,9 +83,21 @@ impl Fix {
     }
 }
 
+fn number(v: &Value) -> Option<usize> {
+    v.as_u64().and_then(|n| usize::try_from(n).ok())
+}
+
 impl Step {
-    /// The line the step's text names in its file (`FILE:LINE`).
-    pub fn line(&self) -> usize {
+    /// The lines the step names in its file: its `line` and `last_line`, else the
+    /// `FILE:LINE` its text names.
+    pub fn lines(&self) -> (usize, usize) {
+        match self.line {
+            Some(first) => (first, self.last_line.unwrap_or(first)),
+            None => (self.text_line(), self.text_line()),
+        }
+    }
+
+    fn text_line(&self) -> usize {
         let file = self.file.as_deref().expect("an edit step names a file");
         let at = format!("{file}:");
         let named = self.text.match_indices(&at).find_map(|(i, _)| {
@@ -95,28 +115,27 @@ impl Step {
         let file = self.file.as_deref().expect("an edit step names a file");
         let snippet = self.snippet.as_deref().expect("an edit step has a snippet");
         let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("read {file}: {e}"));
-        let edited = set_lines(&text, self.line(), snippet);
+        let edited = set_lines(&text, self.lines(), snippet);
         fs::write(Path::new(file), edited).unwrap_or_else(|e| panic!("write {file}: {e}"));
     }
 }
 
-/// `text` with each line of `snippet` set at 1-based `line` (see the module docs).
-pub fn set_lines(text: &str, line: usize, snippet: &str) -> String {
+/// `text` with `snippet` put at the 1-based lines `first..=last` (see the module docs).
+pub fn set_lines(text: &str, (first, last): (usize, usize), snippet: &str) -> String {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     assert!(
-        (1..=lines.len()).contains(&line),
-        "line {line} is not in the file ({} lines)",
+        1 <= first && first <= last && last <= lines.len(),
+        "lines {first}-{last} are not in the file ({} lines)",
         lines.len()
     );
-    let mut insert_at = line; // after the named line
+    let mut insert_at = last; // right after the range
+    let pad = indent(&lines[first - 1]).to_owned();
     for new in snippet.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let key = key_of(new);
-        let scope = scope(&lines, line - 1);
-        let hit = scope.into_iter().find(|&i| key_of(lines[i].trim()) == key);
+        let hit = (first - 1..last).find(|&i| key_of(uncommented(&lines[i])) == key);
         match hit {
             Some(i) => lines[i] = format!("{}{new}", indent(&lines[i])),
             None => {
-                let pad = indent(&lines[line - 1]);
                 lines.insert(insert_at, format!("{pad}{new}"));
                 insert_at += 1;
             }
@@ -125,6 +144,11 @@ pub fn set_lines(text: &str, line: usize, snippet: &str) -> String {
     let mut out = lines.join("\n");
     out.push('\n');
     out
+}
+
+/// A line without the comment mark that disables it (`;listen.mode = 0660`).
+fn uncommented(line: &str) -> &str {
+    line.trim().trim_start_matches([';', '#']).trim_start()
 }
 
 /// The setting a line sets: an nginx directive's name, or an ini key.
@@ -144,82 +168,40 @@ fn indent(line: &str) -> &str {
     &line[..line.len() - line.trim_start().len()]
 }
 
-/// Indexes of the lines in the same php-fpm section, or the same nginx block (at the same
-/// depth), as line `at`.
-fn scope(lines: &[String], at: usize) -> Vec<usize> {
-    if lines.iter().any(|l| l.trim_start().starts_with('[')) {
-        let start = (0..=at)
-            .rev()
-            .find(|&i| lines[i].trim_start().starts_with('['));
-        let start = start.map_or(0, |s| s + 1);
-        let end = (at + 1..lines.len())
-            .find(|&i| lines[i].trim_start().starts_with('['))
-            .unwrap_or(lines.len());
-        return (start..end).collect();
-    }
-    let depth = depths(lines);
-    let d = depth[at];
-    let start = (0..=at)
-        .rev()
-        .take_while(|&i| depth[i] >= d)
-        .last()
-        .unwrap_or(at);
-    let end = (at..lines.len())
-        .take_while(|&i| depth[i] >= d)
-        .last()
-        .unwrap_or(at);
-    (start..=end).filter(|&i| depth[i] == d).collect()
-}
-
-/// The brace depth at the start of each line (comments ignored): a block's opening line
-/// is at the depth around it, its closing `}` at the block's own.
-fn depths(lines: &[String]) -> Vec<usize> {
-    let mut depth = 0usize;
-    lines
-        .iter()
-        .map(|l| {
-            let at_start = depth;
-            let code = l.split('#').next().unwrap_or("");
-            for c in code.chars() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => depth = depth.saturating_sub(1),
-                    _ => {}
-                }
-            }
-            at_start
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const POOL: &str = "[global]\npid = /x.pid\n\n[www]\nlisten = /x.sock\npm = dynamic\n\
-                        pm.max_children = 1\npm.start_servers = 1\n\n[api]\npm.max_children = 9\n";
+    const POOL: &str = "[global]\npid = /x.pid\n\n[www]\nlisten = /x.sock\n;listen.mode = 0660\n\
+                        pm = dynamic\npm.max_children = 1\npm.start_servers = 1\n\n[api]\n\
+                        pm.max_children = 9\n";
 
     #[test]
-    fn ini_settings_replace_their_namesakes_in_the_section() {
-        let out = set_lines(
-            POOL,
-            7,
-            "pm.max_children = 4\npm.start_servers = 2\npm.max_spare_servers = 2",
-        );
+    fn ini_settings_replace_their_namesakes_in_the_range_and_the_rest_follow_it() {
+        let snippet = "pm.max_children = 4\npm.start_servers = 2\npm.max_spare_servers = 2";
+        let out = set_lines(POOL, (8, 9), snippet);
         assert!(
-            out.contains("pm.max_children = 4\npm.max_spare_servers = 2\npm.start_servers = 2\n"),
-            "the new one after the named line, the known one in its place:\n{out}"
+            out.contains("pm.max_children = 4\npm.start_servers = 2\npm.max_spare_servers = 2\n"),
+            "the known ones in place, the new one right after the range:\n{out}"
         );
         assert!(
             out.contains("[api]\npm.max_children = 9"),
             "another pool is untouched:\n{out}"
         );
-        assert_eq!(out.matches("pm.start_servers").count(), 1, "{out}");
     }
 
     #[test]
-    fn a_new_ini_setting_goes_after_the_named_line() {
-        let out = set_lines(POOL, 4, "listen.owner = www-data");
+    fn a_setting_commented_out_in_the_range_is_replaced() {
+        let out = set_lines(POOL, (6, 6), "listen.mode = 0666");
+        assert!(
+            out.contains("/x.sock\nlisten.mode = 0666\npm = dynamic"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_new_setting_goes_right_after_the_named_line() {
+        let out = set_lines(POOL, (4, 4), "listen.owner = www-data");
         assert!(
             out.contains("[www]\nlisten.owner = www-data\nlisten = /x.sock"),
             "{out}"
@@ -227,37 +209,33 @@ mod tests {
     }
 
     #[test]
-    fn nginx_directives_replace_only_in_their_own_block() {
-        let conf = "http {\n    fastcgi_read_timeout 1s;\n    server {\n        location / {\n            fastcgi_pass 127.0.0.1:9;\n        }\n    }\n}\n";
-        let out = set_lines(conf, 5, "fastcgi_read_timeout 300s;");
+    fn a_namesake_outside_the_range_stays_as_a_person_would_leave_it() {
+        let conf = "server {\n    location / {\n        fastcgi_pass 127.0.0.1:9;\n        fastcgi_read_timeout 1s;\n    }\n}\n";
+        let out = set_lines(conf, (3, 3), "fastcgi_read_timeout 300s;");
         assert!(
-            out.contains("    fastcgi_read_timeout 1s;"),
-            "the outer one stays:\n{out}"
-        );
-        assert!(
-            out.contains("            fastcgi_pass 127.0.0.1:9;\n            fastcgi_read_timeout 300s;\n        }"),
+            out.contains("        fastcgi_pass 127.0.0.1:9;\n        fastcgi_read_timeout 300s;\n        fastcgi_read_timeout 1s;"),
             "{out}"
         );
-        let again = set_lines(
-            &out,
-            5,
-            "fastcgi_read_timeout 60s;\nfastcgi_pass unix:/s.sock;",
-        );
+        let moved = set_lines(conf, (3, 3), "fastcgi_pass unix:/s.sock;");
         assert!(
-            again.contains("fastcgi_pass unix:/s.sock;\n            fastcgi_read_timeout 60s;"),
-            "{again}"
+            moved.contains("        fastcgi_pass unix:/s.sock;\n"),
+            "{moved}"
         );
-        assert_eq!(again.matches("read_timeout").count(), 2, "{again}");
     }
 
     #[test]
-    fn the_line_comes_from_the_step_text() {
-        let step = Step {
+    fn the_lines_come_from_the_json_else_from_the_step_text() {
+        let mut step = Step {
             text: "Set it at /etc/p.conf:12 (sized as ...)".into(),
             command: None,
             file: Some("/etc/p.conf".into()),
             snippet: Some("a = 1".into()),
+            line: None,
+            last_line: None,
         };
-        assert_eq!(step.line(), 12);
+        assert_eq!(step.lines(), (12, 12));
+        step.line = Some(116);
+        step.last_line = Some(142);
+        assert_eq!(step.lines(), (116, 142));
     }
 }

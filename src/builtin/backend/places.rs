@@ -25,6 +25,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("socket", &["listen.owner", "listen.group", "listen.mode"]),
     ("slowlog", &["request_slowlog_timeout", "slowlog"]),
     ("terminate", &["request_terminate_timeout"]),
+    ("backlog", &["listen.backlog"]),
 ];
 
 /// Sets `<group>_file`, `<group>_lines` (`53-55`, for a step's `line`)

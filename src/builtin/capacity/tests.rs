@@ -18,6 +18,7 @@ fn master(pid: i32, conf: &Path, workers: Vec<FpmWorker>) -> FpmMaster {
         uid: 0,
         comm: "php-fpm8.2".into(),
         conf: Some(conf.to_path_buf()),
+        argv: None,
         workers,
     }
 }
