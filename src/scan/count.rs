@@ -16,7 +16,7 @@ use std::ops::ControlFlow;
 
 use super::clock::Clock;
 use super::lines::Newlines;
-use super::prefilter::{Prefilter, counted};
+use super::prefilter::{Prefilter, Split, counted};
 use super::tally::Tally;
 use super::upstream::Names;
 use crate::logs::Timestamp;
@@ -43,16 +43,18 @@ pub struct Counter<'a> {
     window: Window,
     stop_at: u64,
     tally: Tally,
-    /// The first 19 bytes of the last timestamped line: most lines share
-    /// their second with the one before, which spares parsing the time.
-    stamp: Option<[u8; 19]>,
+    /// The first 19 bytes of the last timestamped line and their time:
+    /// most lines share their second with the one before, which spares
+    /// parsing the time.
+    stamp: Option<([u8; 19], Timestamp)>,
     /// The latest time of any timestamped line: lines of different
     /// workers can be a second out of order.
     latest: Option<Timestamp>,
     clock: Clock,
     entry: Entry,
     names: Names,
-    newlines: Newlines,
+    /// Where a block's `\n`s are (see [`Newlines`]).
+    newlines: Vec<u64>,
 }
 
 impl<'a> Counter<'a> {
@@ -74,7 +76,7 @@ impl<'a> Counter<'a> {
             clock: Clock::new(window.utc_offset),
             entry: Entry::default(),
             names: Names::default(),
-            newlines: Newlines::new(),
+            newlines: Vec::new(),
         }
     }
 
@@ -82,19 +84,25 @@ impl<'a> Counter<'a> {
     /// [`for_each_block`](super::lines::for_each_block)), which starts at
     /// `offset`.
     pub fn block(&mut self, offset: u64, block: &[u8]) -> ControlFlow<()> {
-        // A kept head line not yet copied: `(start, end, message start)`.
-        // It is its entry whole when the next line is a head.
-        let mut single: Option<(usize, usize, usize)> = None;
+        let mut masks = std::mem::take(&mut self.newlines);
+        let flow = self.lines(offset, block, Newlines::new(block, &mut masks));
+        self.newlines = masks;
+        flow
+    }
+
+    /// [`Counter::block`] with the block's `\n`s found.
+    fn lines(&mut self, offset: u64, block: &[u8], mut newlines: Newlines) -> ControlFlow<()> {
+        // A kept head line not yet copied: where it lies in the block, and
+        // how it splits and its time (which its entry is counted with). It
+        // is its entry whole when the next line is a head.
+        let mut single: Option<(usize, usize, Kept)> = None;
         let mut start = 0;
         while start < block.len() {
-            let end = self
-                .newlines
-                .find(&block[start..])
-                .map_or(block.len(), |i| start + i);
+            let end = newlines.next().unwrap_or(block.len());
             let line = &block[start..end];
-            if self.is_head(line) {
+            if let Some(time) = self.head_time(line) {
                 match single.take() {
-                    Some((from, to, at)) => self.count_kept(&block[from..to], at),
+                    Some((from, to, kept)) => self.count_kept(&block[from..to], kept),
                     None => self.flush(),
                 }
                 if offset + start as u64 >= self.stop_at {
@@ -102,21 +110,21 @@ impl<'a> Counter<'a> {
                 }
                 single = self
                     .prefilter
-                    .message_start(line)
-                    .map(|at| (start, end, at));
+                    .keep(line)
+                    .map(|split| (start, end, Kept { split, time }));
             } else if !line.is_empty() {
-                if let Some((from, to, at)) = single.take() {
-                    self.entry.start(&block[from..to], at);
+                if let Some((from, to, kept)) = single.take() {
+                    self.entry.start(&block[from..to], kept);
                 }
-                if self.entry.live {
+                if self.entry.kept.is_some() {
                     self.entry.push(line);
                 }
             }
             start = end + 1;
         }
         // The next block may continue the entry.
-        if let Some((from, to, at)) = single {
-            self.entry.start(&block[from..to], at);
+        if let Some((from, to, kept)) = single {
+            self.entry.start(&block[from..to], kept);
         }
         ControlFlow::Continue(())
     }
@@ -128,58 +136,53 @@ impl<'a> Counter<'a> {
         self.tally
     }
 
-    fn is_head(&mut self, line: &[u8]) -> bool {
+    /// The time of `line` when it is a head (starts with a valid
+    /// timestamp).
+    #[inline]
+    fn head_time(&mut self, line: &[u8]) -> Option<Timestamp> {
         // A fixed-size array compares inline; a slice would call memcmp
         // for every line.
-        let Some(stamp) = line.get(..19).and_then(|s| <&[u8; 19]>::try_from(s).ok()) else {
-            return false;
-        };
-        if self.stamp.as_ref() == Some(stamp) {
-            return true;
+        let stamp = line.first_chunk::<19>()?;
+        match &self.stamp {
+            Some((last, time)) if last == stamp => Some(*time),
+            _ => {
+                let time = self.clock.time_of(stamp)?;
+                self.stamp = Some((*stamp, time));
+                self.latest = self.latest.max(Some(time));
+                Some(time)
+            }
         }
-        let Some(time) = self.clock.time_of(stamp) else {
-            return false;
-        };
-        self.stamp = Some(*stamp);
-        self.latest = self.latest.max(Some(time));
-        true
     }
 
     /// Counts the entry read so far, if its head passed the prefilter
     /// (most do not: that test stays inline).
     #[inline]
     fn flush(&mut self) {
-        if self.entry.live {
+        if self.entry.kept.is_some() {
             self.flush_live();
         }
     }
 
     fn flush_live(&mut self) {
-        let at = self.entry.message_at;
-        let text = self.entry.take();
-        self.count_kept(&text, at);
+        let (text, kept) = self.entry.take();
+        if let Some(kept) = kept {
+            self.count_kept(&text, kept);
+        }
         self.entry.recycle(text);
     }
 
-    /// Counts an entry whose head passed the prefilter; its message starts
-    /// at `at`.
-    fn count_kept(&mut self, text: &[u8], at: usize) {
-        if self.prefilter.may_fail(text, at) {
-            self.count(text);
+    /// Counts an entry whose head passed the prefilter.
+    fn count_kept(&mut self, text: &[u8], kept: Kept) {
+        if self.prefilter.may_fail(text, kept.split.at) {
+            self.count(text, kept);
         }
     }
 
     /// Counts `text`, an entry whose head the prefilter accepted, when
     /// classify says so: parsed from where the prefilter split its head,
     /// which is where the parser would (its tests prove it).
-    fn count(&mut self, text: &[u8]) {
-        let head = &text[..memchr::memchr(b'\n', text).unwrap_or(text.len())];
-        let time = head
-            .first_chunk()
-            .and_then(|stamp| self.clock.time_of(stamp));
-        let (Some(spans), Some(time)) = (self.prefilter.spans(head), time) else {
-            return;
-        };
+    fn count(&mut self, text: &[u8], Kept { split, time }: Kept) {
+        let spans = split.spans();
         if time < self.window.since {
             return;
         }
@@ -199,12 +202,18 @@ impl<'a> Counter<'a> {
     }
 }
 
+/// A head line the prefilter kept: how it splits, and its time.
+#[derive(Clone, Copy)]
+struct Kept {
+    split: Split,
+    time: Timestamp,
+}
+
 /// The entry being read, when its head passed the prefilter.
 #[derive(Default)]
 struct Entry {
-    live: bool,
-    /// Where the message starts (in the head line).
-    message_at: usize,
+    /// Its head's split and time; `None` while no entry is read.
+    kept: Option<Kept>,
     /// The head line and the first continuation lines.
     text: Vec<u8>,
     near_head_bytes: usize,
@@ -215,9 +224,8 @@ struct Entry {
 }
 
 impl Entry {
-    fn start(&mut self, head: &[u8], message_at: usize) {
-        self.live = true;
-        self.message_at = message_at;
+    fn start(&mut self, head: &[u8], kept: Kept) {
+        self.kept = Some(kept);
         self.text.clear();
         self.text.extend_from_slice(head);
     }
@@ -240,8 +248,9 @@ impl Entry {
         }
     }
 
-    /// The entry's text (lines joined by `\n`); leaves the entry empty.
-    fn take(&mut self) -> Vec<u8> {
+    /// The entry's text (lines joined by `\n`) and its head's split and
+    /// time; leaves the entry empty.
+    fn take(&mut self) -> (Vec<u8>, Option<Kept>) {
         let mut text = std::mem::take(&mut self.text);
         if self.dropped > 0 {
             text.extend_from_slice(format!("\n[... {} lines cut ...]", self.dropped).as_bytes());
@@ -253,11 +262,10 @@ impl Entry {
                 text.extend_from_slice(&line);
             }
         }
-        self.live = false;
         self.near_head_bytes = 0;
         self.near_end_bytes = 0;
         self.dropped = 0;
-        text
+        (text, self.kept.take())
     }
 
     /// Gives back the buffer [`Entry::take`] returned, to be reused.

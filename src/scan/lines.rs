@@ -14,7 +14,7 @@ use std::io::{self, Read};
 use std::ops::ControlFlow;
 
 /// Bytes read per refill: they stay in a core's L2 cache.
-const CHUNK: usize = 256 << 10;
+pub const CHUNK: usize = 256 << 10;
 /// A page: reads land in the buffer at the same offset within a page as in
 /// the file, which makes the kernel's copy a third cheaper than across
 /// misaligned addresses.
@@ -130,37 +130,98 @@ where
     }
 }
 
-/// Finds the `\n` ending a line. `memchr::memchr` picks its routine at
-/// each call, through a pointer, which on lines a few hundred bytes long
-/// costs about a tenth of the search: this picks the AVX2 one once.
-#[derive(Clone, Copy)]
-pub struct Newlines {
-    #[cfg(target_arch = "x86_64")]
-    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
+/// The `\n`s of a block, in order, from a bit mask of the block made
+/// first, 64 bytes a word, in one pass of vector comparisons: a search per
+/// line (a few hundred bytes) paid its start-up cost on every line.
+pub struct Newlines<'a> {
+    /// A bit per `\n`, the lowest bit of word `i` for byte `64 * i`.
+    masks: &'a [u64],
+    /// The word `mask` came from.
+    word: usize,
+    /// Its bits not yet handed out.
+    mask: u64,
 }
 
-impl Default for Newlines {
-    fn default() -> Newlines {
-        Newlines::new()
-    }
-}
-
-impl Newlines {
-    pub fn new() -> Newlines {
+impl<'a> Newlines<'a> {
+    /// The `\n`s of `bytes`, their mask made in `masks` (a buffer reused
+    /// from block to block).
+    pub fn new(bytes: &[u8], masks: &'a mut Vec<u64>) -> Newlines<'a> {
+        newline_masks(bytes, masks);
         Newlines {
-            #[cfg(target_arch = "x86_64")]
-            avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\n'),
+            mask: masks.first().copied().unwrap_or(0),
+            masks,
+            word: 0,
         }
     }
+}
 
-    /// Where the first `\n` of `bytes` is: `memchr::memchr(b'\n', bytes)`.
+impl Iterator for Newlines<'_> {
+    type Item = usize;
+
     #[inline]
-    pub fn find(&self, bytes: &[u8]) -> Option<usize> {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(one) = &self.avx2 {
-            return one.find(bytes);
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            self.word += 1;
+            self.mask = *self.masks.get(self.word)?;
         }
-        memchr::memchr(b'\n', bytes)
+        let at = self.word * 64 + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(at)
+    }
+}
+
+/// Sets `masks` to a bit per `\n` of `bytes`, 64 bytes a word.
+fn newline_masks(bytes: &[u8], masks: &mut Vec<u64>) {
+    let chunks = bytes.chunks_exact(64);
+    let tail = chunks.remainder();
+    // Every word is written below: only words the buffer lacks are zeroed.
+    masks.resize(chunks.len(), 0);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, just checked.
+        unsafe { avx2_masks(chunks, masks) };
+    } else {
+        byte_masks(chunks, masks);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    byte_masks(chunks, masks);
+    if !tail.is_empty() {
+        masks.push(byte_mask(tail));
+    }
+}
+
+fn byte_masks(chunks: std::slice::ChunksExact<u8>, masks: &mut [u64]) {
+    for (mask, chunk) in masks.iter_mut().zip(chunks) {
+        *mask = byte_mask(chunk);
+    }
+}
+
+/// The mask of up to 64 bytes, a byte at a time (the end of a block, and
+/// processors without AVX2).
+fn byte_mask(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .enumerate()
+        .fold(0, |mask, (i, &b)| mask | (u64::from(b == b'\n') << i))
+}
+
+/// The masks of 64-byte `chunks`: two compares of 32 bytes a word.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn avx2_masks(chunks: std::slice::ChunksExact<u8>, masks: &mut [u64]) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+    let newline = _mm256_set1_epi8(b'\n' as i8);
+    for (mask, chunk) in masks.iter_mut().zip(chunks) {
+        // SAFETY: `chunk` is 64 readable bytes, loaded unaligned in halves.
+        let (low, high) = unsafe {
+            let p = chunk.as_ptr().cast::<__m256i>();
+            (_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1)))
+        };
+        let low = _mm256_movemask_epi8(_mm256_cmpeq_epi8(low, newline)) as u32;
+        let high = _mm256_movemask_epi8(_mm256_cmpeq_epi8(high, newline)) as u32;
+        *mask = u64::from(low) | (u64::from(high) << 32);
     }
 }
 
@@ -230,24 +291,51 @@ mod tests {
         assert_eq!(lines, want);
     }
 
-    /// The routine picked once finds what `memchr` finds, wherever the
-    /// `\n` is relative to its 16- and 32-byte steps.
+    /// The `\n`s found 64 bytes at a time are the ones `memchr` finds,
+    /// wherever they are relative to the 32- and 64-byte steps, with the
+    /// mask buffer reused from longer and shorter blocks.
     #[test]
-    fn newlines_finds_what_memchr_finds() {
-        let newlines = Newlines::new();
-        for len in 0..200 {
-            for at in (0..len).step_by(7).chain([len]) {
-                let mut bytes = vec![b'x'; len];
-                if let Some(b) = bytes.get_mut(at) {
-                    *b = b'\n';
+    fn newlines_are_what_memchr_finds() {
+        let mut masks = Vec::new();
+        for len in (0..200).chain((0..200).rev()) {
+            for gap in 1..70 {
+                for first in (0..len).step_by(13) {
+                    let bytes: Vec<u8> = (0..len)
+                        .map(|i| {
+                            if i >= first && (i - first) % gap == 0 {
+                                b'\n'
+                            } else {
+                                b'x'
+                            }
+                        })
+                        .collect();
+                    let want: Vec<usize> = memchr::memchr_iter(b'\n', &bytes).collect();
+                    let got: Vec<usize> = Newlines::new(&bytes, &mut masks).collect();
+                    assert_eq!(got, want, "{len} {gap} {first}");
                 }
-                assert_eq!(
-                    newlines.find(&bytes),
-                    memchr::memchr(b'\n', &bytes),
-                    "{len} {at}"
-                );
             }
         }
+    }
+
+    /// Where the processor lacks AVX2, the masks made a byte at a time
+    /// are the same.
+    #[test]
+    fn masks_made_a_byte_at_a_time_are_the_same() {
+        let bytes: Vec<u8> = (0..1000u32)
+            .map(|i| {
+                if i % 7 == 0 || i % 61 == 3 {
+                    b'\n'
+                } else {
+                    b'x'
+                }
+            })
+            .collect();
+        let mut masks = Vec::new();
+        newline_masks(&bytes, &mut masks);
+        let chunks = bytes.chunks_exact(64);
+        let mut slow = vec![0; chunks.len()];
+        byte_masks(chunks, &mut slow);
+        assert_eq!(masks[..slow.len()], slow[..]);
     }
 
     #[test]

@@ -15,7 +15,25 @@ const CTX: &str = r#", client: 1.2.3.4, server: , request: "GET /x HTTP/1.1", up
 const ONE_PASS: Parts = Parts {
     threads: 1,
     min_part: u64::MAX,
+    window: WINDOW,
 };
+
+/// Parts read, not mapped.
+const READ: Parts = Parts {
+    window: 0,
+    ..ONE_PASS
+};
+
+/// Parts of `min_part` bytes for `threads` threads, each mapping `pages`
+/// pages at once (0: reading instead).
+fn parts(threads: usize, min_part: u64, pages: u64) -> Parts {
+    let page = crate::scan::mapped::page_size().expect("maps") as u64;
+    Parts {
+        threads,
+        min_part,
+        window: pages * page,
+    }
+}
 
 fn file_of(log: &[u8]) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
@@ -31,10 +49,7 @@ fn count(file: &tempfile::NamedTempFile, before: &Tally, parts: Parts) -> Tally 
 #[test]
 fn parts_cover_the_range_without_gaps() {
     const M: u64 = 32 << 20;
-    let parts = Parts {
-        threads: 4,
-        min_part: M,
-    };
+    let parts = parts(4, M, 1);
     let cut = parts.split(10, 10 + 5 * M + 3);
     assert_eq!(cut.len(), 5);
     assert_eq!(cut[0].0, 10);
@@ -66,10 +81,7 @@ fn every_entry_counts_once_whatever_the_part_boundaries() {
     let one = shown(&count(&file, &Tally::new(window().origin), ONE_PASS));
     assert_eq!(one.3, 26);
     for min_part in 1..log.len() as u64 / 2 {
-        let parts = Parts {
-            threads: 2,
-            min_part,
-        };
+        let parts = parts(2, min_part, min_part % 3);
         let two = count(&file, &Tally::new(window().origin), parts);
         assert_eq!(shown(&two), one, "parts of {min_part} bytes");
     }
@@ -95,6 +107,49 @@ fn parts_come_back_in_order_whoever_counted_them() {
             .collect();
         let want: Vec<_> = (0..parts as i64).map(Some).collect();
         assert_eq!(order, want, "{parts} parts, {threads} threads");
+    }
+}
+
+/// Lines longer than a mapped window, or than a block, between failures:
+/// mapped or read, whatever the windows, the same count, the long lines
+/// capped as reading caps them.
+#[test]
+fn lines_longer_than_a_window_count_as_when_read() {
+    let failure = format!(
+        "2026/11/24 21:18:00 [error] 1#1: *1 no live upstreams while connecting to upstream{CTX}\n"
+    );
+    let long_failure = format!(
+        "2026/11/24 21:18:01 [error] 1#1: *1 no live upstreams while connecting to upstream{CTX}{}\n",
+        "x".repeat(CHUNK + 5000)
+    );
+    let junk = format!("{}\n", "y".repeat(3 * CHUNK));
+    let log = [
+        &failure,
+        &long_failure,
+        &junk,
+        &failure,
+        &junk,
+        &junk,
+        &failure,
+    ]
+    .map(String::as_str)
+    .concat();
+    let file = file_of(log.as_bytes());
+    let before = Tally::new(window().origin);
+    let read = shown(&count(&file, &before, READ));
+    assert_eq!(read.3, 4);
+    for (threads, min_part, pages) in [
+        (1, u64::MAX, 1),
+        (1, u64::MAX, 2),
+        (2, 1000, 1),
+        (3, 70_000, 64),
+    ] {
+        let mapped = count(&file, &before, parts(threads, min_part, pages));
+        assert_eq!(
+            shown(&mapped),
+            read,
+            "{threads} threads, parts of {min_part}, {pages} pages"
+        );
     }
 }
 
@@ -163,10 +218,7 @@ fn more_upstream_names_than_rows_merge_exactly() {
         one.merge(count(&file, &before, ONE_PASS));
         assert!(one.upstreams_overflowed());
         for threads in [2, 3, 5] {
-            let parts = Parts {
-                threads,
-                min_part: 1,
-            };
+            let parts = parts(threads, 1, 1);
             let mut many = before.clone();
             many.merge(count(&file, &before, parts));
             assert_eq!(shown(&many), shown(&one), "{threads} parts");
@@ -204,11 +256,12 @@ proptest! {
         entries in prop::collection::vec(entry(), 0..200),
         threads in 2..6usize,
         min_part in 1..4_000u64,
+        pages in 0..4u64,
     ) {
         let file = file_of(entries.concat().as_bytes());
         let before = Tally::new(window().origin);
-        let one = count(&file, &before, ONE_PASS);
-        let many = count(&file, &before, Parts { threads, min_part });
+        let one = count(&file, &before, READ);
+        let many = count(&file, &before, parts(threads, min_part, pages));
         prop_assert_eq!(shown(&many), shown(&one));
     }
 
@@ -219,10 +272,11 @@ proptest! {
         log in crate::scan::oracle::log(),
         threads in 1..6usize,
         min_part in 1..4_000u64,
+        pages in 0..4u64,
     ) {
         let file = file_of(&log);
         let before = Tally::new(window().origin);
-        let many = count(&file, &before, Parts { threads, min_part });
+        let many = count(&file, &before, parts(threads, min_part, pages));
         prop_assert_eq!(shown(&many), shown(&reference(&log, window(), &before)));
     }
 }
