@@ -50,7 +50,7 @@ const EDIT_OFFER: &str = r"Have you made this change\? \(y/N\)";
 const SAVE_OFFER: &str = r"Save this report to a file\? \(y/N\)";
 
 /// php-fpm served a page, then stopped: the next request is a real 502 in the error log.
-fn backend_down_lab() -> Lab {
+pub(crate) fn backend_down_lab() -> Lab {
     let lab = Lab::new();
     let fpm = lab.php_fpm(Pool::unix("www"));
     lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
@@ -353,6 +353,18 @@ fn guided_walk_reaches_the_diagnosis() {
     assert!(report.contains("backend-down"), "report:\n{report}");
     assert_no_panic(&tty.screen());
     tty.assert_terminal_restored();
+}
+
+/// Runs guided mode on `lab` to its end the way a person who accepts every suggestion
+/// does (every check run, the question skipped, every fix and saving declined), and
+/// returns everything the terminal showed, styling stripped.
+pub(crate) fn walk_to_the_end(lab: &Lab) -> String {
+    let mut tty = Guided::start(lab, false);
+    tty.run_every_check();
+    tty.decline_fixes();
+    tty.decline_saving();
+    let _ = tty.finish(EXPECT_TIMEOUT);
+    tty.screen()
 }
 
 /// Walks `steps` steps (running checks, skipping the question), then
