@@ -66,7 +66,7 @@ fn tolerate_declared(set: &RuleSet, problems: Vec<(String, String, Problem)>) ->
             file: u.origin.file.clone(),
             pos: Some(u.origin.pos),
             message: format!(
-                "`pack.unguarded` lists `{}` for node `{}`, which quotes it nowhere                  unguarded: remove it from the list",
+                "`pack.unguarded` lists `{}` for node `{}`, which quotes it nowhere unguarded: remove it from the list",
                 u.fact, u.node
             ),
         })
