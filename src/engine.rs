@@ -164,6 +164,7 @@ impl<'a> Engine<'a> {
         let rules = self.rules;
         let probe = &rules.probes[check.probe];
         let invocation = invocation(probe, &self.walk.facts);
+        let why = render_opt(check.why.as_ref().or(probe.doc.as_ref()), &self.walk.facts);
         if self.guide.is_some() && invocation.is_ok() {
             self.snapshot(n);
         }
@@ -176,7 +177,7 @@ impl<'a> Engine<'a> {
             (Ok(inv), Some(guide)) => {
                 let intro = CheckIntro {
                     node: &rules.nodes[n].id,
-                    why: render_opt(check.why.as_ref().or(probe.doc.as_ref()), &self.walk.facts),
+                    why: why.clone(),
                     command: self.prober.preview(inv),
                     can_go_back: self.history.len() > 1,
                 };
@@ -206,6 +207,10 @@ impl<'a> Engine<'a> {
             &observation,
         );
         let found = check.found.as_ref().map(|t| t.render(&self.walk.facts));
+        if let Some(last) = self.walk.checks.last_mut() {
+            last.found.clone_from(&found);
+            last.why = why;
+        }
         if let Some(guide) = self.guide.as_deref_mut() {
             guide.after_check(&observation, found.as_deref())?;
         }

@@ -1,9 +1,12 @@
 //! Templates: rule text and probe arguments that quote facts as `{{name}}`.
 //!
-//! Messages render unknown facts as "(unknown)". Probe arguments are stricter:
-//! a fact that reaches an argv element came from a log or a config, which an
-//! attacker may have written, so it must look like a plain value (see
-//! [`Template::render_arg`]) or the probe does not run.
+//! A text for people may say something only when a fact is known: a section
+//! `{{#name}}...{{/name}}` is rendered only when `name` is known, and
+//! `{{^name}}...{{/name}}` only when it is not, so a message never has to
+//! print a placeholder. Probe arguments are stricter: a fact that reaches an
+//! argv element came from a log or a config, which an attacker may have
+//! written, so it must look like a plain value (see [`Template::render_arg`])
+//! or the probe does not run.
 
 use crate::value::{Facts, Value};
 
@@ -11,18 +14,31 @@ use crate::value::{Facts, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     parts: Vec<Part>,
+    /// Each quoted fact (not a section's name) with where its `{{...}}`
+    /// is in the text: byte offset and the reference as written.
+    spans: Vec<(String, usize, String)>,
+    /// Where each quoted fact is written in its file, once the pack's
+    /// builder has said ([`Template::locate`]), for `rules lint`.
+    origins: Vec<(String, crate::rules::Origin)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Text(String),
     /// A fact, and whether it is optional (`{{name?}}`): a fact that only
-    /// some paths produce, which reads as unknown on the others.
+    /// some paths produce, which reads as nothing where it is unknown.
     Fact(String, bool),
     /// A fact that holds a command's words (`{{name*}}`, e.g. a firewall
     /// rule as `iptables -S` lists it): in a fix step's `run` it becomes
     /// one argument per word; elsewhere it reads as its text.
     Words(String),
+    /// `{{#name}}...{{/name}}` (rendered when `name` is known) or, inverted,
+    /// `{{^name}}...{{/name}}` (rendered when it is not).
+    Section {
+        name: String,
+        inverted: bool,
+        parts: Vec<Part>,
+    },
 }
 
 /// Why a template did not parse; `offset` is the byte offset in the text.
@@ -48,60 +64,132 @@ pub enum UnsafeArg {
 
 const MAX_ARG: usize = 4096;
 
+/// One `{{...}}` reference as written.
+enum Tag {
+    Part(Part),
+    Open(String, bool),
+    Close(String),
+}
+
+fn parse_tag(inner: &str, at: usize) -> Result<Tag, TemplateError> {
+    let name = inner.trim();
+    let (tag, n) = if let Some(n) = name.strip_prefix('#') {
+        (Tag::Open(String::new(), false), n)
+    } else if let Some(n) = name.strip_prefix('^') {
+        (Tag::Open(String::new(), true), n)
+    } else if let Some(n) = name.strip_prefix('/') {
+        (Tag::Close(String::new()), n)
+    } else if let Some(n) = name.strip_suffix('?') {
+        (Tag::Part(Part::Fact(String::new(), true)), n)
+    } else if let Some(n) = name.strip_suffix('*') {
+        (Tag::Part(Part::Words(String::new())), n)
+    } else {
+        (Tag::Part(Part::Fact(String::new(), false)), name)
+    };
+    let n = n.trim().to_owned();
+    if n.is_empty() || !n.bytes().all(is_name_byte) {
+        return Err(TemplateError {
+            message: format!("{n:?} is not a fact name"),
+            offset: at,
+        });
+    }
+    Ok(match tag {
+        Tag::Open(_, inverted) => Tag::Open(n, inverted),
+        Tag::Close(_) => Tag::Close(n),
+        Tag::Part(Part::Fact(_, optional)) => Tag::Part(Part::Fact(n, optional)),
+        Tag::Part(_) => Tag::Part(Part::Words(n)),
+    })
+}
+
 impl Template {
-    /// Parses `text`; `{{` opens a fact reference that `}}` closes.
+    /// Parses `text`; `{{` opens a fact reference that `}}` closes, and a
+    /// section opened by `{{#name}}` or `{{^name}}` is closed by `{{/name}}`.
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
-        let mut parts = Vec::new();
+        // The parts of each open section, innermost last, with its name,
+        // whether inverted and where it opened.
+        let mut open: Vec<(Vec<Part>, String, bool, usize)> =
+            vec![(Vec::new(), String::new(), false, 0)];
+        let mut spans = Vec::new();
         let mut rest = text;
         let mut offset = 0;
-        while let Some(open) = rest.find("{{") {
-            if open > 0 {
-                parts.push(Part::Text(rest[..open].to_owned()));
+        while let Some(start) = rest.find("{{") {
+            let parts = &mut open.last_mut().expect("the outermost level").0;
+            if start > 0 {
+                parts.push(Part::Text(rest[..start].to_owned()));
             }
-            let after = &rest[open + 2..];
+            let after = &rest[start + 2..];
             let close = after.find("}}").ok_or(TemplateError {
                 message: "`{{` is not closed by `}}`".into(),
-                offset: offset + open,
+                offset: offset + start,
             })?;
-            let name = after[..close].trim();
-            let part = if let Some(n) = name.strip_suffix('?') {
-                Part::Fact(n.trim_end().to_owned(), true)
-            } else if let Some(n) = name.strip_suffix('*') {
-                Part::Words(n.trim_end().to_owned())
-            } else {
-                Part::Fact(name.to_owned(), false)
-            };
-            let (Part::Fact(name, _) | Part::Words(name)) = &part else {
-                unreachable!("a reference is a fact or a word list")
-            };
-            if name.is_empty() || !name.bytes().all(is_name_byte) {
-                return Err(TemplateError {
-                    message: format!("{name:?} is not a fact name"),
-                    offset: offset + open + 2,
-                });
+            match parse_tag(&after[..close], offset + start + 2)? {
+                Tag::Part(p) => {
+                    if let Part::Fact(n, _) | Part::Words(n) = &p {
+                        let written = rest[start..start + 2 + close + 2].to_owned();
+                        spans.push((n.clone(), offset + start, written));
+                    }
+                    parts.push(p)
+                }
+                Tag::Open(name, inverted) => {
+                    open.push((Vec::new(), name, inverted, offset + start))
+                }
+                Tag::Close(name) => close_section(&mut open, name, offset + start)?,
             }
-            parts.push(part);
-            let consumed = open + 2 + close + 2;
+            let consumed = start + 2 + close + 2;
             offset += consumed;
             rest = &rest[consumed..];
         }
+        if let Some((_, name, _, at)) = open.get(1) {
+            return Err(TemplateError {
+                message: format!("section `{name}` is not closed by `{{{{/{name}}}}}`"),
+                offset: *at,
+            });
+        }
+        let mut parts = open.pop().expect("the outermost level").0;
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_owned()));
         }
-        Ok(Template { parts })
+        Ok(Template {
+            parts,
+            spans,
+            origins: Vec::new(),
+        })
     }
 
-    /// Every fact the template quotes.
+    /// Records where each quoted fact is written: `find` maps a byte offset
+    /// in the text and the reference as written to its place in the file.
+    pub fn locate(&mut self, mut find: impl FnMut(usize, &str) -> crate::rules::Origin) {
+        self.origins = self
+            .spans
+            .iter()
+            .map(|(name, offset, written)| (name.clone(), find(*offset, written)))
+            .collect();
+    }
+
+    /// Where fact `name` is first quoted, when [`Template::locate`] said.
+    pub fn origin_of(&self, name: &str) -> Option<&crate::rules::Origin> {
+        self.origins.iter().find(|(n, _)| n == name).map(|(_, o)| o)
+    }
+
+    /// Every fact the template quotes or tests, sections' names too.
     pub fn facts(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Fact(n, _) | Part::Words(n) => Some(n.as_str()),
-            Part::Text(_) => None,
-        })
+        let mut out = Vec::new();
+        walk(&self.parts, &mut |p, _| match p {
+            Part::Fact(n, _) | Part::Words(n) | Part::Section { name: n, .. } => {
+                out.push(n.as_str())
+            }
+            Part::Text(_) => {}
+        });
+        out.into_iter()
     }
 
     /// Whether it quotes a word list (`{{name*}}`) anywhere.
     pub fn has_words(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Words(_)))
+        let mut found = false;
+        walk(&self.parts, &mut |p, _| {
+            found |= matches!(p, Part::Words(_))
+        });
+        found
     }
 
     /// Whether it is one word list and nothing else: `"{{name*}}"`, the
@@ -110,30 +198,51 @@ impl Template {
         matches!(self.parts.as_slice(), [Part::Words(_)])
     }
 
-    /// The facts the template quotes that every path to it must produce
-    /// (all but the optional `{{name?}}` ones).
+    /// The facts the template quotes that must be known wherever it is
+    /// rendered: all but the optional `{{name?}}` ones, sections' names, and
+    /// those inside a section that is rendered only when they are known.
     pub fn required_facts(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Fact(n, false) | Part::Words(n) => Some(n.as_str()),
-            _ => None,
-        })
+        let mut out = Vec::new();
+        walk(&self.parts, &mut |p, guards| match p {
+            Part::Fact(n, false) | Part::Words(n) if !guards.contains(&n.as_str()) => {
+                out.push(n.as_str())
+            }
+            _ => {}
+        });
+        out.into_iter()
     }
 
-    /// Renders for people: unknown facts read "(unknown)".
+    /// Renders for people: a section is rendered only when its fact is known
+    /// (or, inverted, unknown); an unknown optional fact reads as nothing;
+    /// an unknown required fact (which `rules lint` rules out) as "(unknown)".
     pub fn render(&self, facts: &Facts) -> String {
         let mut out = String::new();
-        for part in &self.parts {
+        for part in self.flat(facts) {
             match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Fact(n, _) | Part::Words(n) => out.push_str(&facts.get(n).to_string()),
+                Part::Text(t) => out.push_str(&t),
+                Part::Fact(n, true) if facts.get(&n).is_null() => {}
+                Part::Fact(n, _) | Part::Words(n) => out.push_str(&facts.get(&n).to_string()),
+                Part::Section { .. } => unreachable!("flattened"),
             }
         }
         out
     }
 
-    /// Whether every quoted fact is known, so a rendered line says something.
+    /// Whether every fact it would quote is known (optional ones too, but
+    /// not those of a section left out), so a rendered line says something.
     pub fn all_known(&self, facts: &Facts) -> bool {
-        self.facts().all(|n| !facts.get(n).is_null())
+        self.flat(facts).iter().all(|p| match p {
+            Part::Fact(n, _) | Part::Words(n) => !facts.get(n).is_null(),
+            _ => true,
+        })
+    }
+
+    /// The template with its sections resolved for `facts`: the parts a
+    /// rendering with them quotes, in order.
+    fn flat(&self, facts: &Facts) -> Vec<Part> {
+        let mut out = Vec::new();
+        flatten(&self.parts, facts, &mut out);
+        out
     }
 
     /// Renders a command line for a person to paste into a shell (a fix's
@@ -144,7 +253,7 @@ impl Template {
     /// line is a syntax error, not a command a person can run.
     pub fn render_command(&self, facts: &Facts) -> Option<String> {
         let mut out = String::new();
-        for part in &self.parts {
+        for part in &self.flat(facts) {
             match part {
                 Part::Text(t) => out.push_str(t),
                 Part::Fact(n, _) | Part::Words(n) => {
@@ -156,6 +265,7 @@ impl Template {
                     }
                     out.push_str(&v);
                 }
+                Part::Section { .. } => unreachable!("flattened"),
             }
         }
         Some(out)
@@ -164,18 +274,19 @@ impl Template {
     /// Renders one argv element for a probe, refusing values that could
     /// change the command's meaning.
     pub fn render_arg(&self, facts: &Facts) -> Result<String, UnsafeArg> {
+        let parts = self.flat(facts);
         let mut out = String::new();
-        for part in &self.parts {
+        for part in &parts {
             match part {
                 Part::Text(t) => out.push_str(t),
                 Part::Fact(n, _) | Part::Words(n) => match facts.get(n) {
                     Value::Null => return Err(UnsafeArg::Unknown(n.clone())),
                     v => out.push_str(&v.to_string()),
                 },
+                Part::Section { .. } => unreachable!("flattened"),
             }
         }
-        let from_fact = self
-            .parts
+        let from_fact = parts
             .first()
             .is_some_and(|p| matches!(p, Part::Fact(..) | Part::Words(_)));
         if from_fact && out.starts_with('-') {
@@ -221,6 +332,81 @@ impl Template {
     }
 }
 
+/// Ends the innermost open section, which must be the one `name` opened.
+fn close_section(
+    open: &mut Vec<(Vec<Part>, String, bool, usize)>,
+    name: String,
+    at: usize,
+) -> Result<(), TemplateError> {
+    if open.len() < 2 || open.last().is_some_and(|o| o.1 != name) {
+        let expected = match open.get(1..).and_then(<[_]>::last) {
+            Some((_, n, _, _)) => format!("; the section open here is `{n}`"),
+            None => String::new(),
+        };
+        return Err(TemplateError {
+            message: format!("`{{{{/{name}}}}}` closes no section `{name}`{expected}"),
+            offset: at,
+        });
+    }
+    let (parts, name, inverted, _) = open.pop().expect("checked above");
+    open.last_mut()
+        .expect("checked above")
+        .0
+        .push(Part::Section {
+            name,
+            inverted,
+            parts,
+        });
+    Ok(())
+}
+
+/// Calls `f` on every part, with the names of the sections around it that
+/// are rendered only when their fact is known.
+fn walk<'a>(parts: &'a [Part], f: &mut impl FnMut(&'a Part, &[&'a str])) {
+    fn go<'a>(
+        parts: &'a [Part],
+        guards: &mut Vec<&'a str>,
+        f: &mut impl FnMut(&'a Part, &[&'a str]),
+    ) {
+        for p in parts {
+            f(p, guards);
+            if let Part::Section {
+                name,
+                inverted,
+                parts,
+            } = p
+            {
+                let pushed = !inverted;
+                if pushed {
+                    guards.push(name);
+                }
+                go(parts, guards, f);
+                if pushed {
+                    guards.pop();
+                }
+            }
+        }
+    }
+    go(parts, &mut Vec::new(), f);
+}
+
+fn flatten(parts: &[Part], facts: &Facts, out: &mut Vec<Part>) {
+    for p in parts {
+        match p {
+            Part::Section {
+                name,
+                inverted,
+                parts,
+            } => {
+                if facts.get(name).is_null() == *inverted {
+                    flatten(parts, facts, out);
+                }
+            }
+            other => out.push(other.clone()),
+        }
+    }
+}
+
 /// Characters a fact may hold to be pasted into a shell command as it is:
 /// no quote, `$`, backtick, `;`, `|`, `&`, redirection or whitespace
 /// (brackets stay, for IPv6 addresses: at worst they glob).
@@ -233,131 +419,4 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn facts() -> Facts {
-        let mut f = Facts::new();
-        f.set("log.port", 9000_i64);
-        f.set("log.req", "-rf /");
-        f.set("log.line", "a\nb");
-        f
-    }
-
-    #[test]
-    fn renders_facts_and_unknowns() {
-        let t = Template::parse("port {{ log.port }} of {{log.host}}").unwrap();
-        assert_eq!(t.render(&facts()), "port 9000 of (unknown)");
-        assert_eq!(t.facts().collect::<Vec<_>>(), ["log.port", "log.host"]);
-    }
-
-    #[test]
-    fn unclosed_reference_is_an_error() {
-        let err = Template::parse("x {{log.port").unwrap_err();
-        assert_eq!(err.offset, 2);
-    }
-
-    #[test]
-    fn argument_from_fact_may_not_start_with_a_dash() {
-        let t = Template::parse("{{log.req}}").unwrap();
-        assert!(matches!(
-            t.render_arg(&facts()),
-            Err(UnsafeArg::LeadingDash(_))
-        ));
-    }
-
-    #[test]
-    fn argument_with_a_literal_prefix_may_hold_a_dash_later() {
-        let t = Template::parse("sport = :{{log.port}}").unwrap();
-        assert_eq!(t.render_arg(&facts()).unwrap(), "sport = :9000");
-    }
-
-    #[test]
-    fn argument_with_a_newline_is_refused() {
-        let t = Template::parse("{{log.line}}").unwrap();
-        assert!(matches!(t.render_arg(&facts()), Err(UnsafeArg::Control(_))));
-    }
-
-    #[test]
-    fn command_quoting_a_plain_fact_is_rendered() {
-        let t = Template::parse("ss -Htlnp 'sport = :{{log.port}}'").unwrap();
-        assert_eq!(
-            t.render_command(&facts()).as_deref(),
-            Some("ss -Htlnp 'sport = :9000'")
-        );
-    }
-
-    #[test]
-    fn command_quoting_shell_syntax_is_not_offered() {
-        let mut f = facts();
-        f.set("log.path", "/run/x'$(touch /tmp/p)'.sock");
-        let t = Template::parse("ls -l '{{log.path}}'").unwrap();
-        assert_eq!(t.render_command(&f), None);
-    }
-
-    #[test]
-    fn command_quoting_an_option_is_not_offered() {
-        let mut f = facts();
-        f.set("log.host", "-oProxyCommand=x");
-        let t = Template::parse("grep -F '{{log.host}}'").unwrap();
-        assert_eq!(t.render_command(&f), None);
-    }
-
-    #[test]
-    fn command_quoting_an_unknown_fact_is_not_offered() {
-        let t = Template::parse("ls -l {{log.nope}}").unwrap();
-        assert_eq!(t.render_command(&facts()), None);
-    }
-
-    #[test]
-    fn a_word_list_becomes_one_argument_a_word() {
-        let mut f = facts();
-        f.set(
-            "fw.rule",
-            r#"-D INPUT -p tcp -m comment --comment "a \"b\" c" -j DROP"#,
-        );
-        let t = Template::parse("{{fw.rule*}}").unwrap();
-        assert!(t.is_words_only());
-        assert_eq!(
-            t.render_argv(&f).unwrap(),
-            [
-                "-D",
-                "INPUT",
-                "-p",
-                "tcp",
-                "-m",
-                "comment",
-                "--comment",
-                "a \"b\" c",
-                "-j",
-                "DROP"
-            ]
-        );
-        assert_eq!(t.render(&f), f.get("fw.rule").to_string());
-    }
-
-    #[test]
-    fn a_word_list_with_a_newline_is_refused() {
-        let t = Template::parse("{{log.line*}}").unwrap();
-        assert!(matches!(
-            t.render_argv(&facts()),
-            Err(UnsafeArg::Control(_))
-        ));
-    }
-
-    #[test]
-    fn a_plain_element_renders_as_one_argument() {
-        let t = Template::parse("--dport={{log.port}}").unwrap();
-        assert!(!t.is_words_only() && !t.has_words());
-        assert_eq!(t.render_argv(&facts()).unwrap(), ["--dport=9000"]);
-    }
-
-    #[test]
-    fn argument_from_an_unknown_fact_is_refused() {
-        let t = Template::parse("{{log.nope}}").unwrap();
-        assert_eq!(
-            t.render_arg(&facts()),
-            Err(UnsafeArg::Unknown("log.nope".into()))
-        );
-    }
-}
+mod tests;

@@ -112,6 +112,12 @@ pub struct CheckRecord {
     pub excerpt: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why the check ran and what it found, in the pack's words: what guided
+    /// mode shows before and after it, kept for a ticket's reader.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
 }
 
 /// How long the report says a probe took; kept here so tests can build one.

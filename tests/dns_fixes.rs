@@ -69,6 +69,7 @@ fn diagnose(lab: &Lab, id: &str) -> DoctorRun {
     let run = lab.doctor(&["--auto", "--format", "json"]);
     assert_eq!(run.status, 1, "a fault\n{run}");
     run.assert_first(id);
+    crate::clean_words::assert_clean(lab, &run);
     run
 }
 

@@ -51,7 +51,7 @@ nodes:
   down:
     conclude: backend-down
     confidence: high
-    title: "nothing listens on {{upstream.port}}"
+    title: "nothing listens on {{upstream.port?}}"
     evidence: ["port {{upstream.port}}"]
   crashed:
     conclude: backend-crashed

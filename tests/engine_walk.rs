@@ -38,7 +38,7 @@ nodes:
         next: ask-restarted
       - next: down
   ask-restarted:
-    ask: "Was the backend restarted at {{log.time}}?"
+    ask: "Was the backend restarted at {{log.time?}}?"
     fact: restarted
     auto: sockets.listening and log.count < 3
     default: false
@@ -55,7 +55,7 @@ nodes:
   down:
     conclude: backend-down
     confidence: high
-    title: "nothing listens on {{log.port}}"
+    title: "nothing listens on {{log.port?}}"
     evidence: ["{{log.line}}", "never shown: {{log.request}}"]
     then: config
   config:

@@ -70,6 +70,7 @@ fn diagnose(lab: &Lab, node: &str) -> DoctorRun {
     assert_eq!(run.status, 1, "a fault\n{run}");
     run.assert_first("firewall-blocked");
     assert_eq!(run.finding("firewall-blocked")["node"], node, "{run}");
+    crate::clean_words::assert_clean(lab, &run);
     run
 }
 

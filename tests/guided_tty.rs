@@ -55,7 +55,7 @@ const RECHECK_OFFER: &str =
     r"(?:Once the fix is made, check whether it still fails|Check again)\?\s*\r?\n";
 
 /// php-fpm served a page, then stopped: the next request is a real 502 in the error log.
-fn backend_down_lab() -> Lab {
+pub(crate) fn backend_down_lab() -> Lab {
     backend_down_lab_and_fpm().0
 }
 
@@ -386,6 +386,30 @@ fn guided_walk_reaches_the_diagnosis() {
     assert!(report.contains("backend-down"), "report:\n{report}");
     assert_no_panic(&tty.screen());
     tty.assert_terminal_restored();
+}
+
+/// Runs guided mode on `lab` to its end the way a person who accepts every suggestion
+/// does (every check run, the question skipped, every fix and saving declined), and
+/// returns everything the terminal showed, styling stripped.
+pub(crate) fn walk_to_the_end(lab: &Lab) -> String {
+    let mut tty = Guided::start(lab, false);
+    tty.run_every_check();
+    // A fault offers fixes and then to check again; a healthy host goes on to saving.
+    let either = format!("({FIX_OFFER})|({EDIT_OFFER})|({RECHECK_OFFER})|({SAVE_OFFER})");
+    loop {
+        let seen = tty.expect(&either);
+        if seen.groups[1].is_some() || seen.groups[2].is_some() {
+            tty.press(ENTER);
+        } else if seen.groups[3].is_some() {
+            tty.press(DOWN);
+            tty.press(ENTER);
+        } else {
+            break;
+        }
+    }
+    tty.decline_saving();
+    let _ = tty.finish(EXPECT_TIMEOUT);
+    tty.screen()
 }
 
 /// Walks `steps` steps (running checks, skipping the question), then

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod clean_words;
 mod cli;
 mod config;
 mod config_passes;

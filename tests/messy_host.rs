@@ -20,6 +20,7 @@ fn diagnose(lab: &Lab, exit: i32) -> DoctorRun {
     let run = lab.doctor(&["--auto", "--format", "json"]);
     assert_eq!(run.status, exit, "exit status\n{run}");
     crate::scenarios::time_doctor(lab);
+    crate::clean_words::assert_clean(lab, &run);
     run
 }
 

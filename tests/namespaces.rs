@@ -36,6 +36,7 @@ fn containers_work() -> bool {
 fn diagnose(lab: &Lab, exit: i32) -> DoctorRun {
     let run = lab.doctor(&["--auto", "--format", "json"]);
     assert_eq!(run.status, exit, "exit status\n{run}");
+    crate::clean_words::assert_clean(lab, &run);
     run
 }
 

@@ -23,6 +23,7 @@ fn diagnose(lab: &Lab) -> DoctorRun {
     assert_eq!(run.status, 1, "a fault\n{run}");
     run.assert_first("nginx-down");
     crate::scenarios::time_doctor(lab);
+    crate::clean_words::assert_clean(lab, &run);
     run
 }
 

@@ -20,6 +20,7 @@ fn diagnose(lab: &Lab) -> DoctorRun {
     let run = lab.doctor(&["--auto", "--format", "json"]);
     assert_eq!(run.status, 1, "a fault\n{run}");
     crate::scenarios::time_doctor(lab);
+    crate::clean_words::assert_clean(lab, &run);
     run
 }
 

@@ -27,6 +27,7 @@ fn diagnose(lab: &Lab, exit: i32) -> DoctorRun {
     assert_eq!(run.status, exit, "exit status\n{run}");
     assert_eq!(run.json["schema"], 1, "schema\n{run}");
     crate::scenarios::time_doctor(lab);
+    crate::clean_words::assert_clean(lab, &run);
     run
 }
 
@@ -86,13 +87,29 @@ fn proxy_pass_to_php_fpm_is_protocol_mismatch() {
     run.assert_evidence_quotes("pass-protocol-mismatch", &quote);
 }
 
-#[test]
-fn healthy_host_has_no_fault() {
+/// nginx and php-fpm serving PHP, with nothing wrong.
+pub(crate) fn healthy_lab() -> Lab {
     let lab = Lab::new();
     let fpm = lab.php_fpm(Pool::unix("www"));
     lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
-
     assert_eq!(lab.get("/ok.php"), 200);
+    lab
+}
+
+/// php-fpm's socket given to root:root, mode 0660: nginx's workers may not open it
+/// (a 502). Needs root. The lab, and the socket's path.
+pub(crate) fn socket_nginx_may_not_open() -> (Lab, std::path::PathBuf) {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www").owner("root", "root").mode("0660"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    assert_eq!(lab.get("/ok.php"), 502);
+    let socket = fpm.socket_path().to_path_buf();
+    (lab, socket)
+}
+
+#[test]
+fn healthy_host_has_no_fault() {
+    let lab = healthy_lab();
 
     let run = diagnose(&lab, 0);
     assert_eq!(run.ids(), ["no-fault-found"], "{run}");
@@ -104,12 +121,8 @@ fn socket_permission_denied() {
         eprintln!("skipped socket_permission_denied: only root can give the socket to root:root");
         return;
     }
-    let lab = Lab::new();
-    let fpm = lab.php_fpm(Pool::unix("www").owner("root", "root").mode("0660"));
-    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
-
-    assert_eq!(lab.get("/ok.php"), 502);
-    let sock = fpm.socket_path().display();
+    let (lab, socket) = socket_nginx_may_not_open();
+    let sock = socket.display();
     let quote = lab.error_log_message(&format!(
         "connect() to unix:{sock} failed (13: Permission denied)"
     ));

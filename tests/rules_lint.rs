@@ -551,3 +551,51 @@ fn exit_statuses_that_cannot_mean_success_are_errors() {
         ],
     );
 }
+
+/// The advice every "may be unknown here" problem ends with, for fact `f`.
+fn unknown_here(node: &str, f: &str) -> String {
+    format!(
+        "node `{node}` quotes `{f}`, which may be unknown here (a person would read \
+         \"(unknown)\"): test it on every path here (`exists({f})`), or write \
+         `{{{{#{f}}}}}...{{{{/{f}}}}}` (with `{{{{^{f}}}}}...{{{{/{f}}}}}` for the unknown \
+         case) or `{{{{{f}?}}}}`"
+    )
+}
+
+#[test]
+fn a_text_quoting_a_fact_that_may_be_unknown_is_an_error_at_the_quote() {
+    let at = |pos: &str, node: &str, f: &str| {
+        format!("unknown-here/00-pack.yaml:{pos}: {}", unknown_here(node, f))
+    };
+    assert_problems(
+        &lint_fixture("unknown-here"),
+        &[
+            &at("17:13", "look", "log.count"),
+            &at("25:20", "listening", "sockets.owner_command"),
+            &at("32:46", "down", "log.upstream"),
+            &at("37:38", "down", "log.server"),
+        ],
+    );
+}
+
+#[test]
+fn a_declared_unguarded_quote_that_is_gone_is_an_error() {
+    rejects(
+        "unguarded-stale",
+        "unguarded-stale/00-pack.yaml:7:12: `pack.unguarded` lists `log.count` for node \
+         `look`, which quotes it nowhere unguarded: remove it from the list",
+    );
+}
+
+#[test]
+fn a_section_must_be_closed_by_its_own_name() {
+    assert_problems(
+        &lint_fixture("section-not-closed"),
+        &[
+            "section-not-closed/00-pack.yaml:15:12: template: `{{/log.count}}` closes no \
+             section `log.count`; the section open here is `log.window` (at character 42)",
+            "section-not-closed/00-pack.yaml:11:12: template: section `log.count` is not \
+             closed by `{{/log.count}}` (at character 1)",
+        ],
+    );
+}

@@ -34,6 +34,7 @@ fn diagnose(lab: &Lab, exit: i32) -> DoctorRun {
     assert_eq!(run.status, exit, "exit status\n{run}");
     assert_eq!(run.json["schema"], 1, "schema\n{run}");
     time_doctor(lab);
+    crate::clean_words::assert_clean(lab, &run);
     run
 }
 

@@ -20,8 +20,8 @@ use crate::logs::{Timestamp, time::local_utc_offset};
 use crate::sanitize;
 use crate::scan::prefilter::Prefilter;
 use crate::value::Value;
-pub use upstreams::ITEM_FACTS;
 use upstreams::{Clock, Seen};
+pub use upstreams::{ITEM_ALWAYS, ITEM_FACTS, known_with};
 
 /// Bytes read back from the end of each log for the window itself.
 const WINDOW_BUDGET: u64 = 16 << 20;

@@ -539,6 +539,31 @@ pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr", "reaso
 
 /// Facts known before any probe runs; the engine keeps the `walk.` ones
 /// up to date (faults and resolved upstreams found so far).
+/// The facts every item of built-in `builtin`'s list `list` has, whatever
+/// its log line said (`rules lint` lets a text quote them unguarded).
+pub fn item_always(builtin: &str, list: &str) -> &'static [&'static str] {
+    match (builtin, list) {
+        ("error-log", "upstreams") => error_log::ITEM_ALWAYS,
+        _ => &[],
+    }
+}
+
+/// The facts (without the prefix) that a failure's item, or `error-log`
+/// itself, has whenever its `signature` is `id`.
+pub fn known_with_signature(id: &str) -> Vec<&'static str> {
+    crate::logs::signature::Signature::from_id(id).map_or_else(Vec::new, error_log::known_with)
+}
+
+/// The facts built-in `builtin` always sets when its fact `fact` is true:
+/// a found nginx has a configuration, an existing socket an owner.
+pub fn known_when_true(builtin: &str, fact: &str) -> &'static [&'static str] {
+    match (builtin, fact) {
+        ("nginx", "found") => &["conf", "binary", "user", "source"],
+        ("socket-file", "exists") => &["is_socket", "owner", "group", "mode"],
+        _ => &[],
+    }
+}
+
 pub const CONTEXT_FACTS: &[&str] = &[
     "host.root",
     "host.systemd",
@@ -653,6 +678,11 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Ob
             sockets_probe::run(host, name, params, &mut out)
         }
         _ => out.fail(format!("built-in `{name}` is not available in this build")),
+    }
+    // A built-in that gave up before it knew its target still has a name
+    // in the report's list of checks.
+    if out.shown_as.is_empty() {
+        out.shown_as = name.to_owned();
     }
     out.finish()
 }

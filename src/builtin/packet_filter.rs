@@ -180,7 +180,7 @@ fn listing(program: &str, args: &[&str], problems: &mut Vec<String>) -> Option<S
             "{shown} exited {code}: {} (it needs root)",
             String::from_utf8_lossy(&out.stderr).trim()
         )),
-        other => problems.push(format!("{shown} did not run: {other:?}")),
+        other => problems.push(format!("{shown}: {other}")),
     }
     None
 }

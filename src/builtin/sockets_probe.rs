@@ -29,11 +29,11 @@ pub fn endpoint(params: &BTreeMap<String, String>) -> Result<Endpoint, String> {
             Ok(Endpoint::Unix(PathBuf::from(path)))
         }
         Some("tcp") => {
-            let host = get("host").ok_or("no host is known")?;
+            let host = get("host").ok_or("the failing upstream's host is not known")?;
             let ip: IpAddr = host
                 .parse()
                 .map_err(|_| format!("host {host:?} is not an IP address"))?;
-            let port = get("port").ok_or("no port is known")?;
+            let port = get("port").ok_or("the failing upstream's port is not known")?;
             let port: u16 = port
                 .parse()
                 .map_err(|_| format!("port {port:?} is not a port number"))?;
@@ -110,10 +110,12 @@ fn listeners(host: &mut Host, target: &Endpoint, out: &mut Out) {
         out.set("queue_full", l.queue.zip(l.backlog).map(|(q, b)| q > b));
         out.set("owners", owners(l, procs));
         describe_owner(l, procs, out);
-        out.note(&format!(
-            "{} listening, queue {:?}/{:?}",
-            l.addr, l.queue, l.backlog
-        ));
+        let queue = match (l.queue, l.backlog) {
+            (Some(q), Some(b)) => format!(", {q} waiting of a backlog of {b}"),
+            (Some(q), None) => format!(", {q} waiting"),
+            _ => String::new(),
+        };
+        out.note(&format!("{} listening{queue}", l.addr));
     } else {
         out.set("owners", "no process");
         out.note(&format!("nothing listens at {target}"));

@@ -279,6 +279,8 @@ mod tests {
             duration_ms: 0,
             excerpt: String::new(),
             reason: Some(format!("{probe} reason")),
+            why: None,
+            found: None,
         }
     }
 

@@ -52,6 +52,8 @@ impl Engine<'_> {
             duration_ms: crate::walk::millis(obs.duration),
             excerpt: excerpt(obs),
             reason: obs.reason.clone(),
+            why: None,
+            found: None,
         });
     }
 }

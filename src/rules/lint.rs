@@ -3,7 +3,10 @@
 //! Every node is reachable from the start, the graph has no cycle (so every
 //! walk ends), every probe is used, and every fact a condition or a message
 //! reads is produced on *every* path that reaches it — so a walk never
-//! quotes a fact that cannot exist there.
+//! quotes a fact that cannot exist there — and known wherever a text for
+//! people quotes it (`known`), so no message says "(unknown)".
+
+mod known;
 
 use std::collections::BTreeSet;
 
@@ -17,7 +20,14 @@ pub fn soundness(set: &RuleSet) -> Vec<Problem> {
     problems.extend(unused_probes(set));
     problems.extend(item_walks_end_alone(set));
     match topological_order(set) {
-        Ok(order) => problems.extend(undefined_facts(set, &order)),
+        Ok(order) => {
+            let undefined = undefined_facts(set, &order);
+            // A fact that may not even be produced is reported once, as that.
+            if undefined.is_empty() {
+                problems.extend(known::unknown_quotes(set, &order, &reachable(set)));
+            }
+            problems.extend(undefined);
+        }
         Err(p) => problems.push(p),
     }
     problems

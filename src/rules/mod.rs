@@ -37,6 +37,17 @@ pub struct RuleSet {
     pub source: String,
     /// What each documented cause means and how to tell it apart, by id.
     pub causes: BTreeMap<String, CauseDoc>,
+    /// Quotes of a fact that may be unknown, which the pack declares it
+    /// still has (`pack.unguarded`): lint tolerates exactly these.
+    pub unguarded: Vec<Unguarded>,
+}
+
+/// One declared unguarded quote: a node, a fact, and where it is declared.
+#[derive(Debug, Clone)]
+pub struct Unguarded {
+    pub node: String,
+    pub fact: String,
+    pub origin: Origin,
 }
 
 /// A cause's documentation: what `explain` says about it.

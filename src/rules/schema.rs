@@ -49,6 +49,10 @@ pub struct PackSpec {
     pub name: String,
     pub start: String,
     pub description: Option<String>,
+    /// Quotes `rules lint` tolerates where a fact may be unknown: node id to
+    /// the facts it quotes unguarded (written before lint checked this).
+    #[serde(default)]
+    pub unguarded: BTreeMap<String, Vec<String>>,
 }
 
 /// A probe: a command (`run`) or a built-in probe (`builtin`), declared once

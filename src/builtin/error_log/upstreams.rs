@@ -54,6 +54,50 @@ pub const ITEM_FACTS: &[&str] = &[
     "earlier_count",
 ];
 
+/// The item facts every item has (empty text reads as unknown, so only
+/// those that can never be empty): what a message may quote unguarded.
+pub const ITEM_ALWAYS: &[&str] = &[
+    "key",
+    "count",
+    "signatures",
+    "signature",
+    "summary",
+    "line",
+    "mode_count",
+    "earlier_count",
+];
+
+/// The facts an item has whenever its latest line has signature `sig`:
+/// nginx names the upstream (and its time) on every line of a connection
+/// or a response that failed; a TCP-only or unix-only signature tells the
+/// address's kind. Lint lets a text after `signature == "..."` quote them.
+pub fn known_with(sig: Signature) -> Vec<&'static str> {
+    use Signature as S;
+    let mut known = vec![
+        "upstream",
+        "scheme",
+        "address",
+        "transport",
+        "time",
+        "clock",
+    ];
+    match sig {
+        S::ConnRefusedTcp | S::TcpEacces | S::PortExhaustion => known.extend(["host", "port"]),
+        S::HostUnreachable | S::NetUnreachable => known.extend(["host", "port"]),
+        S::UnixSocketStale | S::UnixSocketMissing | S::UnixSocketEacces | S::UnixBacklogFull => {
+            known.push("path");
+        }
+        S::ConnectTimeout | S::NoLiveUpstreams | S::SendTimeout | S::SendReset => {}
+        S::ReadHeaderTimeout | S::PrematureCloseHeader | S::ResetHeader | S::TooBigHeader => {}
+        S::InvalidHeader | S::NoValidHttp | S::InvalidStatus | S::GrpcFrame => {}
+        S::FastcgiProtocolVersion | S::FastcgiBadRecord | S::FastcgiClosedStdout => {}
+        S::SslWrongVersion | S::SslHandshakeAlert | S::SslHandshakeTimeout => {}
+        S::SslVerifyError | S::SslNameMismatch => {}
+        _ => known.clear(),
+    }
+    known
+}
+
 /// One failure of the window.
 pub struct Seen {
     pub line: ErrorLine,

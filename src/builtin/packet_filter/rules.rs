@@ -348,10 +348,35 @@ pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
     }
 }
 
+/// A condition in words, for the list of those not evaluated.
 fn describe(cond: &Cond) -> String {
+    let not = |negated: &bool| if *negated { "not " } else { "" };
+    let dir = |dst: &bool| if *dst { "destination" } else { "source" };
     match cond {
         Cond::Other(text) => text.clone(),
-        other => format!("{other:?}"),
+        Cond::Proto(p, n) => format!("protocol {}{}", not(n), p.join(",")),
+        Cond::Port(d, ranges, n) => {
+            let r: Vec<String> = ranges
+                .iter()
+                .map(|(a, b)| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                })
+                .collect();
+            format!("{} port {}{}", dir(d), not(n), r.join(","))
+        }
+        Cond::Addr(d, nets, n) => {
+            let r: Vec<String> = nets.iter().map(|(ip, len)| format!("{ip}/{len}")).collect();
+            format!("{} address {}{}", dir(d), not(n), r.join(","))
+        }
+        Cond::Iface(input, names, n) => {
+            let way = if *input { "input" } else { "output" };
+            format!("{way} interface {}{}", not(n), names.join(","))
+        }
+        Cond::State(states, n) => format!("connection state {}{}", not(n), states.join(",")),
     }
 }
 

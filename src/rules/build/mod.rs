@@ -202,6 +202,28 @@ impl Builder {
         let start = self.node_ref(&spec.start, &at);
         let probes: Option<Vec<Probe>> = probes.into_iter().collect();
         let nodes: Option<Vec<Node>> = nodes.into_iter().collect();
+        let unguarded = spec
+            .unguarded
+            .iter()
+            .flat_map(|(node, facts)| {
+                let at = At::new(
+                    header_file,
+                    vec![
+                        PathSeg::Key("pack"),
+                        PathSeg::Key("unguarded"),
+                        PathSeg::Key(node),
+                    ],
+                );
+                facts
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, fact)| super::Unguarded {
+                        node: node.clone(),
+                        fact: fact.clone(),
+                        origin: at.index(i).origin(),
+                    })
+            })
+            .collect();
         Some(RuleSet {
             name: spec.name.clone(),
             description: spec.description.clone(),
@@ -210,6 +232,7 @@ impl Builder {
             probes: probes?,
             source: source.to_owned(),
             causes,
+            unguarded,
         })
     }
 
@@ -313,7 +336,7 @@ impl Builder {
     }
 
     fn template(&mut self, text: &str, at: &At) -> Option<Template> {
-        let t = Template::parse(text)
+        let mut t = Template::parse(text)
             .map_err(|e| self.problem(at, format!("template: {e}")))
             .ok()?;
         if t.has_words() {
@@ -322,6 +345,7 @@ impl Builder {
                 "template: a word list `{{name*}}` may only be a whole element of a fix step's `run`",
             );
         }
+        t.locate(|offset, written| at.origin_of(text, offset, written));
         Some(t)
     }
 
@@ -332,7 +356,11 @@ impl Builder {
             .iter()
             .enumerate()
             .map(|(i, text)| match Template::parse(text) {
-                Ok(t) if t.is_words_only() => Some(t),
+                Ok(mut t) if t.is_words_only() => {
+                    let at = at.index(i);
+                    t.locate(|offset, written| at.origin_of(text, offset, written));
+                    Some(t)
+                }
                 _ => self.template(text, &at.index(i)),
             })
             .collect();
