@@ -91,6 +91,21 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// The template as the pack writes it (`curl http://{{host}}/`): for
+    /// messages, and for tests that tell which template a printed line came
+    /// from.
+    pub fn source(&self) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.clone(),
+                Part::Fact(n, false) => format!("{{{{{n}}}}}"),
+                Part::Fact(n, true) => format!("{{{{{n}?}}}}"),
+                Part::Words(n) => format!("{{{{{n}*}}}}"),
+            })
+            .collect()
+    }
+
     /// Every fact the template quotes.
     pub fn facts(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
@@ -249,6 +264,14 @@ mod tests {
         let t = Template::parse("port {{ log.port }} of {{log.host}}").unwrap();
         assert_eq!(t.render(&facts()), "port 9000 of (unknown)");
         assert_eq!(t.facts().collect::<Vec<_>>(), ["log.port", "log.host"]);
+    }
+
+    #[test]
+    fn the_source_is_the_text_the_pack_wrote() {
+        let text = "x {{a}} y {{b?}} {{c*}}";
+        assert_eq!(Template::parse(text).unwrap().source(), text);
+        let spaced = Template::parse("{{ log.port }}").unwrap();
+        assert_eq!(spaced.source(), "{{log.port}}");
     }
 
     #[test]
