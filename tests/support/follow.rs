@@ -186,7 +186,8 @@ pub struct Plan<'a> {
     /// The php-fpm the fix is about: its reload is waited for, its printed start runs as
     /// a lab daemon at its address.
     pub fpm: Option<Fpm>,
-    /// Where a daemon the fix starts accepts, when it is no php-fpm of `fpm`.
+    /// Where a daemon the fix starts accepts, when it is neither `fpm` nor the nginx the
+    /// lab started (a lab whose nginx never ran).
     pub serves: Option<Addr>,
     /// What the person does at a step besides its command or placed edit (all of a step
     /// of words only: "stop the other program"): the scenario's own way of doing it.

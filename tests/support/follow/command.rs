@@ -72,7 +72,10 @@ pub(super) fn follow(lab: &Lab, argv: &[String], exit: &[i32], plan: &mut Plan) 
         panic!("the fix says to run {argv:?}, which {why}; not run");
     }
     match kind(argv) {
-        Kind::NginxStart => lab.follow_start_command(argv),
+        Kind::NginxStart => match &plan.serves {
+            Some(addr) => lab.follow_daemon_command(argv, addr),
+            None => lab.follow_start_command(argv),
+        },
         Kind::FpmStart => match plan.fpm.take() {
             Some(fpm) => plan.fpm = Some(lab.follow_fpm_start(argv, &fpm)),
             None => {
