@@ -126,6 +126,18 @@ const COVERED: &[(&str, &[&str])] = &[
         "proxy_pass_to_php_fpm_is_corrected_as_printed",
         &["protocol-mismatch: *"],
     ),
+    (
+        "a_request_php_fpm_killed_gets_working_commands",
+        &["request-killed: *"],
+    ),
+    (
+        "a_slow_php_script_gets_a_longer_timeout_as_printed",
+        &["upstream-timeout: *"],
+    ),
+    (
+        "an_unroutable_backend_gets_its_route_shown",
+        &["unreachable: *"],
+    ),
 ];
 
 /// Commands followed by the "fix proven" scenarios of other modules, with the same
@@ -177,20 +189,8 @@ const NOT_REACHED: &[(&str, &str)] = &[
         "ignored: fix_commands::backend::a_full_pool_of_busy_workers_gets_working_commands",
     ),
     (
-        "request-killed: *",
-        "ignored: fix_commands::backend::a_request_php_fpm_killed_gets_working_commands",
-    ),
-    (
         "socket-permission: *",
         "ignored: fix_commands::backend::a_socket_nginx_may_not_open_is_fixed_as_printed",
-    ),
-    (
-        "upstream-timeout: *",
-        "ignored: fix_commands::backend::a_slow_php_script_gets_a_longer_timeout_as_printed",
-    ),
-    (
-        "unreachable: *",
-        "ignored: fix_commands::network::an_unroutable_backend_gets_its_route_shown",
     ),
     (
         "tls-failed: *",

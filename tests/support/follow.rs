@@ -160,7 +160,24 @@ impl Step {
 
     /// Applies the step's edit where it says; returns `FILE:LINE` (see `edit`).
     pub fn apply(&self) -> String {
-        edit::apply(self)
+        edit::apply(self).0
+    }
+
+    /// The step with its lines as they are after the edits `moved` (earlier steps'): a
+    /// report numbers the lines of the file it read, and a line an earlier step inserted
+    /// above moves the setting a later step names.
+    fn after(&self, moved: &[edit::Moved]) -> Step {
+        let mut step = self.clone();
+        let file = step.file.clone().unwrap_or_default();
+        for m in moved.iter().filter(|m| m.file == file) {
+            let shift = |l: usize| match l > m.last {
+                true => l.saturating_add_signed(m.delta),
+                false => l,
+            };
+            step.line = step.line.map(shift);
+            step.last_line = step.last_line.map(shift);
+        }
+        step
     }
 
     /// Whether the step asks for an edit: a snippet to put in its file, or a deletion.
@@ -247,10 +264,13 @@ pub struct Followed {
 /// happened, at the first one that cannot be done as written.
 pub fn follow_fix(lab: &Lab, fix: &Fix, mut plan: Plan) -> Followed {
     let mut done = Followed::default();
+    let mut moved = Vec::new();
     for step in &fix.steps {
         if step.edits() {
             command::allow_edit(lab, step.file.as_deref().unwrap_or_default());
-            done.edited.push(step.apply());
+            let (at, m) = edit::apply(&step.after(&moved));
+            done.edited.push(at);
+            moved.push(m);
         }
         if let Some(argv) = &step.command {
             command::follow(lab, argv, &step.exit, &mut plan);

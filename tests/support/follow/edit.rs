@@ -8,6 +8,10 @@
 //! line, "delete `TEXT`" removes it, "delete line N" removes the line, "before line N"
 //! inserts above it. A file that does not exist yet, named without a line, is created.
 //!
+//! A report numbers the lines of the files as it read them: when an earlier step of the
+//! same fix inserted lines above, a later step's line has moved with its setting, and
+//! `follow` moves the citation with it (`Moved`).
+//!
 //! It refuses a citation that points elsewhere: a setting the snippet changes that is in
 //! effect in the same php-fpm section or nginx block, outside the cited lines, means the
 //! step sent the person to the wrong place (their new line would sit beside the old one,
@@ -69,9 +73,17 @@ fn replace_text(text: &str) -> Option<String> {
     Some(re.captures(text)?[1].to_owned())
 }
 
-/// Makes the edit `step` describes; returns `FILE:LINE`. Panics, naming the step, when
-/// it cannot be made as written.
-pub(super) fn apply(step: &Step) -> String {
+/// What an edit did to its file's numbering: lines after `last` (as numbered before it)
+/// moved by `delta`.
+pub(super) struct Moved {
+    pub file: String,
+    pub last: usize,
+    pub delta: isize,
+}
+
+/// Makes the edit `step` describes; returns `FILE:LINE` and how the file's later lines
+/// moved. Panics, naming the step, when it cannot be made as written.
+pub(super) fn apply(step: &Step) -> (String, Moved) {
     let text = &step.text;
     let file = step.file.as_deref().expect("an edit step names a file");
     let path = Path::new(file);
@@ -82,10 +94,16 @@ pub(super) fn apply(step: &Step) -> String {
             "the step {text:?} edits {file} but names no line"
         );
         fs::write(path, format!("{snippet}\n")).expect("create the file");
-        return format!("{file}:1");
+        let moved = Moved {
+            file: file.to_owned(),
+            last: 0,
+            delta: 0,
+        };
+        return (format!("{file}:1"), moved);
     };
     let last = step.last_line.unwrap_or(first);
     let mut lines: Vec<String> = read_lossy(path).lines().map(str::to_owned).collect();
+    let before = lines.len();
     assert!(
         first >= 1 && last >= first && last <= lines.len(),
         "the step {text:?} names {file}:{first}-{last}, which has {} lines",
@@ -118,8 +136,14 @@ pub(super) fn apply(step: &Step) -> String {
     } else {
         set(&mut lines, first, last, snippet, file);
     }
+    let delta = isize::try_from(lines.len()).unwrap_or(0) - isize::try_from(before).unwrap_or(0);
     fs::write(path, lines.join("\n") + "\n").expect("write the edited file");
-    format!("{file}:{first}")
+    let moved = Moved {
+        file: file.to_owned(),
+        last,
+        delta,
+    };
+    (format!("{file}:{first}"), moved)
 }
 
 /// `text` with `snippet` set at 1-based lines `first..=last` (see the module docs);

@@ -121,7 +121,7 @@ fn a_replace_named_in_the_words_keeps_the_line_and_its_indentation() {
         f.display()
     );
     let line = named_line(&text, Some(&f.display().to_string()));
-    apply(&step(
+    let _ = apply(&step(
         &f,
         &text,
         line,
@@ -140,7 +140,7 @@ fn a_delete_named_in_the_words_removes_the_line_it_empties() {
     fs::write(&f, "*filter\n-A INPUT -j DROP\nCOMMIT\n").unwrap();
     let text = "delete its line 2, `-A INPUT -j DROP`.";
     assert!(deletes(text));
-    apply(&step(&f, text, named_line(text, None), None));
+    let _ = apply(&step(&f, text, named_line(text, None), None));
     assert_eq!(read_lossy(&f), "*filter\nCOMMIT\n");
 }
 
