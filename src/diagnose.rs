@@ -10,12 +10,15 @@ use crate::cli::DiagnoseArgs;
 use crate::engine::{Engine, Walk};
 use crate::guide::terminal::Terminal;
 use crate::guide::{Guide, Interrupted};
+use crate::logs::time::{Timestamp, local_utc_offset};
 use crate::probe::groups::RUNNING;
 use crate::probe::system::SystemProber;
 use crate::probe::{Observation, Prober};
+use crate::recheck::Recheck;
 use crate::report::{Format, HostInfo, Report, RulesInfo};
 use crate::rules::RuleSet;
 use crate::value::Facts;
+use crate::walk::Finding;
 use crate::{ExitStatus, interrupt, print_error, print_stdout, rules_command};
 
 use crate::bundle::{self, Bundle, RecordingGuide, RecordingProber, ReplayGuide, Replayer};
@@ -35,7 +38,7 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
             return e.status();
         }
     };
-    let host = Host::new(options);
+    let host = Host::new(options.clone());
     let info = host.info();
     let context = context_facts(&host, args);
     let guided = !args.auto && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -62,7 +65,18 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
         .record
         .as_ref()
         .map(|_| Bundle::of_walk(&walk, tape, mode, &info, &context));
-    let report = Report::new(walk, mode, rules_info(&rules), info);
+    let before = walk.findings.clone();
+    let mut report = Report::new(walk, mode, rules_info(&rules), info);
+    if guided && report.has_fault() {
+        match recheck(&rules, &options, &context, &before, &mut terminal) {
+            Ok(checks) => report.rechecks = checks,
+            Err(Interrupted) => {
+                RUNNING.kill_all();
+                eprintln!("\ninterrupted; nothing was changed");
+                return ExitStatus::Interrupted;
+            }
+        }
+    }
     let status = deliver(&report, args, guided);
     match (&args.record, recorded) {
         (Some(dir), Some(b)) => match write_bundle(dir, &b, &report) {
@@ -71,6 +85,36 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
         },
         _ => status,
     }
+}
+
+/// Guided mode, after the diagnosis: while the person asks for it, walks the
+/// host again without questions and says, upstream by upstream, whether the
+/// faults found `before` are gone. Stops once nothing fails.
+fn recheck(
+    rules: &RuleSet,
+    options: &HostOptions,
+    context: &Facts,
+    before: &[Finding],
+    terminal: &mut Terminal,
+) -> Result<Vec<Recheck>, Interrupted> {
+    let mut checks: Vec<Recheck> = Vec::new();
+    loop {
+        let last = checks.last();
+        if last.is_some_and(|c| c.gone)
+            || !terminal.offer_recheck(last.is_some(), last.is_some_and(Recheck::unchanged))
+        {
+            break;
+        }
+        let mut prober = SystemProber {
+            host: Host::new(options.clone()),
+        };
+        let after = Engine::new(rules, &mut prober, None, context.clone()).run()?;
+        let at = Timestamp::now().clock(Timestamp::now(), local_utc_offset());
+        let check = Recheck::compare(before, &after, at);
+        terminal.show_recheck(&check);
+        checks.push(check);
+    }
+    Ok(checks)
 }
 
 /// Walks the host while keeping every observation the report's checks are
@@ -179,7 +223,9 @@ fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
     // interrupted; from here on, a signal no longer discards this report.
     interrupt::commit();
     let text = report.render(args.format);
-    let mut status = match (report.has_fault(), &report.stopped) {
+    // A fault checked again and found gone no longer fails the host.
+    let fixed = report.rechecks.last().is_some_and(|c| c.gone);
+    let mut status = match (report.has_fault() && !fixed, &report.stopped) {
         (true, _) => ExitStatus::Faults,
         (false, Some(_)) => ExitStatus::CouldNotRun,
         (false, None) => ExitStatus::Healthy,

@@ -24,6 +24,7 @@ pub(crate) mod interrupt;
 pub mod logs;
 pub mod nginx;
 pub mod probe;
+pub mod recheck;
 pub mod report;
 pub mod rules;
 pub mod sanitize;

@@ -9,6 +9,7 @@
 //! never waits for input, even when stdin is a pipe that never ends.
 
 use crate::support::doctor::BINARY;
+use crate::support::fpm::Fpm;
 use crate::support::proc::Guard;
 use crate::support::{Lab, Pass, Pool};
 use expectrl::process::Termios;
@@ -34,6 +35,7 @@ const PHP: &str = "~ \\.php$";
 
 const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
+const UP: &str = "\x1b[A";
 const ESC: &str = "\x1b";
 pub(crate) const CTRL_C: &str = "\x03";
 
@@ -48,9 +50,17 @@ const FIX_OFFER: &str = r"Run `[^`]*` now\? \(y/N\)";
 const EDIT_OFFER: &str = r"Have you made this change\? \(y/N\)";
 /// The live save prompt at the end.
 const SAVE_OFFER: &str = r"Save this report to a file\? \(y/N\)";
+/// The live offer, after the fixes, to diagnose the host again.
+const RECHECK_OFFER: &str =
+    r"(?:Once the fix is made, check whether it still fails|Check again)\?\s*\r?\n";
 
 /// php-fpm served a page, then stopped: the next request is a real 502 in the error log.
 fn backend_down_lab() -> Lab {
+    backend_down_lab_and_fpm().0
+}
+
+/// [`backend_down_lab`], with the stopped php-fpm to start again.
+fn backend_down_lab_and_fpm() -> (Lab, Fpm) {
     let lab = Lab::new();
     let fpm = lab.php_fpm(Pool::unix("www"));
     lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
@@ -61,7 +71,7 @@ fn backend_down_lab() -> Lab {
     );
     lab.stop(fpm.pid);
     assert_eq!(lab.get("/ok.php"), 502, "php-fpm stopped: 502");
-    lab
+    (lab, fpm)
 }
 
 /// What a test saw: the plain text up to the end of a match, and the match's groups.
@@ -252,10 +262,20 @@ impl Guided {
         }
     }
 
-    /// Declines every fix the diagnosis offers to run, up to the save prompt; returns the
-    /// report printed in between (from its `nginx-doctor <version>:` header on).
+    /// Declines every fix the diagnosis offers to run, and checking again, up to the save
+    /// prompt; returns the report printed in between (from its `nginx-doctor <version>:`
+    /// header on).
     fn decline_fixes(&mut self) -> String {
-        let either = format!("({FIX_OFFER})|({EDIT_OFFER})|({SAVE_OFFER})");
+        self.decline_fix_offers();
+        self.press(DOWN);
+        self.press(ENTER);
+        self.expect(r"Finish and show the report");
+        self.report_until_save()
+    }
+
+    /// Declines every fix command and edit offered, up to the offer to check again.
+    fn decline_fix_offers(&mut self) {
+        let either = format!("({FIX_OFFER})|({EDIT_OFFER})|({RECHECK_OFFER})");
         loop {
             let seen = self.expect(&either);
             if seen.groups[1].is_some() {
@@ -268,12 +288,25 @@ impl Guided {
                 self.expect(r"change\? No");
                 continue;
             }
-            let at = seen.text.find("nginx-doctor ");
-            let report = at.map(|at| &seen.text[at..]);
-            return report
-                .unwrap_or_else(|| panic!("no report before the save prompt:\n{}", seen.text))
-                .to_string();
+            return;
         }
+    }
+
+    /// Chooses "Check again now" at the live offer; the check's lines, up to its verdict.
+    fn check_again(&mut self) -> String {
+        self.press(ENTER);
+        let seen = self.expect(r"Checked again at [^\n]*\n(?s:.*?)(The fault is gone[^\n]*|\d+ faults? remains?[^\n]*)\r?\n");
+        seen.text
+    }
+
+    /// The report printed before the save prompt (from its header on).
+    fn report_until_save(&mut self) -> String {
+        let seen = self.expect(SAVE_OFFER);
+        let at = seen.text.find("nginx-doctor ");
+        let report = at.map(|at| &seen.text[at..]);
+        report
+            .unwrap_or_else(|| panic!("no report before the save prompt:\n{}", seen.text))
+            .to_string()
     }
 
     /// Answers the live save prompt with "no".
@@ -489,6 +522,47 @@ fn saving_the_report_writes_the_file() {
         !saved.contains(&0x1b),
         "escape bytes in the saved report:\n{text:?}"
     );
+}
+
+#[test]
+fn checking_again_after_the_fix_says_whether_the_fault_is_gone() {
+    let (lab, fpm) = backend_down_lab_and_fpm();
+    let mut tty = Guided::start(&lab, false);
+    tty.run_every_check();
+    tty.decline_fix_offers();
+
+    // Checked before anything was done: it still fails, and says so.
+    let before = tty.check_again();
+    assert!(before.contains("still failing"), "{before}");
+    assert!(before.contains("1 fault remains"), "{before}");
+    // The person starts php-fpm (in another terminal), then checks again. A
+    // start in the second of the last failure proves no recovery (log times are
+    // whole seconds), and no person is that quick.
+    // Nothing changed at that check, so Enter would now finish: the person picks
+    // "Check again now" above it.
+    tty.expect(RECHECK_OFFER);
+    lab.next_second();
+    let _fpm = lab.restart_fpm(&fpm);
+    tty.press(UP);
+    let after = tty.check_again();
+    assert!(after.contains(": fixed"), "{after}");
+    assert!(after.contains("The fault is gone"), "{after}");
+    let report = tty.report_until_save();
+    tty.decline_saving();
+    let (status, _) = tty.finish(EXPECT_TIMEOUT);
+
+    assert_eq!(status, 0, "the fault is gone now\n{}", tty.screen());
+    assert!(
+        report.contains("backend-down"),
+        "the diagnosis stays in the report:\n{report}"
+    );
+    assert_eq!(
+        report.matches("Checked again at").count(),
+        1,
+        "the last check only: {report}"
+    );
+    assert!(report.contains("gone when checked again at"), "{report}");
+    assert_eq!(lab.get("/ok.php"), 200);
 }
 
 /// Waits (bounded) for a non-terminal run; kills its group and fails on the timeout.

@@ -43,6 +43,14 @@ pub fn render(r: &Report) -> String {
             finding(&mut out, f);
         }
     }
+    // The last check is the host's state; the JSON report keeps them all.
+    if let Some(check) = r.rechecks.last() {
+        let _ = writeln!(out, "\n## {}\n", prose(&check.heading()));
+        for item in check.items() {
+            let _ = writeln!(out, "- {}", prose(&item));
+        }
+        let _ = writeln!(out, "\n{}", prose(&check.verdict()));
+    }
     if let Some(why) = &r.stopped {
         let _ = writeln!(out, "\n## Could not finish\n\n{}", prose(why));
     }

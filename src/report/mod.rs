@@ -129,6 +129,9 @@ pub struct Report {
     /// Why the diagnosis could not finish, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Guided mode: what each check made after the person's fix found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rechecks: Vec<crate::recheck::Recheck>,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,6 +172,7 @@ impl Report {
             path: walk.path,
             answers: walk.answers,
             stopped: walk.stopped,
+            rechecks: Vec::new(),
         }
     }
 

@@ -19,6 +19,12 @@ pub fn render(r: &Report) -> String {
                 .bold()
         }
         0 => "no fault found".green().bold(),
+        n if r.rechecks.last().is_some_and(|c| c.gone) => {
+            let at = r.rechecks.last().map_or("", |c| c.at.as_str());
+            format!("{n} fault(s) diagnosed, gone when checked again at {at}")
+                .green()
+                .bold()
+        }
         1 => "1 fault diagnosed".red().bold(),
         n => format!("{n} faults diagnosed, most likely first")
             .red()
@@ -45,6 +51,14 @@ pub fn render(r: &Report) -> String {
         for f in &r.resolved {
             finding(&mut out, f);
         }
+    }
+    // The last check is the host's state; the JSON report keeps them all.
+    if let Some(check) = r.rechecks.last() {
+        let _ = writeln!(out, "\n{}", check.heading().bold().underline());
+        for item in check.items() {
+            let _ = writeln!(out, "  {item}");
+        }
+        let _ = writeln!(out, "{}", check.verdict());
     }
     if let Some(why) = &r.stopped {
         let _ = writeln!(out, "\n{} {why}", "Could not finish:".yellow().bold());
