@@ -91,6 +91,21 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// The template as the pack writes it (`curl http://{{host}}/`): for
+    /// messages, and for tests that tell which template a printed line came
+    /// from.
+    pub fn source(&self) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.clone(),
+                Part::Fact(n, false) => format!("{{{{{n}}}}}"),
+                Part::Fact(n, true) => format!("{{{{{n}?}}}}"),
+                Part::Words(n) => format!("{{{{{n}*}}}}"),
+            })
+            .collect()
+    }
+
     /// Every fact the template quotes.
     pub fn facts(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
@@ -137,32 +152,39 @@ impl Template {
     }
 
     /// Renders a command line for a person to paste into a shell (a fix's
-    /// `verify`). `None` when a fact holds anything but plain characters or
-    /// begins with `-`: a value from a log or a config could otherwise
-    /// close the template's quotes, run a command substitution or pass an
-    /// option. `None` too when a fact is unknown: "(unknown)" in a shell
+    /// `verify`). A fact's value goes in as the shell will read it where
+    /// the template puts it: inside single quotes anything but a quote;
+    /// inside double quotes nothing the shell expands there; outside
+    /// quotes plain characters as they are, others quoted (a URI's `?` or
+    /// `&`). `None` when that cannot be done safely — a value from a log or
+    /// a config could otherwise close the template's quotes, run a command
+    /// substitution — or when it begins with `-` (it would pass an option),
+    /// holds a control character, or is unknown: "(unknown)" in a shell
     /// line is a syntax error, not a command a person can run.
     pub fn render_command(&self, facts: &Facts) -> Option<String> {
         let mut out = String::new();
+        let mut quote: Option<char> = None;
         for part in &self.parts {
             match part {
-                Part::Text(t) => out.push_str(t),
+                Part::Text(t) => {
+                    quote = quote_after(quote, t);
+                    out.push_str(t);
+                }
                 Part::Fact(n, _) | Part::Words(n) => {
                     let value = facts.get(n);
                     let v = value.to_string();
-                    let plain = v.chars().all(is_shell_plain) && !v.starts_with('-');
-                    if !plain || value.is_null() {
+                    let bad =
+                        value.is_null() || v.starts_with('-') || v.chars().any(char::is_control);
+                    if bad {
                         return None;
                     }
-                    out.push_str(&v);
+                    out.push_str(&in_quote(quote, &v)?);
                 }
             }
         }
         Some(out)
     }
 
-    /// Renders one argv element for a probe, refusing values that could
-    /// change the command's meaning.
     pub fn render_arg(&self, facts: &Facts) -> Result<String, UnsafeArg> {
         let mut out = String::new();
         for part in &self.parts {
@@ -224,6 +246,33 @@ impl Template {
 /// Characters a fact may hold to be pasted into a shell command as it is:
 /// no quote, `$`, backtick, `;`, `|`, `&`, redirection or whitespace
 /// (brackets stay, for IPv6 addresses: at worst they glob).
+/// The quote a shell is inside after reading `text` from inside `quote`.
+fn quote_after(mut quote: Option<char>, text: &str) -> Option<char> {
+    let mut escaped = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (_, _) if escaped => escaped = false,
+            (Some('\''), '\'') => quote = None,
+            (Some('"'), '"') => quote = None,
+            (Some('"') | None, '\\') => escaped = true,
+            (None, '\'' | '"') => quote = Some(c),
+            _ => {}
+        }
+    }
+    quote
+}
+
+/// `v` as it must be written inside `quote` to reach the command as is;
+/// `None` when it cannot be there.
+fn in_quote(quote: Option<char>, v: &str) -> Option<String> {
+    match quote {
+        Some('\'') => (!v.contains('\'')).then(|| v.to_owned()),
+        Some(_) => (!v.contains(['"', '$', '`', '\\', '!'])).then(|| v.to_owned()),
+        None if v.chars().all(is_shell_plain) => Some(v.to_owned()),
+        None => Some(crate::shell::quote(v)),
+    }
+}
+
 fn is_shell_plain(c: char) -> bool {
     c.is_alphanumeric() || "_-./:=@%+,[]".contains(c)
 }
@@ -249,6 +298,14 @@ mod tests {
         let t = Template::parse("port {{ log.port }} of {{log.host}}").unwrap();
         assert_eq!(t.render(&facts()), "port 9000 of (unknown)");
         assert_eq!(t.facts().collect::<Vec<_>>(), ["log.port", "log.host"]);
+    }
+
+    #[test]
+    fn the_source_is_the_text_the_pack_wrote() {
+        let text = "x {{a}} y {{b?}} {{c*}}";
+        assert_eq!(Template::parse(text).unwrap().source(), text);
+        let spaced = Template::parse("{{ log.port }}").unwrap();
+        assert_eq!(spaced.source(), "{{log.port}}");
     }
 
     #[test]
@@ -293,6 +350,26 @@ mod tests {
         f.set("log.path", "/run/x'$(touch /tmp/p)'.sock");
         let t = Template::parse("ls -l '{{log.path}}'").unwrap();
         assert_eq!(t.render_command(&f), None);
+    }
+
+    #[test]
+    fn a_uri_with_a_query_is_offered_quoted_as_the_shell_reads_it() {
+        let mut f = facts();
+        f.set("log.uri", "/sleep.php?s=3&t=1");
+        let inside = Template::parse("curl 'http://h{{log.uri}}'").unwrap();
+        assert_eq!(
+            inside.render_command(&f).as_deref(),
+            Some("curl 'http://h/sleep.php?s=3&t=1'")
+        );
+        let outside = Template::parse("curl http://h{{log.uri}}").unwrap();
+        assert_eq!(
+            outside.render_command(&f).as_deref(),
+            Some("curl http://h'/sleep.php?s=3&t=1'")
+        );
+        let doubled = Template::parse("curl \"http://h{{log.uri}}\"").unwrap();
+        assert!(doubled.render_command(&f).is_some());
+        f.set("log.uri", "/a?$(reboot)");
+        assert_eq!(doubled.render_command(&f), None);
     }
 
     #[test]

@@ -1,0 +1,429 @@
+//! Backends behind nginx, broken for real and fixed as printed: stopped, at the wrong
+//! address, refusing nginx's user at its socket, killing or crashing its requests, its
+//! pool full, slow, answering 502 itself, speaking another protocol, with an untrusted
+//! certificate. Each scenario follows the printed fix literally (`super::prove`).
+
+use super::{diagnose, prove};
+use crate::support::backend::{Backend, Mode};
+use crate::support::follow::{Plan, Step};
+use crate::support::lab::is_root;
+use crate::support::logs::wait_for_line;
+use crate::support::net::free_port;
+use crate::support::{Lab, Pass, Pool};
+use std::fs;
+use std::time::Duration;
+
+const PHP: &str = "~ \\.php$";
+/// How long php-fpm may take to write what it saw (its maintenance ticks once a second).
+const FPM_LOG_WAIT: Duration = Duration::from_secs(5);
+
+#[test]
+fn a_backend_nothing_claims_is_looked_for_and_started_there() {
+    let lab = Lab::new();
+    let dead = free_port();
+    lab.nginx(|c| c.location("/", Pass::proxy_http(dead)));
+    assert_eq!(lab.get("/app"), 502);
+    let run = diagnose(&lab);
+    // "find the service whose configuration names that address, and start it".
+    let plan = Plan::new().by_hand(|s: &Step| {
+        if s.text.contains("find the service") {
+            lab.backend_at(dead, Mode::Ok);
+        }
+    });
+    prove(
+        &lab,
+        &run,
+        "backend-down",
+        plan,
+        "a_backend_nothing_claims_is_looked_for_and_started_there",
+    );
+    assert_eq!(lab.get("/app"), 200);
+}
+
+#[test]
+fn a_stopped_php_fpm_is_started_with_the_printed_command() {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    lab.stop(fpm.pid);
+    assert_eq!(lab.get("/ok.php"), 502);
+    let conf = fpm.conf.display().to_string();
+    let run = lab.doctor(&["--auto", "--format", "json", "--fpm-conf", &conf]);
+    let plan = Plan::new().fpm(&fpm);
+    prove(
+        &lab,
+        &run,
+        "backend-down",
+        plan,
+        "a_stopped_php_fpm_is_started_with_the_printed_command",
+    );
+    assert_eq!(lab.get("/ok.php"), 200);
+}
+
+#[test]
+fn a_pass_to_the_wrong_port_is_pointed_at_the_pool() {
+    let lab = Lab::new();
+    let _fpm = lab.php_fpm(Pool::tcp("www"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi_to(free_port())));
+    assert_eq!(lab.get("/ok.php"), 502);
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "backend-wrong-address",
+        Plan::new(),
+        "a_pass_to_the_wrong_port_is_pointed_at_the_pool",
+    );
+    assert_eq!(lab.get("/ok.php"), 200);
+}
+
+#[test]
+fn a_backend_on_ipv6_loopback_only_gets_a_working_check() {
+    let Ok(backend) = Backend::start_on(std::net::Ipv6Addr::LOCALHOST.into(), Mode::Ok) else {
+        eprintln!("skipped: no IPv6 loopback on this host");
+        return;
+    };
+    let lab = Lab::new();
+    let port = backend.addr().port();
+    lab.nginx(|c| c.location("/", Pass::proxy(format!("http://127.0.0.1:{port}"))));
+    assert_eq!(lab.get("/app"), 502);
+    let run = diagnose(&lab);
+    let plan = Plan::new().by_hand(|s: &Step| {
+        if s.text.starts_with("Either bind the backend") {
+            let path = lab.path("nginx.conf");
+            let conf = fs::read_to_string(&path).expect("read nginx.conf");
+            let fixed = conf.replace("http://127.0.0.1:", "http://[::1]:");
+            fs::write(&path, fixed).expect("write nginx.conf");
+        }
+    });
+    prove(
+        &lab,
+        &run,
+        "backend-wrong-family",
+        plan,
+        "a_backend_on_ipv6_loopback_only_gets_a_working_check",
+    );
+}
+
+#[test]
+#[ignore = "the printed kill -USR2 keeps the inherited socket (issue 10 item 2, fixed on branch fix-fpm)"]
+fn a_socket_nginx_may_not_open_is_fixed_as_printed() {
+    if !is_root() {
+        eprintln!("skipped: only root can give the socket to root:root");
+        return;
+    }
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www").owner("root", "root").mode("0660"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    assert_eq!(lab.get("/ok.php"), 502);
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "socket-permission",
+        Plan::new().fpm(&fpm),
+        "a_socket_nginx_may_not_open_is_fixed_as_printed",
+    );
+    assert_eq!(lab.get("/ok.php"), 200);
+}
+
+#[test]
+fn a_request_php_fpm_killed_gets_working_commands() {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www").terminate_timeout("1s"));
+    lab.nginx(|c| {
+        c.server("fastcgi_read_timeout 10s")
+            .location(PHP, Pass::fastcgi(&fpm))
+    });
+    assert_eq!(lab.get("/sleep.php?s=5"), 502);
+    wait_for_line(&fpm.log, "execution timed out", FPM_LOG_WAIT);
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "request-killed",
+        Plan::new().fpm(&fpm),
+        "a_request_php_fpm_killed_gets_working_commands",
+    );
+}
+
+#[test]
+fn a_crashing_worker_gets_the_kernel_log_and_a_working_check() {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    assert_eq!(lab.get("/crash.php"), 502);
+    wait_for_line(&fpm.log, "exited on signal 11 (SIGSEGV)", FPM_LOG_WAIT);
+    let run = diagnose(&lab);
+    let fix = crate::support::follow::Fix::of_node(&run, "worker-crashed");
+    let dmesg = ["dmesg", "--ctime", "--level=err,warn"]
+        .map(String::from)
+        .to_vec();
+    assert!(
+        fix.commands().contains(&&dmesg),
+        "one argument for the levels\n{run}"
+    );
+    // What disabling the crashing extension does to the page.
+    let plan = Plan::new().by_hand(|s: &Step| {
+        if s.text.contains("signal 11") {
+            lab.write_www("crash.php", "<?php echo \"fixed\\n\";\n");
+        }
+    });
+    prove(
+        &lab,
+        &run,
+        "worker-crashed",
+        plan,
+        "a_crashing_worker_gets_the_kernel_log_and_a_working_check",
+    );
+}
+
+#[test]
+fn a_slow_app_gets_a_longer_timeout_as_printed() {
+    let lab = Lab::new();
+    let app = lab.backend(Mode::Sleep(Duration::from_secs(3)));
+    lab.nginx(|c| {
+        c.server("proxy_read_timeout 1s")
+            .location("/", Pass::proxy_http(app))
+    });
+    assert_eq!(lab.get("/app"), 504);
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "app-timeout",
+        Plan::new(),
+        "a_slow_app_gets_a_longer_timeout_as_printed",
+    );
+    assert_eq!(lab.get("/app"), 200);
+}
+
+#[test]
+fn a_backend_answering_502_gets_a_working_check() {
+    let lab = Lab::new();
+    let backend = lab.backend(Mode::Status502);
+    lab.nginx(|c| c.location("/", Pass::proxy_http(backend)));
+    assert_eq!(lab.get("/app"), 502);
+    let run = diagnose(&lab);
+    // The backend's own 502 is its bug: the fix finds it, the verify line shows the log.
+    prove(
+        &lab,
+        &run,
+        "backend-sent-502",
+        Plan::new(),
+        "a_backend_answering_502_gets_a_working_check",
+    );
+}
+
+#[test]
+fn a_protocol_mismatch_only_nginx_logged_is_corrected_as_printed() {
+    let lab = Lab::new();
+    let app = free_port();
+    let backend = Backend::start_at(app, Mode::Strict).expect("an app");
+    lab.nginx(|c| c.location("/", Pass::fastcgi_to(app)));
+    assert_eq!(lab.get("/app"), 502);
+    lab.error_log_line("upstream sent unsupported FastCGI protocol version: 72");
+    // The app is down now: greeting it says nothing, the log is all there is.
+    drop(backend);
+    let run = diagnose(&lab);
+    let plan = Plan::new().by_hand(|s: &Step| {
+        if s.text.contains("See which program listens there") {
+            lab.backend_at(app, Mode::Ok);
+            let path = lab.path("nginx.conf");
+            let conf = fs::read_to_string(&path).expect("read nginx.conf");
+            let pass = format!("fastcgi_pass {app};");
+            let fixed = conf.replace(&pass, &format!("proxy_pass http://{app};"));
+            fs::write(&path, fixed).expect("write nginx.conf");
+        }
+    });
+    prove(
+        &lab,
+        &run,
+        "protocol-mismatch-logged",
+        plan,
+        "a_protocol_mismatch_only_nginx_logged_is_corrected_as_printed",
+    );
+    assert_eq!(lab.get("/app"), 200);
+}
+
+#[test]
+#[ignore = "the fix is a template with guessed values (proxy_ssl_name backend.example, a CA path that does not exist) cited at the pass line while proxy_ssl_trusted_certificate is set two lines below: advice, not a fix (left, see the report)"]
+fn an_untrusted_backend_certificate_gets_a_working_check() {
+    if !crate::support::backend::tls::available() {
+        eprintln!("skipped: no openssl command to make certificates");
+        return;
+    }
+    let lab = Lab::new();
+    let other = crate::support::backend::tls::self_signed(lab.dir(), "other-ca", "other.test")
+        .expect("make a CA");
+    let backend = lab.backend(Mode::Tls);
+    lab.nginx(|c| {
+        c.location(
+            "/",
+            Pass::proxy(format!("https://{backend}"))
+                .with("proxy_ssl_verify on")
+                .with(&format!(
+                    "proxy_ssl_trusted_certificate {}",
+                    other.display()
+                )),
+        )
+    });
+    assert_eq!(lab.get("/app"), 502);
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "tls-failed",
+        Plan::new(),
+        "an_untrusted_backend_certificate_gets_a_working_check",
+    );
+}
+
+#[test]
+fn an_app_that_hangs_up_gets_the_kernel_log() {
+    let lab = Lab::new();
+    let app = lab.backend(Mode::Reset);
+    lab.nginx(|c| c.location("/", Pass::proxy_http(app)));
+    assert_eq!(lab.get("/app"), 502);
+    lab.error_log_line("Connection reset by peer");
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "reset-unexplained",
+        Plan::new(),
+        "an_app_that_hangs_up_gets_the_kernel_log",
+    );
+}
+
+#[test]
+fn a_socket_denied_for_no_reason_seen_gets_its_path_shown() {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www").mode("0666"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    assert_eq!(lab.get("/ok.php"), 200);
+    // A denial the socket's mode does not explain (an LSM, an ACL since removed), as
+    // nginx logs it, now: nothing changed since, so it is not history.
+    let sock = fpm.socket_path().display().to_string();
+    super::network::append_error(
+        &lab,
+        &format!("connect() to unix:{sock} failed (13: Permission denied)"),
+        "[crit]",
+        &format!("fastcgi://unix:{sock}:"),
+        "/ok.php",
+    );
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "socket-permission-unknown",
+        Plan::new(),
+        "a_socket_denied_for_no_reason_seen_gets_its_path_shown",
+    );
+}
+
+#[test]
+fn a_full_pool_gets_working_commands() {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www").max_children(1));
+    lab.nginx(|c| {
+        c.server("fastcgi_read_timeout 1s")
+            .location(PHP, Pass::fastcgi(&fpm))
+    });
+    let statuses = lab.get_many("/sleep.php?s=3", 3);
+    assert!(statuses.contains(&504), "statuses {statuses:?}");
+    wait_for_line(&fpm.log, "server reached pm.max_children", FPM_LOG_WAIT);
+    // Idle workers (the sleeps ended) are too small to size the pool by.
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "pool-exhausted-unmeasured",
+        Plan::new().fpm(&fpm),
+        "a_full_pool_gets_working_commands",
+    );
+}
+
+/// Holds a worker busy with 24 MiB of its own for ?s= seconds: what a worker that is
+/// really working holds, so the pool can be sized from it.
+const HOG: &str = "<?php $a = str_repeat('x', 24 << 20); sleep((int)($_GET['s'] ?? 10)); echo strlen($a), \"\\n\";\n";
+
+#[test]
+fn a_full_pool_of_busy_workers_gets_working_commands() {
+    let lab = Lab::new();
+    lab.write_www("hog.php", HOG);
+    let fpm = lab.php_fpm(Pool::unix("www").max_children(3));
+    lab.nginx(|c| {
+        c.server("fastcgi_read_timeout 1s")
+            .location(PHP, Pass::fastcgi(&fpm))
+    });
+    // Three workers stay busy for 20 s after nginx gave up on them: the diagnosis
+    // measures them at work (it sizes from three or more).
+    let statuses = lab.get_many("/hog.php?s=20", 4);
+    assert!(statuses.contains(&504), "statuses {statuses:?}");
+    wait_for_line(&fpm.log, "server reached pm.max_children", FPM_LOG_WAIT);
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "pool-exhausted",
+        Plan::new().fpm(&fpm),
+        "a_full_pool_of_busy_workers_gets_working_commands",
+    );
+    assert_eq!(lab.get("/ok.php"), 200, "the resized pool serves");
+}
+
+#[test]
+fn a_slow_php_script_gets_a_longer_timeout_as_printed() {
+    let lab = Lab::new();
+    // A query string in the failing URI: the verify line quotes it for the shell.
+    let fpm = lab.php_fpm(Pool::unix("www").max_children(5));
+    lab.nginx(|c| {
+        c.server("fastcgi_read_timeout 1s")
+            .location(PHP, Pass::fastcgi(&fpm))
+    });
+    assert_eq!(lab.get("/sleep.php?s=3"), 504);
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "upstream-timeout",
+        Plan::new().fpm(&fpm),
+        "a_slow_php_script_gets_a_longer_timeout_as_printed",
+    );
+    assert_eq!(lab.get("/sleep.php?s=3"), 200);
+}
+
+#[test]
+fn a_header_too_big_gets_bigger_buffers_as_printed() {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    assert_eq!(lab.get("/bighdr.php"), 502);
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "header-too-big",
+        Plan::new(),
+        "a_header_too_big_gets_bigger_buffers_as_printed",
+    );
+    assert_eq!(lab.get("/bighdr.php"), 200);
+}
+
+#[test]
+fn proxy_pass_to_php_fpm_is_corrected_as_printed() {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::tcp("www"));
+    lab.nginx(|c| c.location("/", Pass::proxy_http(fpm.tcp_addr())));
+    assert_eq!(lab.get("/ok.php"), 502);
+    let run = diagnose(&lab);
+    prove(
+        &lab,
+        &run,
+        "protocol-mismatch",
+        Plan::new(),
+        "proxy_pass_to_php_fpm_is_corrected_as_printed",
+    );
+    assert_eq!(lab.get("/ok.php"), 200);
+}
