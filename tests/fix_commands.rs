@@ -64,13 +64,6 @@ const COVERED: &[(&str, &[&str])] = &[
         &["backend-down: run grep *", "backend-down: verify *"],
     ),
     (
-        "a_stopped_php_fpm_is_started_with_the_printed_command",
-        &[
-            "backend-down: run {{backend.binary}} *",
-            "backend-down: verify *",
-        ],
-    ),
-    (
         "a_pass_to_the_wrong_port_is_pointed_at_the_pool",
         &["backend-wrong-address: *"],
     ),
@@ -80,7 +73,11 @@ const COVERED: &[(&str, &[&str])] = &[
     ),
     (
         "a_crashing_worker_gets_the_kernel_log_and_a_working_check",
-        &["worker-crashed: *"],
+        &[
+            "worker-crashed: run dmesg *",
+            "worker-crashed: run grep *",
+            "worker-crashed: verify *",
+        ],
     ),
     (
         "a_slow_app_gets_a_longer_timeout_as_printed",
@@ -103,20 +100,12 @@ const COVERED: &[(&str, &[&str])] = &[
         &["socket-permission-unknown: *"],
     ),
     (
-        "exhausted_local_ports_get_a_wider_range_as_printed",
-        &["ports-exhausted: *"],
-    ),
-    (
         "a_refusal_by_a_listening_port_gets_the_rules_listed",
         &["refused-while-listening: *"],
     ),
     (
         "a_backend_that_stopped_accepting_gets_its_queue_shown",
         &["connect-timeout: *"],
-    ),
-    (
-        "a_full_pool_gets_working_commands",
-        &["pool-exhausted-unmeasured: *"],
     ),
     (
         "a_header_too_big_gets_bigger_buffers_as_printed",
@@ -132,21 +121,72 @@ const COVERED: &[(&str, &[&str])] = &[
     ),
     (
         "a_slow_php_script_gets_a_longer_timeout_as_printed",
-        &["upstream-timeout: *"],
+        &[
+            "upstream-timeout: run {{nginx.binary}} *",
+            "upstream-timeout: verify *",
+        ],
+    ),
+    (
+        "a_backend_sending_an_invalid_header_gets_its_header_shown",
+        &[
+            "invalid-response: run curl -sS -i -m 10 http*",
+            "invalid-response: verify *",
+        ],
     ),
     (
         "an_unroutable_backend_gets_its_route_shown",
         &["unreachable: *"],
-    ),
-    (
-        "a_full_pool_of_busy_workers_gets_working_commands",
-        &["pool-exhausted: *"],
     ),
 ];
 
 /// Commands followed by the "fix proven" scenarios of other modules, with the same
 /// helper and its exit-status checks: `module::test` and what it covers.
 const ELSEWHERE: &[(&str, &[&str])] = &[
+    (
+        "fixes_connect::stopped_php_fpm_is_started_by_the_printed_command_and_the_page_answers",
+        &[
+            "backend-down: run {{backend.start*}}",
+            "backend-down: verify *",
+        ],
+    ),
+    (
+        "fixes_connect::a_running_pool_whose_socket_was_removed_is_stopped_and_started",
+        &["pool-not-listening: *"],
+    ),
+    (
+        "fixes_connect::a_group_whose_servers_all_failed_answers_once_its_backend_runs_and_nginx_reloads",
+        &["no-live-upstreams: *"],
+    ),
+    (
+        "fixes_response::full_dynamic_pool_gets_the_workers_one_cpu_can_run_and_the_burst_succeeds",
+        &[
+            "pool-exhausted: run {{backend.binary}} *",
+            "pool-exhausted: run kill -USR2 *",
+            "pool-exhausted: verify *",
+        ],
+    ),
+    (
+        "fixes_response::full_ondemand_pool_gets_more_workers_and_a_stop_and_start_and_the_burst_succeeds",
+        &[
+            "pool-exhausted: run {{backend.binary}} *",
+            "pool-exhausted: run kill -QUIT *",
+            "pool-exhausted: run timeout *",
+            "pool-exhausted: run {{backend.start*}}",
+            "pool-exhausted: verify *",
+        ],
+    ),
+    (
+        "fixes_response::slow_page_gets_a_longer_read_timeout_and_php_fpm_keeps_up",
+        &["upstream-timeout: *"],
+    ),
+    (
+        "ports_fixes::a_narrowed_port_range_gets_the_default_back_and_the_502_ends",
+        &["ports-exhausted-found: *"],
+    ),
+    (
+        "tls_fixes::a_self_signed_backend_is_trusted_as_presented_and_named_and_the_502_ends",
+        &["tls-refused: *"],
+    ),
     (
         "firewall_fixes::an_iptables_reject_is_deleted_as_listed_and_the_502_ends",
         &["firewall-iptables-rule: *"],
@@ -214,6 +254,18 @@ const NOT_REACHED: &[(&str, &str)] = &[
     ),
     ("firewall-ufw-rule: *", "ufw is not installed here"),
     (
+        "worker-crashed: run sysctl *",
+        "sets the machine-wide kernel.core_pattern, which no namespace isolates; fixes_response::crashed_worker_gets_advice_naming_its_log_and_where_a_core_dump_goes checks its argv",
+    ),
+    (
+        "pool-exhausted-unmeasured: *",
+        "the capacity check sizes every lab pool here (idle workers too): the walk goes to pool-exhausted, whose kill -USR2 this node's is",
+    ),
+    (
+        "invalid-response: run curl * --unix-socket *",
+        "the lab's HTTP backends listen on TCP; its TCP twin differs only in --unix-socket",
+    ),
+    (
         "firewall-nft-policy: *",
         "the drop-policy scenario runs iptables; its nft twin differs only in the tool",
     ),
@@ -247,6 +299,10 @@ fn every_command_of_the_pack_is_covered() {
         );
     }
     let sources = [
+        ("fixes_connect", include_str!("fixes_connect.rs")),
+        ("fixes_response", include_str!("fixes_response.rs")),
+        ("ports_fixes", include_str!("ports_fixes.rs")),
+        ("tls_fixes", include_str!("tls_fixes.rs")),
         ("firewall_fixes", include_str!("firewall_fixes.rs")),
         ("dns_fixes", include_str!("dns_fixes.rs")),
         ("keepalive_fixes", include_str!("keepalive_fixes.rs")),

@@ -58,6 +58,16 @@ pub fn pack_commands() -> Vec<PackCommand> {
     out
 }
 
+impl PackCommand {
+    /// How many elements of its argv are not a word list: how literal the template is.
+    fn literals(&self) -> usize {
+        match &self.matcher {
+            Matcher::Argv(elems) => elems.iter().filter(|e| e.is_some()).count(),
+            Matcher::Line(_) => 0,
+        }
+    }
+}
+
 /// A template's text as an anchored pattern: each `{{fact}}` any text.
 fn pattern(source: &str) -> Regex {
     let facts = Regex::new(r"\{\{[^}]*\}\}").expect("regex");
@@ -71,10 +81,15 @@ pub fn printed(pack: &[PackCommand], fix: &Fix) -> BTreeSet<Key> {
     let mine: Vec<&PackCommand> = pack.iter().filter(|c| c.node == fix.node).collect();
     let mut keys = BTreeSet::new();
     for argv in fix.commands() {
-        let found = mine.iter().find(|c| match &c.matcher {
-            Matcher::Argv(elems) => argv_matches(elems, argv),
-            Matcher::Line(_) => false,
-        });
+        // The most literal template that matches: `{{backend.start*}}` alone matches any
+        // argv, so `grep -rn ADDR /etc` is the grep step's, not the start step's.
+        let found = mine
+            .iter()
+            .filter(|c| match &c.matcher {
+                Matcher::Argv(elems) => argv_matches(elems, argv),
+                Matcher::Line(_) => false,
+            })
+            .max_by_key(|c| c.literals());
         let found = found.unwrap_or_else(|| panic!("{argv:?} is no command of {}", fix.node));
         keys.insert(found.key.clone());
     }
