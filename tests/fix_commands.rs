@@ -92,6 +92,10 @@ const COVERED: &[(&str, &[&str])] = &[
         &["protocol-mismatch-logged: *"],
     ),
     (
+        "an_untrusted_backend_certificate_gets_a_working_check",
+        &["tls-refused: *"],
+    ),
+    (
         "an_app_that_hangs_up_gets_the_kernel_log",
         &["reset-unexplained: *"],
     ),
@@ -148,6 +152,10 @@ const ELSEWHERE: &[(&str, &[&str])] = &[
             "backend-down: run {{backend.start*}}",
             "backend-down: verify *",
         ],
+    ),
+    (
+        "fixes_connect::socket_permission_is_fixed_by_a_stop_and_start_not_a_reload",
+        &["socket-permission: *"],
     ),
     (
         "fixes_connect::a_running_pool_whose_socket_was_removed_is_stopped_and_started",
@@ -225,17 +233,8 @@ const ELSEWHERE: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Commands no scenario on this machine reaches, or whose scenario is ignored because
-/// the printed fix is wrong today (the scenario says why), and why.
+/// Commands no scenario on this machine reaches, and why.
 const NOT_REACHED: &[(&str, &str)] = &[
-    (
-        "socket-permission: *",
-        "ignored: fix_commands::backend::a_socket_nginx_may_not_open_is_fixed_as_printed",
-    ),
-    (
-        "tls-failed: *",
-        "ignored: fix_commands::backend::an_untrusted_backend_certificate_gets_a_working_check",
-    ),
     (
         "pool-exhausted-no-room: *",
         "needs a host (or cgroup) whose memory cannot hold one more busy worker; its kill -USR2 and verify line are pool-exhausted's, run there",
