@@ -171,6 +171,13 @@ impl Template {
         self.origins.iter().find(|(n, _)| n == name).map(|(_, o)| o)
     }
 
+    /// The template as the pack writes it (`curl http://{{host}}/`): for
+    /// messages, and for tests that tell which template a printed line came
+    /// from.
+    pub fn source(&self) -> String {
+        source_of(&self.parts)
+    }
+
     /// Every fact the template quotes or tests, sections' names too.
     pub fn facts(&self) -> impl Iterator<Item = &str> {
         let mut out = Vec::new();
@@ -246,24 +253,33 @@ impl Template {
     }
 
     /// Renders a command line for a person to paste into a shell (a fix's
-    /// `verify`). `None` when a fact holds anything but plain characters or
-    /// begins with `-`: a value from a log or a config could otherwise
-    /// close the template's quotes, run a command substitution or pass an
-    /// option. `None` too when a fact is unknown: "(unknown)" in a shell
+    /// `verify`). A fact's value goes in as the shell will read it where
+    /// the template puts it: inside single quotes anything but a quote;
+    /// inside double quotes nothing the shell expands there; outside
+    /// quotes plain characters as they are, others quoted (a URI's `?` or
+    /// `&`). `None` when that cannot be done safely — a value from a log or
+    /// a config could otherwise close the template's quotes, run a command
+    /// substitution — or when it begins with `-` (it would pass an option),
+    /// holds a control character, or is unknown: "(unknown)" in a shell
     /// line is a syntax error, not a command a person can run.
     pub fn render_command(&self, facts: &Facts) -> Option<String> {
         let mut out = String::new();
+        let mut quote: Option<char> = None;
         for part in &self.flat(facts) {
             match part {
-                Part::Text(t) => out.push_str(t),
+                Part::Text(t) => {
+                    quote = quote_after(quote, t);
+                    out.push_str(t);
+                }
                 Part::Fact(n, _) | Part::Words(n) => {
                     let value = facts.get(n);
                     let v = value.to_string();
-                    let plain = v.chars().all(is_shell_plain) && !v.starts_with('-');
-                    if !plain || value.is_null() {
+                    let bad =
+                        value.is_null() || v.starts_with('-') || v.chars().any(char::is_control);
+                    if bad {
                         return None;
                     }
-                    out.push_str(&v);
+                    out.push_str(&in_quote(quote, &v)?);
                 }
                 Part::Section { .. } => unreachable!("flattened"),
             }
@@ -271,8 +287,6 @@ impl Template {
         Some(out)
     }
 
-    /// Renders one argv element for a probe, refusing values that could
-    /// change the command's meaning.
     pub fn render_arg(&self, facts: &Facts) -> Result<String, UnsafeArg> {
         let parts = self.flat(facts);
         let mut out = String::new();
@@ -390,6 +404,27 @@ fn walk<'a>(parts: &'a [Part], f: &mut impl FnMut(&'a Part, &[&'a str])) {
     go(parts, &mut Vec::new(), f);
 }
 
+/// The parts as the pack writes them, sections included.
+fn source_of(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .map(|p| match p {
+            Part::Text(t) => t.clone(),
+            Part::Fact(n, false) => format!("{{{{{n}}}}}"),
+            Part::Fact(n, true) => format!("{{{{{n}?}}}}"),
+            Part::Words(n) => format!("{{{{{n}*}}}}"),
+            Part::Section {
+                name,
+                inverted,
+                parts,
+            } => {
+                let open = if *inverted { '^' } else { '#' };
+                format!("{{{{{open}{name}}}}}{}{{{{/{name}}}}}", source_of(parts))
+            }
+        })
+        .collect()
+}
+
 fn flatten(parts: &[Part], facts: &Facts, out: &mut Vec<Part>) {
     for p in parts {
         match p {
@@ -410,6 +445,33 @@ fn flatten(parts: &[Part], facts: &Facts, out: &mut Vec<Part>) {
 /// Characters a fact may hold to be pasted into a shell command as it is:
 /// no quote, `$`, backtick, `;`, `|`, `&`, redirection or whitespace
 /// (brackets stay, for IPv6 addresses: at worst they glob).
+/// The quote a shell is inside after reading `text` from inside `quote`.
+fn quote_after(mut quote: Option<char>, text: &str) -> Option<char> {
+    let mut escaped = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (_, _) if escaped => escaped = false,
+            (Some('\''), '\'') => quote = None,
+            (Some('"'), '"') => quote = None,
+            (Some('"') | None, '\\') => escaped = true,
+            (None, '\'' | '"') => quote = Some(c),
+            _ => {}
+        }
+    }
+    quote
+}
+
+/// `v` as it must be written inside `quote` to reach the command as is;
+/// `None` when it cannot be there.
+fn in_quote(quote: Option<char>, v: &str) -> Option<String> {
+    match quote {
+        Some('\'') => (!v.contains('\'')).then(|| v.to_owned()),
+        Some(_) => (!v.contains(['"', '$', '`', '\\', '!'])).then(|| v.to_owned()),
+        None if v.chars().all(is_shell_plain) => Some(v.to_owned()),
+        None => Some(crate::shell::quote(v)),
+    }
+}
+
 fn is_shell_plain(c: char) -> bool {
     c.is_alphanumeric() || "_-./:=@%+,[]".contains(c)
 }

@@ -15,6 +15,7 @@ mod engine_items;
 mod engine_walk;
 mod explain;
 mod firewall_fixes;
+mod fix_commands;
 mod fixes_connect;
 mod fixes_response;
 mod guided_tty;

@@ -341,7 +341,7 @@ fn full_listen_backlog_is_pool_exhausted() {
 }
 
 /// `secs` (Unix time) as nginx writes it, in local time: `2026/11/22 14:03:07`.
-fn nginx_time(secs: u64) -> String {
+pub(crate) fn nginx_time(secs: u64) -> String {
     let out = Command::new("date")
         .args(["-d", &format!("@{secs}"), "+%Y/%m/%d %H:%M:%S"])
         .output()
@@ -383,7 +383,7 @@ fn only_old_502s_are_history_not_a_fault() {
 }
 
 /// Why an isolated scenario cannot run here, if it cannot.
-fn isolation_missing() -> Option<&'static str> {
+pub(crate) fn isolation_missing() -> Option<&'static str> {
     let works = |cmd: &mut Command| cmd.output().is_ok_and(|o| o.status.success());
     if !is_root() {
         return Some("needs root for a private network namespace");

@@ -105,7 +105,7 @@ fn as_nobody_a_config_test_that_could_write_is_not_run() {
 /// `--auto` as root without CAP_SYS_ADMIN (no mount namespace: a
 /// container) on the lab's configuration; None (and a note) where that
 /// cannot run. Proves that the run changed nothing.
-fn diagnose_without_cap_sys_admin(lab: &Lab) -> Option<DoctorRun> {
+pub(crate) fn diagnose_without_cap_sys_admin(lab: &Lab) -> Option<DoctorRun> {
     if !is_root() || !Path::new(SETPRIV).exists() {
         eprintln!("skipped: needs root and setpriv to drop CAP_SYS_ADMIN");
         return None;
@@ -148,7 +148,8 @@ fn root_without_mount_namespaces_does_not_run_the_config_test_and_says_why() {
 }
 
 /// nginx -t: `[emerg] no port in upstream "127.0.0.1" in FILE:LINE`.
-const NO_PORT: &str = "server { listen 127.0.0.1:1; location / { fastcgi_pass 127.0.0.1; } }";
+pub(crate) const NO_PORT: &str =
+    "server { listen 127.0.0.1:1; location / { fastcgi_pass 127.0.0.1; } }";
 
 #[test]
 fn without_nginx_t_a_config_error_the_doctor_reads_is_config_invalid_at_medium_confidence() {

@@ -168,3 +168,37 @@ fn argument_from_an_unknown_fact_is_refused() {
         Err(UnsafeArg::Unknown("log.nope".into()))
     );
 }
+
+#[test]
+fn the_source_is_the_text_the_pack_wrote() {
+    let text = "x {{a}} y {{b?}} {{c*}}";
+    assert_eq!(Template::parse(text).unwrap().source(), text);
+    let spaced = Template::parse("{{ log.port }}").unwrap();
+    assert_eq!(spaced.source(), "{{log.port}}");
+}
+
+#[test]
+fn a_uri_with_a_query_is_offered_quoted_as_the_shell_reads_it() {
+    let mut f = facts();
+    f.set("log.uri", "/sleep.php?s=3&t=1");
+    let inside = Template::parse("curl 'http://h{{log.uri}}'").unwrap();
+    assert_eq!(
+        inside.render_command(&f).as_deref(),
+        Some("curl 'http://h/sleep.php?s=3&t=1'")
+    );
+    let outside = Template::parse("curl http://h{{log.uri}}").unwrap();
+    assert_eq!(
+        outside.render_command(&f).as_deref(),
+        Some("curl http://h'/sleep.php?s=3&t=1'")
+    );
+    let doubled = Template::parse("curl \"http://h{{log.uri}}\"").unwrap();
+    assert!(doubled.render_command(&f).is_some());
+    f.set("log.uri", "/a?$(reboot)");
+    assert_eq!(doubled.render_command(&f), None);
+}
+
+#[test]
+fn the_source_keeps_sections_as_written() {
+    let text = "up{{#log.path}} at {{log.path}}{{/log.path}}{{^log.nope}}, none{{/log.nope}}";
+    assert_eq!(Template::parse(text).unwrap().source(), text);
+}

@@ -401,24 +401,18 @@ impl Lab {
         }
     }
 
-    /// Runs a command a report printed (a fix step's argv, exactly) as a daemon of this
-    /// lab, and waits until nginx's port accepts: proof that following the fix brings
-    /// nginx up. Panics with the logs when it does not.
-    pub fn follow_start_command(&self, argv: &[String]) {
-        let (program, args) = argv.split_first().expect("a command to run");
-        let port = self.nginx_info().port;
-        let addr = Addr::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
-        let error_log = self.path("error.log");
-        let started = self.start(program, args, &addr, &[&error_log], "followed");
-        assert!(started.is_some(), "{argv:?} did not start nginx on {port}");
-    }
-
     /// Starts a tiny HTTP backend thread (see `backend::Mode`); returns where it listens.
     pub fn backend(&self, mode: Mode) -> SocketAddr {
         let b = Backend::start(mode).expect("start backend");
         let addr = b.addr();
         self.backends.borrow_mut().push(b);
         addr
+    }
+
+    /// Starts a tiny HTTP backend thread at exactly `addr` (see `Backend::start_at`).
+    pub fn backend_at(&self, addr: SocketAddr, mode: Mode) {
+        let b = Backend::start_at(addr, mode).expect("start backend at its address");
+        self.backends.borrow_mut().push(b);
     }
 
     /// Stops a process this lab started (e.g. `lab.stop(fpm.pid)`), workers included.
