@@ -65,10 +65,9 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
         .record
         .as_ref()
         .map(|_| Bundle::of_walk(&walk, tape, mode, &info, &context));
-    let before = walk.findings.clone();
     let mut report = Report::new(walk, mode, rules_info(&rules), info);
     if guided && report.has_fault() {
-        match recheck(&rules, &options, &context, &before, &mut terminal) {
+        match recheck(&rules, &options, &context, &report.findings, &mut terminal) {
             Ok(checks) => report.rechecks = checks,
             Err(Interrupted) => {
                 RUNNING.kill_all();
