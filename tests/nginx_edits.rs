@@ -144,3 +144,23 @@ fn a_header_buffer_the_location_sets_is_changed_where_it_is_and_the_page_answers
     let sock = fpm.socket_path().display().to_string();
     assert_fixed(&lab, &fix, mark, &sock, "/bighdr.php", &["200"]);
 }
+
+/// nginx refuses `proxy_read_timeout` inside an `if`: for a pass there, the line goes
+/// in the location itself, after the line that opens it.
+#[test]
+fn a_pass_inside_an_if_gets_its_read_timeout_in_the_location_and_the_app_answers() {
+    let lab = Lab::new();
+    let app = lab.backend(Mode::Sleep(Duration::from_secs(4)));
+    let pass = Pass::files().with(&format!("if ($uri) {{ proxy_pass http://{app}; }}"));
+    lab.nginx(|c| c.server("proxy_read_timeout 3s").location("/", pass));
+    assert_eq!(lab.get("/app"), 504);
+
+    let (_, fix) = diagnosed(&lab, "upstream-timeout", None);
+    let edit = conf_edit(&lab, &fix);
+    assert_eq!(edit.line, Some(conf_line(&lab, "location / {")));
+
+    let mark = lab.error_log_mark();
+    lab.follow_fix(&fix, None);
+    assert_eq!(count_in_conf(&lab, "proxy_read_timeout"), 2);
+    assert_fixed(&lab, &fix, mark, &app.to_string(), "/app", &["200 in "]);
+}
