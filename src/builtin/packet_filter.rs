@@ -191,9 +191,15 @@ fn listing(program: &str, args: &[&str], problems: &mut Vec<String>) -> Option<S
     match out.outcome {
         Outcome::Exited(0) => return Some(String::from_utf8_lossy(&out.stdout).into_owned()),
         Outcome::NotFound => problems.push(format!("{shown}: {program} is not installed")),
+        // Its message on one line: nft prints a second one from netlink.
         Outcome::Exited(code) => problems.push(format!(
             "{shown} exited {code}: {} (it needs root)",
-            String::from_utf8_lossy(&out.stderr).trim()
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ")
         )),
         other => problems.push(format!("{shown}: {other}")),
     }
