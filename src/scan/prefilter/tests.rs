@@ -598,3 +598,5 @@ proptest::proptest! {
         }
     }
 }
+
+mod scan_fields;
