@@ -44,6 +44,16 @@ fn rewritten_pack(dir: &Path, status: &str) -> PathBuf {
     rules
 }
 
+/// nginx passing to a port nothing listens on, after one refused request.
+fn refused_lab() -> Lab {
+    let lab = Lab::new();
+    let dead = free_port();
+    lab.nginx(|c| c.location("/", Pass::proxy_http(dead)));
+    assert_eq!(lab.get("/app"), 502);
+    lab.error_log_message("(111: Connection refused)");
+    lab
+}
+
 fn doctor(args: &[&str]) -> DoctorRun {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     run_bounded(BINARY, &args, Path::new("/"), DOCTOR_TIMEOUT)
@@ -87,11 +97,7 @@ fn scan_gives_the_status_the_pack_says() {
 
 #[test]
 fn the_diagnosis_describes_a_failure_in_the_packs_words() {
-    let lab = Lab::new();
-    let dead = free_port();
-    lab.nginx(|c| c.location("/", Pass::proxy_http(dead)));
-    assert_eq!(lab.get("/app"), 502);
-    lab.error_log_message("(111: Connection refused)");
+    let lab = refused_lab();
     let rules = rewritten_pack(lab.dir(), "    status: 502\n");
 
     let bundle = lab.dir().join("bundle");
@@ -117,11 +123,7 @@ fn the_diagnosis_describes_a_failure_in_the_packs_words() {
 
 #[test]
 fn a_signature_the_pack_gives_no_gateway_status_is_no_upstream_failure() {
-    let lab = Lab::new();
-    let dead = free_port();
-    lab.nginx(|c| c.location("/", Pass::proxy_http(dead)));
-    assert_eq!(lab.get("/app"), 502);
-    lab.error_log_message("(111: Connection refused)");
+    let lab = refused_lab();
     let rules = rewritten_pack(lab.dir(), "");
 
     let rules = rules.to_str().expect("utf-8");
