@@ -614,6 +614,17 @@ fn a_text_quoting_a_fact_that_may_be_unknown_is_an_error_at_the_quote() {
 }
 
 #[test]
+fn a_condition_on_a_fact_a_builtin_sets_with_others_makes_those_known() {
+    rejects(
+        "known-together",
+        &format!(
+            "known-together/00-pack.yaml:31:21: {}",
+            unknown_here("untested", "pass.file")
+        ),
+    );
+}
+
+#[test]
 fn a_declared_unguarded_quote_that_is_gone_is_an_error() {
     rejects(
         "unguarded-stale",

@@ -562,8 +562,33 @@ pub fn known_when_true(builtin: &str, fact: &str) -> &'static [&'static str] {
     match (builtin, fact) {
         ("nginx", "found") => &["conf", "binary", "user", "source"],
         ("socket-file", "exists") => &["is_socket", "owner", "group", "mode"],
+        ("tls-peer", "presented") => &["name_checked", "pem", "chain_trusted", "name_matches"],
+        ("tls-peer", "self_signed") => &["subject", "issuer"],
         _ => &[],
     }
+}
+
+/// The facts built-in `builtin` always sets together with `fact`, whenever
+/// `fact` has a value (any value, `false` too): a pass found has its file
+/// and line, a rule that stops a connection its chain and verdict. Lint
+/// lets a text after `exists(fact)`, a bare `fact` or `fact == "..."`
+/// quote them, and what they imply in turn. Each list is next to the code
+/// that sets its facts.
+pub fn known_when_set(builtin: &str, fact: &str) -> Vec<&'static str> {
+    let promises: &[(&[&str], &[&str])] = match builtin {
+        "pass-target" => pass_target::SET_TOGETHER,
+        "packet-filter" => packet_filter::SET_TOGETHER,
+        "keepalive-reuse" => keepalive_reuse::SET_TOGETHER,
+        "local-ports" => local_ports::SET_TOGETHER,
+        "resolve" => resolve::SET_TOGETHER,
+        "tls-peer" => tls_peer::SET_TOGETHER,
+        _ => &[],
+    };
+    promises
+        .iter()
+        .filter(|(when, _)| when.contains(&fact))
+        .flat_map(|(_, implied)| implied.iter().copied())
+        .collect()
 }
 
 pub const CONTEXT_FACTS: &[&str] = &[
