@@ -28,6 +28,7 @@ mod namespaces;
 mod netns;
 mod nginx_down;
 mod nginx_edits;
+mod pack_signatures;
 mod ports_fixes;
 mod probe_bounds;
 mod properties;
