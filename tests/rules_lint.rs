@@ -579,6 +579,17 @@ fn a_text_quoting_a_fact_that_may_be_unknown_is_an_error_at_the_quote() {
 }
 
 #[test]
+fn a_fact_known_makes_known_what_its_builtin_sets_with_it() {
+    assert_problems(
+        &lint_fixture("known-with"),
+        &[&format!(
+            "known-with/00-pack.yaml:32:21: {}",
+            unknown_here("unplaced", "backend.pm_at")
+        )],
+    );
+}
+
+#[test]
 fn a_declared_unguarded_quote_that_is_gone_is_an_error() {
     rejects(
         "unguarded-stale",

@@ -391,6 +391,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "start_servers",
             "min_spare",
             "max_spare",
+            "idle_max_mib",
             "arithmetic",
             "affordable",
             "caveat",
@@ -564,6 +565,19 @@ pub fn known_when_true(builtin: &str, fact: &str) -> &'static [&'static str] {
     }
 }
 
+/// The facts built-in `builtin` always sets whenever it sets `fact`: a
+/// pool found has its file and the places of its settings, a sized pool
+/// its whole arithmetic. `rules lint` counts them known with `fact`.
+pub fn known_with(builtin: &str, fact: &str) -> &'static [&'static str] {
+    match (builtin, fact) {
+        // Set only for the pool that serves the address, with the rest of it.
+        ("backend", "pool" | "pm" | "max_children" | "backlog") => backend::WITH_POOL,
+        ("backend", "binary") => &["unit"],
+        ("capacity", "recommended_max_children" | "affordable") => capacity::WITH_SIZING,
+        _ => &[],
+    }
+}
+
 pub const CONTEXT_FACTS: &[&str] = &[
     "host.root",
     "host.systemd",
@@ -622,6 +636,14 @@ impl Out {
         };
         self.facts.retain(|(n, _)| n != name);
         self.facts.push((name.to_owned(), value));
+    }
+
+    /// Whether fact `name` was set to a value.
+    #[cfg(test)]
+    pub fn has(&self, name: &str) -> bool {
+        self.facts
+            .iter()
+            .any(|(n, v)| n == name && !matches!(v, Value::Null))
     }
 
     /// Says the built-in could not do its job, and why (with what to do).

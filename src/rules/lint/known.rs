@@ -7,7 +7,9 @@
 //! condition that implies it (`exists(x)`, `x > 0`, `x =~ "..."`, a bare
 //! `x`, or an earlier branch's `not exists(x)` that was not taken), through
 //! the question that answers it, or the `each` whose items always have it;
-//! a fix step's `when:` adds what it implies for that step's texts. Any
+//! a fix step's `when:` adds what it implies for that step's texts. A
+//! built-in may promise facts it sets together (a found pool has its file):
+//! whatever implies one implies them. Any
 //! other quote belongs in a section `{{#x}}...{{/x}}`, or is optional
 //! (`{{x?}}`). Evidence is exempt: a line quoting an unknown fact is dropped.
 
@@ -223,6 +225,29 @@ fn item_known(set: &RuleSet, e: &crate::rules::Each) -> Vec<String> {
 
 /// The facts that have a value whenever `e` holds.
 fn implies(set: &RuleSet, e: &Expr) -> Known {
+    with_values(set, implies_directly(set, e))
+}
+
+/// `known` and the facts its built-ins set together with them (a pool's
+/// file with the pool), as they declare.
+fn with_values(set: &RuleSet, known: Known) -> Known {
+    let mut out = known.clone();
+    for fact in &known {
+        let Some((probe, name)) = fact.split_once('.') else {
+            continue;
+        };
+        let builtin = set.probes.iter().find_map(|p| match &p.action {
+            Action::Builtin { name, .. } if p.id == probe => Some(name.as_str()),
+            _ => None,
+        });
+        let with = builtin.map_or(&[][..], |b| crate::builtin::known_with(b, name));
+        out.extend(with.iter().map(|f| format!("{probe}.{f}")));
+    }
+    out
+}
+
+/// What `e` implies by itself, before the built-ins' promises.
+fn implies_directly(set: &RuleSet, e: &Expr) -> Known {
     match e {
         Expr::Fact(n) => {
             let mut out = Known::from([n.clone()]);
@@ -253,6 +278,10 @@ fn implies(set: &RuleSet, e: &Expr) -> Known {
 
 /// The facts that have a value whenever `e` does not hold.
 fn implies_not(set: &RuleSet, e: &Expr) -> Known {
+    with_values(set, implies_not_directly(set, e))
+}
+
+fn implies_not_directly(set: &RuleSet, e: &Expr) -> Known {
     match e {
         Expr::Not(x) => implies(set, x),
         Expr::Or(a, b) => &implies_not(set, a) | &implies_not(set, b),
