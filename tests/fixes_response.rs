@@ -190,6 +190,36 @@ fn full_static_pool_behind_a_tiny_listen_queue_gets_workers_and_a_queue() {
     pool_file_has(&fpm, &["pm.max_children = 4", "listen.backlog = -1"]);
 }
 
+/// A full pool whose configuration file is gone since php-fpm started (a redeploy moved
+/// it): the doctor still measures and sizes the running pool, and the fix names the
+/// settings and their section in words instead of a file it cannot cite.
+#[test]
+fn full_pool_whose_configuration_is_gone_gets_the_sized_settings_in_words() {
+    let pool = Pool::unix("www").pm_static().max_children(1).backlog(1);
+    let b = Burst::fails(pool, 2, "20s", 6, 502);
+    b.lab
+        .error_log_line("(11: Resource temporarily unavailable)");
+    let moved = b.fpm.conf.with_extension("conf.moved");
+    std::fs::rename(&b.fpm.conf, &moved).expect("move the configuration away");
+
+    let (run, fix) = diagnosed(&b.lab, "backend-pool-exhausted", None);
+    assert_eq!(run.findings()[0]["node"], "pool-exhausted", "{run}");
+    let edit = fix.step("The configuration of pool www was not found here");
+    assert!(edit.file.is_none(), "no file to cite: {edit:?}");
+    assert_eq!(
+        edit.snippet.as_deref(),
+        Some(
+            "pm = dynamic\npm.max_children = 4\npm.start_servers = 1\npm.min_spare_servers = 1\npm.max_spare_servers = 2"
+        )
+    );
+    assert!(
+        edit.text
+            .contains("in its section ([www]) of the pool file"),
+        "{}",
+        edit.text
+    );
+}
+
 #[test]
 fn pool_at_its_cpu_ceiling_gets_no_more_workers_but_a_slow_log_naming_the_page() {
     let b = Burst::fails(Pool::unix("www").max_children(4), 3, "5s", 6, 504);
