@@ -206,7 +206,10 @@ impl<'a> Engine<'a> {
             invocation.unwrap_or(Invocation::Command { argv: Vec::new() }),
             &observation,
         );
-        let found = check.found.as_ref().map(|t| t.render(&self.walk.facts));
+        // A `found` whose sections all stayed closed says nothing: no line.
+        let found = (check.found.as_ref())
+            .map(|t| t.render(&self.walk.facts))
+            .filter(|f| !f.trim().is_empty());
         if let Some(last) = self.walk.checks.last_mut() {
             last.found.clone_from(&found);
             last.why = why;

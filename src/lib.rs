@@ -23,6 +23,7 @@ pub mod inputs;
 pub(crate) mod interrupt;
 pub mod logs;
 pub mod nginx;
+pub mod plural;
 pub mod probe;
 pub mod recheck;
 pub mod report;

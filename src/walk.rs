@@ -41,7 +41,7 @@ pub struct Finding {
     /// (`fastcgi://unix:/run/php/php8.2-fpm.sock`), or none for the host.
     pub upstream: Option<String>,
     /// The upstream's failures in one line, as the walk of its item was
-    /// announced (`...: 6 failure(s) from 10:30:11 to 10:42:10 (...)`).
+    /// announced (`...: 6 failures from 10:30:11 to 10:42:10 (...)`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub about: Option<String>,
     /// Whether it causes the failures seen now, only will (latent), is a

@@ -197,7 +197,7 @@ fn text_output_cites_file_and_line_relative_to_the_conf() {
         "{run}"
     );
     assert!(
-        out.ends_with("2 server(s), 10 location(s), 7 pass directive(s)\n"),
+        out.ends_with("2 servers, 10 locations, 7 pass directives\n"),
         "{run}"
     );
 }

@@ -130,6 +130,11 @@ fn socket_permission_denied() {
     let run = diagnose(&lab, 1);
     run.assert_first("socket-permission");
     run.assert_evidence_quotes("socket-permission", &quote);
+    assert!(
+        run.found("pool-of-socket")
+            .starts_with("pool www creates it ("),
+        "{run}"
+    );
 }
 
 #[test]

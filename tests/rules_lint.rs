@@ -129,6 +129,22 @@ fn the_embedded_pack_lints_clean() {
 }
 
 #[test]
+fn every_check_of_the_default_pack_says_why_it_runs_and_what_it_found() {
+    use nginx_doctor::rules::{NodeKind, RuleSet};
+    let pack = RuleSet::embedded().expect("the embedded pack loads");
+    let silent: Vec<&str> = pack
+        .nodes
+        .iter()
+        .filter(|n| matches!(&n.kind, NodeKind::Check(c) if c.why.is_none() || c.found.is_none()))
+        .map(|n| n.id.as_str())
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "guided mode would show these checks' raw output: {silent:?}"
+    );
+}
+
+#[test]
 fn the_rules_directory_lints_clean() {
     let run = doctor(
         &["rules", "lint", "rules"],

@@ -379,7 +379,7 @@ fn only_old_502s_are_history_not_a_fault() {
 
     let run = diagnose(&lab, 0);
     assert_eq!(run.ids(), ["no-fault-found"], "{run}");
-    run.assert_evidence_quotes("no-fault-found", "history: 3 upstream failure(s)");
+    run.assert_evidence_quotes("no-fault-found", "upstream failures before the window: 3,");
 }
 
 /// Why an isolated scenario cannot run here, if it cannot.

@@ -141,11 +141,26 @@ pub fn run(host: &mut Host, out: &mut Out) {
     describe_upstreams(&recent, out);
 }
 
+/// The failing upstreams of an error-log recording as this version's rules
+/// read them: a v0.1 recording's one upstream as a list of items, and the
+/// facts added to items since filled in from those it has.
+pub fn recorded_items(facts: &BTreeMap<String, Value>) -> Option<Value> {
+    let mut items = match facts.get("upstreams") {
+        Some(Value::List(items)) => items.clone(),
+        Some(_) => return None,
+        None => items_of_flat_recording(facts)?,
+    };
+    items.iter_mut().for_each(upstreams::fill_recorded);
+    Some(Value::List(items))
+}
+
 /// The failing upstream of a recording made before failures were grouped
 /// by upstream (a v0.1 bundle): its flat facts described the one failure
 /// the walk followed, which becomes the only item.
-pub fn items_of_flat_recording(facts: &BTreeMap<String, Value>) -> Option<Value> {
-    if facts.contains_key("upstreams") || !facts.contains_key("signature") {
+fn items_of_flat_recording(
+    facts: &BTreeMap<String, Value>,
+) -> Option<Vec<BTreeMap<String, Value>>> {
+    if !facts.contains_key("signature") {
         return None;
     }
     let mut item: BTreeMap<String, Value> = ITEM_FACTS
@@ -163,7 +178,7 @@ pub fn items_of_flat_recording(facts: &BTreeMap<String, Value>) -> Option<Value>
         _ => text("signature").unwrap_or_default(),
     };
     item.insert("key".into(), Value::Str(key));
-    Some(Value::List(vec![item]))
+    Some(vec![item])
 }
 
 fn short_reason(message: &str) -> String {
@@ -203,7 +218,7 @@ fn describe_upstreams(recent: &[Seen], out: &mut Out) {
     );
     if let Some(first) = items.first() {
         for (name, value) in first {
-            if !matches!(name.as_str(), "count" | "signatures") {
+            if !matches!(name.as_str(), "count" | "failures" | "signatures") {
                 out.set(name, value.clone());
             }
         }

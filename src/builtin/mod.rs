@@ -96,6 +96,8 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "time",
             "clock",
             "first_clock",
+            "span",
+            "failures",
             "first_unix",
             "last_unix",
             "mode_count",
@@ -608,7 +610,7 @@ mod tls_peer;
 mod upstream_now;
 
 pub use context::{Host, HostOptions, parse_since};
-pub use error_log::items_of_flat_recording;
+pub use error_log::recorded_items;
 pub(crate) use nginx_probe::build_info;
 pub use preview::preview;
 

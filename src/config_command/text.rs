@@ -16,6 +16,7 @@ use colored::Colorize;
 
 use super::view::{ConfigView, LocationView, PassView, ServerView, Setting, UpstreamView};
 use crate::nginx::Severity;
+use crate::plural;
 
 /// Renders the whole view.
 pub fn render(view: &ConfigView) -> String {
@@ -36,8 +37,10 @@ pub fn render(view: &ConfigView) -> String {
     let (locations, passes) = count(view);
     let _ = writeln!(
         out,
-        "\n{} server(s), {locations} location(s), {passes} pass directive(s)",
-        view.servers.len()
+        "\n{}, {}, {}",
+        plural::count(view.servers.len(), "server"),
+        plural::count(locations, "location"),
+        plural::count(passes, "pass directive")
     );
     out
 }
@@ -428,7 +431,7 @@ mod tests {
             text.contains("files below are relative to /etc/nginx/"),
             "{text}"
         );
-        let totals = "1 server(s), 6 location(s), 5 pass directive(s)\n";
+        let totals = "1 server, 6 locations, 5 pass directives\n";
         assert!(text.ends_with(totals), "{text}");
     }
 }

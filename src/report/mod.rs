@@ -26,8 +26,11 @@ fn summary(findings: &[Finding], resolved: &[Finding], stopped: Option<&str>) ->
             (0, _) => findings
                 .first()
                 .map_or_else(|| "No fault found.".to_owned(), |f| sentence(&f.title)),
+            (1, _) => "No fault now: 1 upstream failed earlier in the window and answers now \
+                (see Recovered)."
+                .to_owned(),
             (n, _) => format!(
-                "No fault now: {n} upstream(s) failed earlier in the window and answer now (see Recovered)."
+                "No fault now: {n} upstreams failed earlier in the window and answer now (see Recovered)."
             ),
         };
     };
@@ -42,7 +45,10 @@ fn summary(findings: &[Finding], resolved: &[Finding], stopped: Option<&str>) ->
         text.push_str(&sentence(&first.fix.summary));
     }
     if faults > 1 {
-        text.push_str(&format!(" {} more finding(s) below.", faults - 1));
+        text.push_str(&format!(
+            " {} below.",
+            crate::plural::count(faults - 1, "more finding")
+        ));
     }
     text
 }
@@ -330,7 +336,7 @@ mod tests {
         let text = r.render(Format::Text);
         let recovered = text.split("Recovered").nth(1).unwrap_or_default();
         assert!(
-            text.contains(": no fault now; 1 upstream(s) recovered"),
+            text.contains(": no fault now; 1 upstream recovered"),
             "{text}"
         );
         assert!(recovered.contains("✓ no-fault-found title"), "{text}");
@@ -339,22 +345,22 @@ mod tests {
     #[test]
     fn the_summary_says_what_fails_since_when_the_cause_and_the_fix() {
         let mut f = finding("backend-down", Some("a"), Role::Cause);
-        f.about = Some("a: 6 failure(s) from 10:30:11 to 10:42:10 (unix-socket-missing)".into());
+        f.about = Some("a: 6 failures from 10:30:11 to 10:42:10 (unix-socket-missing)".into());
         f.title = "Nothing is listening at /run/php.sock: the backend is not running".into();
         f.fix.summary = "Start the backend.".into();
         let r = report(vec![f, finding("upstream-timeout", Some("b"), Role::Cause)]);
         assert_eq!(
             r.summary,
-            "a: 6 failure(s) from 10:30:11 to 10:42:10 (unix-socket-missing). Nothing is \
+            "a: 6 failures from 10:30:11 to 10:42:10 (unix-socket-missing). Nothing is \
              listening at /run/php.sock: the backend is not running. Fix: Start the backend. 1 \
-             more finding(s) below."
+             more finding below."
         );
         colored::control::set_override(false);
         let text = r.render(Format::Text);
         assert!(
             text.lines()
                 .nth(2)
-                .is_some_and(|l| l.starts_with("a: 6 failure(s)")),
+                .is_some_and(|l| l.starts_with("a: 6 failures")),
             "{text}"
         );
     }

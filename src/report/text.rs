@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use colored::Colorize;
 
 use super::Report;
+use crate::plural;
 use crate::shell::words as shell_words;
 use crate::walk::Finding;
 
@@ -13,17 +14,21 @@ pub fn render(r: &Report) -> String {
     let faults = r.findings.iter().filter(|f| f.is_fault()).count();
     let headline = match faults {
         0 if r.stopped.is_some() => "diagnosis incomplete".yellow().bold(),
-        0 if !r.resolved.is_empty() => {
-            format!("no fault now; {} upstream(s) recovered", r.resolved.len())
-                .green()
-                .bold()
-        }
+        0 if !r.resolved.is_empty() => format!(
+            "no fault now; {} recovered",
+            plural::count(r.resolved.len(), "upstream")
+        )
+        .green()
+        .bold(),
         0 => "no fault found".green().bold(),
         n if r.rechecks.last().is_some_and(|c| c.gone) => {
             let at = r.rechecks.last().map_or("", |c| c.at.as_str());
-            format!("{n} fault(s) diagnosed, gone when checked again at {at}")
-                .green()
-                .bold()
+            format!(
+                "{} diagnosed, gone when checked again at {at}",
+                plural::count(n, "fault")
+            )
+            .green()
+            .bold()
         }
         1 => "1 fault diagnosed".red().bold(),
         n => format!("{n} faults diagnosed, most likely first")

@@ -64,6 +64,22 @@ impl DoctorRun {
         }
     }
 
+    /// What check `node` found, in the words guided mode shows (its first
+    /// run); panics (with the whole run) when it did not run or found nothing.
+    pub fn found(&self, node: &str) -> &str {
+        let checks = self.json.get("checks").and_then(Value::as_array);
+        let found = checks
+            .into_iter()
+            .flatten()
+            .find(|c| c.get("node").and_then(Value::as_str) == Some(node))
+            .and_then(|c| c.get("found"))
+            .and_then(Value::as_str);
+        match found {
+            Some(f) => f,
+            None => panic!("check {node:?} found nothing\n{self}"),
+        }
+    }
+
     /// Asserts that the first (most likely) finding is `id`.
     pub fn assert_first(&self, id: &str) {
         assert_eq!(

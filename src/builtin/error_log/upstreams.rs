@@ -43,8 +43,10 @@ pub const ITEM_FACTS: &[&str] = &[
     "time",
     "clock",
     "first_clock",
+    "span",
     "line",
     "count",
+    "failures",
     "signatures",
     "mode_count",
     "mode_since",
@@ -59,6 +61,7 @@ pub const ITEM_FACTS: &[&str] = &[
 pub const ITEM_ALWAYS: &[&str] = &[
     "key",
     "count",
+    "failures",
     "signatures",
     "signature",
     "summary",
@@ -177,6 +180,7 @@ fn item(key: String, lines: &[&Seen], clock: Clock) -> BTreeMap<String, Value> {
     let mode = latest.sig;
     set("key", key.into());
     set("count", count(lines.len()));
+    set("failures", failures(lines.len()).into());
     set("signatures", tally(lines).into());
     describe_line(latest, clock, &mut set);
     // The current mode: how many, since when, and the span for joining
@@ -187,6 +191,8 @@ fn item(key: String, lines: &[&Seen], clock: Clock) -> BTreeMap<String, Value> {
     set("mode_since", clock.show(mode_since(lines, mode)).into());
     let first = lines.iter().filter_map(|s| s.line.time).min();
     set("first_clock", clock.show(first).into());
+    let last = lines.iter().filter_map(|s| s.line.time).max();
+    set("span", span(clock.show(first), clock.show(last)).into());
     set("first_unix", times().min().map(Timestamp::unix).into());
     set("last_unix", times().max().map(Timestamp::unix).into());
     let (earlier, n) = earlier(lines, mode, clock);
@@ -310,6 +316,40 @@ fn tally(lines: &[&Seen]) -> String {
         .map(|(id, n, _)| format!("{id} x{n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Adds the facts a recording made before they existed (`failures`,
+/// `span`) to a recorded item, from the facts it has.
+pub fn fill_recorded(item: &mut BTreeMap<String, Value>) {
+    let text = |name: &str| match item.get(name) {
+        Some(Value::Str(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    let span = span(text("first_clock"), text("clock"));
+    let count = item.get("count").and_then(Value::as_int);
+    if !item.contains_key("failures")
+        && let Some(n) = count.and_then(|n| usize::try_from(n).ok())
+    {
+        item.insert("failures".into(), failures(n).into());
+    }
+    if !item.contains_key("span") && !span.is_empty() {
+        item.insert("span".into(), span.into());
+    }
+}
+
+/// `1 failure`, `6 failures`: the count as a person reads it.
+fn failures(n: usize) -> String {
+    crate::plural::count(n, "failure")
+}
+
+/// `at 10:41:02`, or `from 10:30:11 to 10:42:10`; empty without times.
+fn span(first: Option<String>, last: Option<String>) -> String {
+    match (first, last) {
+        (Some(a), Some(b)) if a == b => format!("at {a}"),
+        (Some(a), Some(b)) => format!("from {a} to {b}"),
+        (Some(t), None) | (None, Some(t)) => format!("at {t}"),
+        (None, None) => String::new(),
+    }
 }
 
 fn count(n: usize) -> Value {

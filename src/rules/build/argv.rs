@@ -8,7 +8,7 @@
 //! fine to a reviewer and fail only when a person runs the fix, so lint
 //! refuses them here, pointing at where they are written.
 
-use super::{At, Builder, byte_at};
+use super::{At, Builder};
 use crate::rules::schema::ExitSpec;
 
 /// Exit statuses that never mean success: a shell's "cannot execute" (126)
@@ -63,7 +63,7 @@ impl Builder {
         else {
             return false;
         };
-        let (Some(l), Some(r)) = (byte_at(text, left), byte_at(text, right)) else {
+        let (Some(l), Some(r)) = (at.file.byte_at(left), at.file.byte_at(right)) else {
             return false;
         };
         let plain = |b: usize| !matches!(text.as_bytes().get(b), Some(b'"' | b'\'' | b'['));

@@ -28,6 +28,44 @@ struct Parsed {
     file: RuleFile,
     /// The file as written, to point inside a value (a literal in a condition).
     text: String,
+    /// Where each line of `text` starts: positions are looked up for every
+    /// quote of every template, so counting lines from the top each time
+    /// made loading the pack quadratic in its size.
+    line_starts: Vec<usize>,
+}
+
+impl Parsed {
+    fn new(name: String, index: PosIndex, file: RuleFile, bytes: &[u8]) -> Parsed {
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Parsed {
+            name,
+            index,
+            file,
+            text,
+            line_starts,
+        }
+    }
+
+    /// The byte offset of `pos` (1-based line and column, in characters).
+    fn byte_at(&self, pos: Pos) -> Option<usize> {
+        let line_start = *self.line_starts.get(pos.line.checked_sub(1)?)?;
+        let line = self.text.get(line_start..)?;
+        let column = line.char_indices().nth(pos.column.checked_sub(1)?)?.0;
+        Some(line_start + column)
+    }
+
+    /// The position of byte `offset`.
+    fn pos_of(&self, offset: usize) -> Pos {
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let line_start = self.line_starts[line - 1];
+        Pos {
+            line,
+            column: self.text[line_start..offset].chars().count() + 1,
+        }
+    }
 }
 
 /// Why `argv` changes the host, when it is a command known to (`systemctl
@@ -43,12 +81,7 @@ pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Pro
     let mut parsed = Vec::new();
     for (name, bytes) in files {
         match yaml::from_bytes::<RuleFile>(&name, &bytes) {
-            Ok((file, index)) => parsed.push(Parsed {
-                name,
-                index,
-                file,
-                text: String::from_utf8_lossy(&bytes).into_owned(),
-            }),
+            Ok((file, index)) => parsed.push(Parsed::new(name, index, file, &bytes)),
             Err(e) => problems.push(Problem {
                 file: name,
                 pos: e.pos(),
@@ -138,11 +171,11 @@ impl<'a> At<'a> {
     fn origin_of(&self, value: &str, offset: usize, needle: &str) -> Origin {
         let whole = self.origin();
         let nth = value.match_indices(needle).position(|(i, _)| i == offset);
-        let text = &self.file.text;
+        let file = self.file;
         let written = nth.filter(|_| !needle.is_empty()).and_then(|n| {
-            let start = byte_at(text, whole.pos)?;
-            let (i, _) = text[start..].match_indices(needle).nth(n)?;
-            Some(pos_of(text, start + i))
+            let start = file.byte_at(whole.pos)?;
+            let (i, _) = file.text[start..].match_indices(needle).nth(n)?;
+            Some(file.pos_of(start + i))
         });
         Origin {
             pos: written.unwrap_or(whole.pos),
@@ -390,28 +423,6 @@ fn list_facts(probe: &Probe) -> Vec<(String, Vec<String>)> {
             (format!("{}.{list}", probe.id), names)
         })
         .collect()
-}
-
-/// The byte offset of `pos` (1-based line, column in characters) in `text`.
-fn byte_at(text: &str, pos: Pos) -> Option<usize> {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(pos.line.checked_sub(1)?)
-        .map(str::len)
-        .sum();
-    let line = text.get(line_start..)?;
-    let column = line.char_indices().nth(pos.column.checked_sub(1)?)?.0;
-    Some(line_start + column)
-}
-
-/// The position of byte `offset` of `text`.
-fn pos_of(text: &str, offset: usize) -> Pos {
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Pos {
-        line: before.matches('\n').count() + 1,
-        column: before[line_start..].chars().count() + 1,
-    }
 }
 
 fn valid_id(id: &str) -> bool {
