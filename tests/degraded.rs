@@ -22,7 +22,9 @@ use std::path::Path;
 use nix::unistd::User;
 use serde_json::Value;
 
+use crate::fix_commands::network::append_error;
 use crate::hostile::{Run, Scene, assert_terminal_safe, check};
+use crate::support::backend::Mode;
 use crate::support::doctor::{BINARY, DOCTOR_TIMEOUT, DoctorRun, run_bounded};
 use crate::support::lab::is_root;
 use crate::support::{Lab, Pass, Pool};
@@ -124,6 +126,47 @@ fn a_named_error_log_only_root_may_read_is_exit_3_with_what_to_do() {
         run.stderr.contains("Run as root: sudo nginx-doctor"),
         "{run}"
     );
+}
+
+/// A refusal nginx logged while the backend listened, diagnosed without root: the
+/// packet filter (`iptables -S`, `nft list ruleset`) is root's to read, so the finding
+/// says to read it as root and why it could not be read here, in words, and quotes no
+/// rule and no program it could not see.
+#[test]
+fn a_refusal_diagnosed_without_root_says_to_read_the_packet_filter_as_root() {
+    let lab = Lab::new();
+    let app = lab.backend(Mode::Ok);
+    lab.nginx(|c| c.location("/", Pass::proxy_http(app)));
+    assert_eq!(lab.get("/app"), 200);
+    let upstream = format!("http://{app}/app");
+    let refused = "connect() failed (111: Connection refused)";
+    append_error(&lab, refused, "[error]", &upstream, "/app");
+    let conf = lab.path("nginx.conf").display().to_string();
+    let args = ["--auto", "--format", "json", "--conf", &conf];
+    let Some(run) = doctor_as_nobody(&args, lab.dir()) else {
+        return;
+    };
+    assert_eq!(run.status, 1, "a diagnosis, not an error\n{run}");
+    let finding = run
+        .findings()
+        .iter()
+        .find(|f| f["node"] == "refused-while-listening")
+        .unwrap_or_else(|| panic!("refused-while-listening\n{run}"));
+    let texts: Vec<&str> = finding["fix"]["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["text"].as_str())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t
+            .starts_with("Read this host's packet filter as root (it could not be read: ")
+            && t.contains("needs root")),
+        "{texts:#?}"
+    );
+    let explain = finding["explanation"].as_str().unwrap_or_default();
+    assert!(!explain.contains("(read: "), "nothing was read: {explain}");
+    crate::clean_words::assert_clean(&lab, &run);
 }
 
 #[test]

@@ -15,7 +15,7 @@
 
 mod backend;
 mod coverage;
-mod network;
+pub(crate) mod network;
 mod nginx;
 
 use crate::support::Lab;

@@ -595,13 +595,13 @@ fn a_text_quoting_a_fact_that_may_be_unknown_is_an_error_at_the_quote() {
 }
 
 #[test]
-fn a_fact_known_makes_known_what_its_builtin_sets_with_it() {
-    assert_problems(
-        &lint_fixture("known-with"),
-        &[&format!(
-            "known-with/00-pack.yaml:32:21: {}",
-            unknown_here("unplaced", "backend.pm_at")
-        )],
+fn a_condition_on_a_fact_a_builtin_sets_with_others_makes_those_known() {
+    rejects(
+        "known-together",
+        &format!(
+            "known-together/00-pack.yaml:31:21: {}",
+            unknown_here("untested", "pass.file")
+        ),
     );
 }
 

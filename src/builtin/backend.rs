@@ -53,6 +53,14 @@ pub const WITH_POOL: &[&str] = &[
     "backlog_at",
 ];
 
+/// What `rules lint` may count known with what: the pool's facts are set
+/// only for the pool that serves the address, all together; the unit is
+/// named from the binary.
+pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
+    (&["pool", "pm", "max_children", "backlog"], WITH_POOL),
+    (&["binary"], &["unit"]),
+];
+
 /// A configuration and whether a master runs it.
 struct Found {
     config: FpmConfig,

@@ -56,6 +56,11 @@ pub const WITH_SIZING: &[&str] = &[
     "affordable",
 ];
 
+/// What `rules lint` may count known with what: a pool sized has its
+/// whole sizing.
+pub const SET_TOGETHER: &[(&[&str], &[&str])] =
+    &[(&["recommended_max_children", "affordable"], WITH_SIZING)];
+
 /// How many of the other processes holding memory are named.
 const OTHERS: usize = 3;
 

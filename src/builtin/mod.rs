@@ -563,21 +563,35 @@ pub fn known_when_true(builtin: &str, fact: &str) -> &'static [&'static str] {
     match (builtin, fact) {
         ("nginx", "found") => &["conf", "binary", "user", "source"],
         ("socket-file", "exists") => &["is_socket", "owner", "group", "mode"],
+        ("tls-peer", "presented") => &["name_checked", "pem", "chain_trusted", "name_matches"],
+        ("tls-peer", "self_signed") => &["subject", "issuer"],
         _ => &[],
     }
 }
 
-/// The facts built-in `builtin` always sets whenever it sets `fact`: a
-/// pool found has its file and the places of its settings, a sized pool
-/// its whole arithmetic. `rules lint` counts them known with `fact`.
-pub fn known_with(builtin: &str, fact: &str) -> &'static [&'static str] {
-    match (builtin, fact) {
-        // Set only for the pool that serves the address, with the rest of it.
-        ("backend", "pool" | "pm" | "max_children" | "backlog") => backend::WITH_POOL,
-        ("backend", "binary") => &["unit"],
-        ("capacity", "recommended_max_children" | "affordable") => capacity::WITH_SIZING,
+/// The facts built-in `builtin` always sets together with `fact`, whenever
+/// `fact` has a value (any value, `false` too): a pass found has its file
+/// and line, a rule that stops a connection its chain and verdict. Lint
+/// lets a text after `exists(fact)`, a bare `fact` or `fact == "..."`
+/// quote them, and what they imply in turn. Each list is next to the code
+/// that sets its facts.
+pub fn known_when_set(builtin: &str, fact: &str) -> Vec<&'static str> {
+    let promises: &[(&[&str], &[&str])] = match builtin {
+        "pass-target" => pass_target::SET_TOGETHER,
+        "packet-filter" => packet_filter::SET_TOGETHER,
+        "keepalive-reuse" => keepalive_reuse::SET_TOGETHER,
+        "local-ports" => local_ports::SET_TOGETHER,
+        "resolve" => resolve::SET_TOGETHER,
+        "tls-peer" => tls_peer::SET_TOGETHER,
+        "backend" => backend::SET_TOGETHER,
+        "capacity" => capacity::SET_TOGETHER,
         _ => &[],
-    }
+    };
+    promises
+        .iter()
+        .filter(|(when, _)| when.contains(&fact))
+        .flat_map(|(_, implied)| implied.iter().copied())
+        .collect()
 }
 
 pub const CONTEXT_FACTS: &[&str] = &[

@@ -38,6 +38,21 @@ struct Listing {
     families: Vec<&'static str>,
 }
 
+/// What is set with the chain that stops the connection (`describe`), and
+/// with the rule in it: a text after `packet-filter.tool == "nft"` may
+/// quote the chain.
+const STOPPED_IN: &[&str] = &[
+    "family", "table", "chain", "tool", "program", "read", "local",
+];
+const STOPPED_BY: &[&str] = &["rule", "verdict", "handle"];
+pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
+    (STOPPED_IN, STOPPED_IN),
+    (&["policy"], STOPPED_IN),
+    (STOPPED_BY, &["rule", "verdict", "chain"]),
+    (&["saved_file", "saved_line"], &["saved_file", "saved_line"]),
+    (&["blocked"], &["read", "local"]),
+];
+
 pub fn run(params: &BTreeMap<String, String>, out: &mut Out) {
     let Some(syn) = packet(params) else {
         return out.fail("no TCP backend address (IP and port) to check the packet filter for");
@@ -176,9 +191,15 @@ fn listing(program: &str, args: &[&str], problems: &mut Vec<String>) -> Option<S
     match out.outcome {
         Outcome::Exited(0) => return Some(String::from_utf8_lossy(&out.stdout).into_owned()),
         Outcome::NotFound => problems.push(format!("{shown}: {program} is not installed")),
+        // Its message on one line: nft prints a second one from netlink.
         Outcome::Exited(code) => problems.push(format!(
             "{shown} exited {code}: {} (it needs root)",
-            String::from_utf8_lossy(&out.stderr).trim()
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ")
         )),
         other => problems.push(format!("{shown}: {other}")),
     }

@@ -30,7 +30,11 @@ pub fn classify_ref(line: &LineRef) -> Option<Signature> {
     }
     // Below `error`, only the peer-disabled warning matters; the rest is
     // routine ("an upstream response is buffered to a temporary file").
-    let disabled = msg.starts_with("upstream server temporarily disabled");
+    // nginx logs that warning at `warn` (ngx_http_upstream_free_round_robin_peer),
+    // so `notice`, `info` and `debug` lines are never failures: the scan's
+    // prefilter rejects them on the level alone.
+    let disabled =
+        line.level.at_least(Level::Warn) && msg.starts_with("upstream server temporarily disabled");
     if msg.starts_with("client ") || !(line.level.at_least(Level::Error) || disabled) {
         return None;
     }

@@ -490,8 +490,10 @@ fn split_once<'a>(text: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
 }
 
 mod borrowed;
+mod scan_fields;
 
 pub use borrowed::{HeadSpans, LineRef, parse_split_ref};
+pub use scan_fields::scan_fields;
 
 #[cfg(test)]
 mod tests;

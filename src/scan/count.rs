@@ -21,7 +21,7 @@ use super::tally::Tally;
 use super::upstream::Names;
 use crate::logs::Timestamp;
 use crate::logs::classify::classify_ref;
-use crate::logs::nginx_line::parse_split_ref;
+use crate::logs::nginx_line::{LineRef, parse_split_ref, scan_fields};
 
 /// Continuation bytes kept per entry, half after its head, half at its end.
 const CONTINUATION_CAP: usize = 64 * 1024;
@@ -180,11 +180,15 @@ impl<'a> Counter<'a> {
 
     /// Counts `text`, an entry whose head the prefilter accepted, when
     /// classify says so: parsed from where the prefilter split its head,
-    /// which is where the parser would (its tests prove it).
+    /// which is where the parser would (its tests prove it), and only as
+    /// far as the tallies read when the entry has the usual shape.
     fn count(&mut self, text: &[u8], Kept { split, time }: Kept) {
         let spans = split.spans();
         if time < self.window.since {
             return;
+        }
+        if let Some(line) = scan_fields(text, time, &spans) {
+            return self.tally_line(&line);
         }
         // Checking first is much faster than decoding lossily, and logs are
         // nearly always valid UTF-8. The head is ASCII, so its spans hold.
@@ -192,11 +196,15 @@ impl<'a> Counter<'a> {
             Ok(valid) => Cow::Borrowed(valid),
             Err(_) => String::from_utf8_lossy(text),
         };
-        let Some(line) = parse_split_ref(&text, time, &spans) else {
-            return;
-        };
-        if let Some(sig) = classify_ref(&line).filter(|s| counted(*s)) {
-            let name = self.names.of(&line, sig);
+        if let Some(line) = parse_split_ref(&text, time, &spans) {
+            self.tally_line(&line);
+        }
+    }
+
+    /// Adds `line` to the tally when classify counts it.
+    fn tally_line(&mut self, line: &LineRef) {
+        if let (Some(sig), Some(time)) = (classify_ref(line).filter(|s| counted(*s)), line.time) {
+            let name = self.names.of(line, sig);
             self.tally.add(sig, time, &name);
         }
     }

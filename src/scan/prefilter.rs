@@ -7,7 +7,9 @@
 //! of them for a few byte comparisons:
 //!
 //! * the head line: a known level at `error` or worse (below it only the
-//!   "upstream server temporarily disabled" warning counts), a message not
+//!   "upstream server temporarily disabled" warning counts, which nginx logs
+//!   at `warn`: a `notice`, `info` or `debug` line is rejected on its level
+//!   before the rest of its head is split), a message not
 //!   starting with `client ` nor with `FastCGI sent in stderr: ` (the
 //!   application talking; not counted, see [`counted`]);
 //! * the entry: the ` while ` before an upstream action somewhere, or else a
@@ -128,7 +130,7 @@ impl Split {
 
 /// `YYYY/MM/DD HH:MM:SS [level] pid#tid: [*conn ]body`, split exactly as
 /// `nginx_line::parse_line` splits it; `None` when it would not parse the
-/// line at all. Byte by byte: this runs on every line of the log, so it
+/// line at all, or when its level is below `warn` (no failure is). Byte by byte: this runs on every line of the log, so it
 /// avoids the searches the parser makes.
 #[inline(always)]
 fn split_head(head: &[u8]) -> Option<Split> {
@@ -136,6 +138,9 @@ fn split_head(head: &[u8]) -> Option<Split> {
     // The parser ends the level at the first `] `; no level name holds a
     // `]`, so the first `] ` follows the name exactly when there is one.
     let (level, closed) = level_named(rest)?;
+    if !level.at_least(Level::Warn) {
+        return None;
+    }
     let ids = 21 + closed;
     let after = &head[ids..];
     // `pid#tid: `: the parser splits at the first `: ` and then the first

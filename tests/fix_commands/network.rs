@@ -36,7 +36,7 @@ fn setup(argv: &[&str]) {
 
 /// Appends to the lab's error log a failure as nginx writes it, now: `message` at
 /// `level` for `uri` sent to `upstream`.
-pub(super) fn append_error(lab: &Lab, message: &str, level: &str, upstream: &str, uri: &str) {
+pub(crate) fn append_error(lab: &Lab, message: &str, level: &str, upstream: &str, uri: &str) {
     lab.next_second();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -34,20 +34,29 @@ pub fn parse_split_ref<'a>(
 ) -> Option<LineRef<'a>> {
     let line = entry.strip_suffix('\n').unwrap_or(entry);
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let digits = |range: &Range<usize>| parse_digits(line.get(range.clone())?.as_bytes());
-    let conn = match &spans.conn {
-        Some(range) => line.get(range.clone())?.parse().ok(),
-        None => None,
-    };
+    let (pid, tid, conn) = numbers(line.as_bytes(), spans)?;
     let head = Head {
         time: Some(time),
         level: spans.level,
-        pid: Some(digits(&spans.pid)?),
-        tid: Some(digits(&spans.tid)?),
+        pid: Some(pid),
+        tid: Some(tid),
         conn,
         body: line.get(spans.body..)?,
     };
     Some(split_body_ref(head).0)
+}
+
+/// The pid, the tid and the connection number of `line`, where `spans`
+/// says they are.
+fn numbers(line: &[u8], spans: &HeadSpans) -> Option<(u32, u32, Option<u64>)> {
+    let digits = |range: &Range<usize>| parse_digits(line.get(range.clone())?);
+    let conn = match &spans.conn {
+        Some(range) => std::str::from_utf8(line.get(range.clone())?)
+            .ok()
+            .and_then(|n| n.parse().ok()),
+        None => None,
+    };
+    Some((digits(&spans.pid)?, digits(&spans.tid)?, conn))
 }
 
 impl ErrorLine {

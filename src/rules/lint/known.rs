@@ -7,9 +7,7 @@
 //! condition that implies it (`exists(x)`, `x > 0`, `x =~ "..."`, a bare
 //! `x`, or an earlier branch's `not exists(x)` that was not taken), through
 //! the question that answers it, or the `each` whose items always have it;
-//! a fix step's `when:` adds what it implies for that step's texts. A
-//! built-in may promise facts it sets together (a found pool has its file):
-//! whatever implies one implies them. Any
+//! a fix step's `when:` adds what it implies for that step's texts. Any
 //! other quote belongs in a section `{{#x}}...{{/x}}`, or is optional
 //! (`{{x?}}`). Evidence is exempt: a line quoting an unknown fact is dropped.
 
@@ -197,17 +195,50 @@ fn branch_edges(set: &RuleSet, branches: &[Branch], known: &Known) -> Vec<(usize
 }
 
 /// The facts of the same probe that have a value whenever `fact` is true
-/// (`nginx.found` gives `nginx.conf`), as its built-in declares.
+/// (`nginx.found` gives `nginx.conf`), as its built-in declares, with
+/// those it sets whenever `fact` has a value.
 fn when_true(set: &RuleSet, fact: &str) -> Known {
-    let Some((probe, name)) = fact.split_once('.') else {
+    let mut out = when_set(set, fact);
+    for f in probe_builtin(set, fact)
+        .map(|(probe, b, name)| (probe, crate::builtin::known_when_true(b, name)))
+        .into_iter()
+        .flat_map(|(probe, implied)| implied.iter().map(move |f| format!("{probe}.{f}")))
+    {
+        out.extend(when_set(set, &f));
+        out.insert(f);
+    }
+    out
+}
+
+/// The facts of the same probe that have a value whenever `fact` has one
+/// (`pass-target.target_host` gives `pass-target.file`), and what those
+/// imply in turn.
+fn when_set(set: &RuleSet, fact: &str) -> Known {
+    let Some((probe, builtin, _)) = probe_builtin(set, fact) else {
         return Known::new();
     };
+    let mut out = Known::new();
+    let mut todo = vec![fact.to_owned()];
+    while let Some(f) = todo.pop() {
+        let name = f.split_once('.').map_or("", |(_, n)| n);
+        for implied in crate::builtin::known_when_set(builtin, name) {
+            let full = format!("{probe}.{implied}");
+            if full != fact && out.insert(full.clone()) {
+                todo.push(full);
+            }
+        }
+    }
+    out
+}
+
+/// The probe of a fact and the built-in it runs, with the fact's own name.
+fn probe_builtin<'a>(set: &'a RuleSet, fact: &'a str) -> Option<(&'a str, &'a str, &'a str)> {
+    let (probe, name) = fact.split_once('.')?;
     let builtin = set.probes.iter().find_map(|p| match &p.action {
         Action::Builtin { name, .. } if p.id == probe => Some(name.as_str()),
         _ => None,
-    });
-    let implied = builtin.map_or(&[][..], |b| crate::builtin::known_when_true(b, name));
-    implied.iter().map(|f| format!("{probe}.{f}")).collect()
+    })?;
+    Some((probe, builtin, name))
 }
 
 /// The facts of an `each`'s item that always have a value, with its prefix.
@@ -225,41 +256,23 @@ fn item_known(set: &RuleSet, e: &crate::rules::Each) -> Vec<String> {
 
 /// The facts that have a value whenever `e` holds.
 fn implies(set: &RuleSet, e: &Expr) -> Known {
-    with_values(set, implies_directly(set, e))
-}
-
-/// `known` and the facts its built-ins set together with them (a pool's
-/// file with the pool), as they declare.
-fn with_values(set: &RuleSet, known: Known) -> Known {
-    let mut out = known.clone();
-    for fact in &known {
-        let Some((probe, name)) = fact.split_once('.') else {
-            continue;
-        };
-        let builtin = set.probes.iter().find_map(|p| match &p.action {
-            Action::Builtin { name, .. } if p.id == probe => Some(name.as_str()),
-            _ => None,
-        });
-        let with = builtin.map_or(&[][..], |b| crate::builtin::known_with(b, name));
-        out.extend(with.iter().map(|f| format!("{probe}.{f}")));
-    }
-    out
-}
-
-/// What `e` implies by itself, before the built-ins' promises.
-fn implies_directly(set: &RuleSet, e: &Expr) -> Known {
     match e {
         Expr::Fact(n) => {
             let mut out = Known::from([n.clone()]);
             out.extend(when_true(set, n));
             out
         }
-        Expr::Exists(n) => Known::from([n.clone()]),
+        Expr::Exists(n) => {
+            let mut out = Known::from([n.clone()]);
+            out.extend(when_set(set, n));
+            out
+        }
         Expr::Not(x) => implies_not(set, x),
         Expr::And(a, b) => &implies(set, a) | &implies(set, b),
         Expr::Or(a, b) => &implies(set, a) & &implies(set, b),
         Expr::Matches(a, re, _) => {
             let mut out: Known = fact_of(a).into_iter().map(str::to_owned).collect();
+            out.extend(fact_of(a).map(|f| when_set(set, f)).unwrap_or_default());
             if let Some(sig) = fact_of(a).filter(|f| f.ends_with(".signature")) {
                 let ids = crate::logs::signature::Signature::ALL.map(|s| s.id());
                 let mut matching = ids.iter().filter(|id| re.is_match(id));
@@ -271,22 +284,22 @@ fn implies_directly(set: &RuleSet, e: &Expr) -> Known {
             }
             out
         }
-        Expr::Cmp(a, op, b) => compared(a, *op, b),
+        Expr::Cmp(a, op, b) => {
+            let out = compared(a, *op, b);
+            let promises: Vec<Known> = out.iter().map(|f| when_set(set, f)).collect();
+            promises.into_iter().fold(out, |acc, p| &acc | &p)
+        }
         Expr::Lit(..) => Known::new(),
     }
 }
 
 /// The facts that have a value whenever `e` does not hold.
 fn implies_not(set: &RuleSet, e: &Expr) -> Known {
-    with_values(set, implies_not_directly(set, e))
-}
-
-fn implies_not_directly(set: &RuleSet, e: &Expr) -> Known {
     match e {
         Expr::Not(x) => implies(set, x),
         Expr::Or(a, b) => &implies_not(set, a) | &implies_not(set, b),
         Expr::And(a, b) => &implies_not(set, a) & &implies_not(set, b),
-        Expr::Cmp(a, CmpOp::Ne, b) => compared(a, CmpOp::Eq, b),
+        Expr::Cmp(a, CmpOp::Ne, b) => implies(set, &Expr::Cmp(a.clone(), CmpOp::Eq, b.clone())),
         _ => Known::new(),
     }
 }

@@ -274,11 +274,23 @@ fn message_of_just_client_is_not_set_aside() {
 #[test]
 fn disabled_warning_passes_below_error() {
     let entry = line(
-        "notice",
+        "warn",
         "upstream server temporarily disabled while connecting to upstream",
     );
     assert!(counted_by_classify(entry.as_bytes()));
     assert!(passes(entry.as_bytes()));
+}
+
+#[test]
+fn nothing_below_warn_is_a_failure_so_it_is_rejected_on_its_level() {
+    for level in ["notice", "info", "debug"] {
+        let entry = line(
+            level,
+            "upstream server temporarily disabled while connecting to upstream",
+        );
+        assert!(!counted_by_classify(entry.as_bytes()), "{entry}");
+        assert!(!passes(entry.as_bytes()), "{entry}");
+    }
 }
 
 #[test]
@@ -463,6 +475,7 @@ mod split_head_agrees_with_the_parser {
     use proptest::prelude::*;
 
     use super::super::split_head;
+    use crate::logs::Level;
     use crate::logs::nginx_line::parse_line_ref;
 
     fn piece() -> impl Strategy<Value = &'static str> {
@@ -502,7 +515,7 @@ mod split_head_agrees_with_the_parser {
             ]
         };
         (
-            prop::sample::select(vec!["error", "crit", "alert", "notice", "info", ""]),
+            prop::sample::select(vec!["error", "crit", "alert", "warn", "notice", "info", ""]),
             pieces(),
             // Pids and tids either side of eight digits, the word the
             // usual head is split from.
@@ -529,7 +542,9 @@ mod split_head_agrees_with_the_parser {
 
         #[test]
         fn same_level_and_message_start(line in prop_oneof![head(), head().prop_map(|h| h.replace("] ", "]"))]) {
+            // Below `warn` nothing is a failure: the split stops at the level.
             let parsed = parse_line_ref(&line, 0)
+                .filter(|l| l.level.at_least(Level::Warn))
                 .map(|l| (l.level, l.message.as_ptr() as usize - line.as_ptr() as usize));
             let split = split_head(line.as_bytes()).map(|s| (s.level, s.at));
             prop_assert_eq!(split, parsed, "{:?}", line);
@@ -598,3 +613,5 @@ proptest::proptest! {
         }
     }
 }
+
+mod scan_fields;
