@@ -38,7 +38,7 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
             return e.status();
         }
     };
-    let host = Host::new(options.clone());
+    let host = Host::new(options.clone()).with_signatures(rules.signatures.clone());
     let info = host.info();
     let context = context_facts(&host, args);
     let guided = !args.auto && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -105,7 +105,7 @@ fn recheck(
             break;
         }
         let mut prober = SystemProber {
-            host: Host::new(options.clone()),
+            host: Host::new(options.clone()).with_signatures(rules.signatures.clone()),
         };
         let after = Engine::new(rules, &mut prober, None, context.clone()).run()?;
         let at = Timestamp::now().clock(Timestamp::now(), local_utc_offset());

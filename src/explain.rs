@@ -48,6 +48,7 @@ use serde::Serialize;
 use crate::cli::{ExplainArgs, ListFormat};
 use crate::logs::{self, Signature};
 use crate::rules::CauseDoc;
+use crate::rules::signatures::SignatureBook;
 use crate::sanitize;
 use crate::{ExitStatus, print_error, print_stdout};
 
@@ -183,7 +184,7 @@ pub struct Fields {
 /// A candidate cause with its documentation from the rule pack.
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
-    pub id: &'static str,
+    pub id: String,
     pub summary: String,
     pub checks: Vec<Check>,
 }
@@ -196,13 +197,26 @@ pub struct Check {
     pub run: Option<String>,
 }
 
-/// Explains every nginx error-log entry in `input` with the cause docs of a
-/// rule pack. `utc_offset_secs` turns the log's local times into instants.
-pub fn explain(
-    input: &str,
-    causes: &BTreeMap<String, CauseDoc>,
-    utc_offset_secs: i32,
-) -> Explanation {
+/// What `explain` reads from the rule pack: what each signature means, and
+/// each cause's doc.
+#[derive(Clone, Copy)]
+pub struct Pack<'a> {
+    pub signatures: &'a SignatureBook,
+    pub causes: &'a BTreeMap<String, CauseDoc>,
+}
+
+impl<'a> Pack<'a> {
+    pub fn of(set: &'a crate::rules::RuleSet) -> Pack<'a> {
+        Pack {
+            signatures: &set.signatures,
+            causes: &set.causes,
+        }
+    }
+}
+
+/// Explains every nginx error-log entry in `input` with what a rule pack
+/// says. `utc_offset_secs` turns the log's local times into instants.
+pub fn explain(input: &str, pack: Pack, utc_offset_secs: i32) -> Explanation {
     let split = entries::split(input, reading::reads_as_nginx);
     let said = said_when(input);
     let mut explanation = Explanation {
@@ -220,7 +234,7 @@ pub fn explain(
         if explanation.lines.len() == MAX_ENTRIES {
             explanation.unexplained_entries += 1;
         } else {
-            let explained = line::explain_line(entry, &read, causes, &said);
+            let explained = line::explain_line(entry, &read, pack, &said);
             explanation.lines.push(explained);
         }
     }
@@ -294,7 +308,7 @@ pub fn run(args: &ExplainArgs, rules: Option<&Path>) -> ExitStatus {
         Ok(set) => set,
         Err(status) => return status,
     };
-    let mut explanation = explain(&input.text, &set.causes, logs::local_utc_offset());
+    let mut explanation = explain(&input.text, Pack::of(&set), logs::local_utc_offset());
     explanation.input_truncated = input.truncated;
     let text = match args.format {
         ListFormat::Json => render::json(&explanation),
@@ -314,8 +328,20 @@ pub fn run(args: &ExplainArgs, rules: Option<&Path>) -> ExitStatus {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::LazyLock;
+
     use super::*;
     use crate::rules::CauseCheck;
+    use crate::rules::signatures::default_book;
+
+    static BOOK: LazyLock<SignatureBook> = LazyLock::new(default_book);
+
+    fn pack(causes: &BTreeMap<String, CauseDoc>) -> Pack<'_> {
+        Pack {
+            signatures: &BOOK,
+            causes,
+        }
+    }
 
     const REFUSED: &str = r#"2026/11/24 21:18:00 [error] 20734#20734: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /refused HTTP/1.1", upstream: "http://127.0.0.1:9001/refused", host: "127.0.0.1:8080""#;
 
@@ -332,7 +358,7 @@ mod tests {
 
     #[test]
     fn refused_line_is_explained_with_the_port_filled_in() {
-        let e = explain(REFUSED, &docs(), 0);
+        let e = explain(REFUSED, pack(&docs()), 0);
         let line = &e.lines[0];
         assert_eq!(line.signature, Some(Signature::ConnRefusedTcp));
         assert_eq!(line.status, Some(502));
@@ -344,7 +370,7 @@ mod tests {
 
     #[test]
     fn cause_without_a_doc_keeps_the_contract_description() {
-        let e = explain(REFUSED, &docs(), 0);
+        let e = explain(REFUSED, pack(&docs()), 0);
         let wrong = &e.lines[0].candidates[1];
         assert_eq!(wrong.id, "backend-wrong-address");
         assert!(wrong.summary.starts_with("the backend runs"));
@@ -357,7 +383,7 @@ mod tests {
             "GET /refused",
             &format!("GET /\u{1b}]0;pwned\u{7}{}", "A".repeat(5000)),
         );
-        let e = explain(&line, &docs(), 0);
+        let e = explain(&line, pack(&docs()), 0);
         let request = e.lines[0].parsed.request.as_deref().unwrap_or_default();
         assert!(!request.contains('\u{1b}'));
         assert!(request.contains("\\x1b"));
@@ -367,14 +393,14 @@ mod tests {
     #[test]
     fn entries_beyond_the_limit_are_counted_not_explained() {
         let input = vec![REFUSED; MAX_ENTRIES + 3].join("\n");
-        let e = explain(&input, &docs(), 0);
+        let e = explain(&input, pack(&docs()), 0);
         assert_eq!(e.lines.len(), MAX_ENTRIES);
         assert_eq!(e.unexplained_entries, 3);
     }
 
     #[test]
     fn input_without_nginx_lines_explains_nothing() {
-        let e = explain("hello\nworld\n", &docs(), 0);
+        let e = explain("hello\nworld\n", pack(&docs()), 0);
         assert!(e.lines.is_empty());
         assert_eq!(e.skipped_lines, 2);
     }
@@ -383,7 +409,7 @@ mod tests {
     fn other_nginx_lines_are_explained_as_no_upstream_failure() {
         let e = explain(
             "2026/11/24 21:18:00 [notice] 1#1: signal process started",
-            &docs(),
+            pack(&docs()),
             0,
         );
         assert_eq!(e.lines[0].signature, None);

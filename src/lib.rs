@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> ExitStatus {
     let status = match cli.command {
         Some(Command::Rules(cmd)) => rules_command::run(cmd, cli.diagnose.rules.as_deref()),
         Some(Command::Explain(args)) => explain::run(&args, cli.diagnose.rules.as_deref()),
-        Some(Command::Scan(args)) => scan::run(&args),
+        Some(Command::Scan(args)) => scan::run(&args, cli.diagnose.rules.as_deref()),
         Some(Command::Config(args)) => config_command::run(&args),
         None => diagnose::run(&cli.diagnose),
     };

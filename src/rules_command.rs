@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cli::{ListFormat, RulesCommand};
-use crate::rules::{NodeKind, RuleSet, graph};
+use crate::rules::{NodeKind, Problems, RuleSet, graph};
 use crate::{ExitStatus, print_error, print_stdout};
 
 pub fn run(cmd: RulesCommand, rules_dir: Option<&Path>) -> ExitStatus {
@@ -48,15 +48,18 @@ pub fn load(dir: Option<&Path>) -> Result<RuleSet, ExitStatus> {
         Some(d) => RuleSet::from_dir(d),
         None => RuleSet::embedded(),
     };
-    loaded.map_err(|problems| {
-        let n = problems.0.len();
-        eprintln!("{problems}");
-        print_error(&format!(
-            "the rule pack has {n} problem{}; nothing was run",
-            if n == 1 { "" } else { "s" }
-        ));
-        ExitStatus::Usage
-    })
+    loaded.map_err(refuse)
+}
+
+/// Prints a pack's problems; the status of a run that refused the pack.
+pub fn refuse(problems: Problems) -> ExitStatus {
+    let n = problems.0.len();
+    eprintln!("{problems}");
+    print_error(&format!(
+        "the rule pack has {n} problem{}; nothing was run",
+        if n == 1 { "" } else { "s" }
+    ));
+    ExitStatus::Usage
 }
 
 #[derive(Serialize)]

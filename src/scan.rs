@@ -46,6 +46,7 @@ use crate::logs::Timestamp;
 use crate::logs::nginx_line::line_time;
 use crate::logs::rotated::{Source, window_sources};
 use crate::logs::time::local_utc_offset;
+use crate::rules::signatures::SignatureBook;
 use crate::{ExitStatus, print_error, print_stdout};
 use count::Window;
 pub use tally::{Histogram, SignatureCount, Tally};
@@ -69,7 +70,7 @@ pub struct Scan {
 }
 
 /// Runs `nginx-doctor scan`; see the module doc.
-pub fn run(args: &ScanArgs) -> ExitStatus {
+pub fn run(args: &ScanArgs, rules: Option<&Path>) -> ExitStatus {
     let Some(since) = parse_since(&args.since, Timestamp::now()) else {
         print_error(&format!(
             "--since {:?} is not a duration (15m, 2h, 1d) nor a local time (\"2026-11-24 10:00\")",
@@ -82,8 +83,12 @@ pub fn run(args: &ScanArgs) -> ExitStatus {
     } else {
         args.logs.clone()
     };
+    let book = match SignatureBook::load(rules) {
+        Ok(book) => book,
+        Err(problems) => return crate::rules_command::refuse(problems),
+    };
     let scan = scan_logs(&logs, since, local_utc_offset());
-    let report = render::Report::new(&scan);
+    let report = render::Report::new(&scan, &book);
     let printed = match args.format {
         ListFormat::Text => render::text(&report),
         ListFormat::Json => render::json(&report),

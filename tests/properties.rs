@@ -10,13 +10,12 @@
 //! properties::`) for a long fuzzing run. Failures are not persisted to
 //! files: proptest prints the shrunk input, and a fixed bug gets a unit test.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use nginx_doctor::expr::Expr;
 use nginx_doctor::logs::{classify::classify, fpm_line, nginx_line};
-use nginx_doctor::rules::{CauseDoc, RuleSet};
+use nginx_doctor::rules::RuleSet;
 use nginx_doctor::sanitize;
 use nginx_doctor::template::Template;
 use nginx_doctor::value::Facts;
@@ -129,9 +128,11 @@ fn default_pack() -> &'static Vec<(String, Vec<u8>)> {
 
 /// The default pack's cause docs, built once: a build costs tenths of a
 /// second in a debug build.
-fn embedded_causes() -> &'static BTreeMap<String, CauseDoc> {
-    static C: OnceLock<BTreeMap<String, CauseDoc>> = OnceLock::new();
-    C.get_or_init(|| RuleSet::embedded().map(|r| r.causes).unwrap_or_default())
+fn embedded_pack() -> nginx_doctor::explain::Pack<'static> {
+    static P: OnceLock<RuleSet> = OnceLock::new();
+    nginx_doctor::explain::Pack::of(
+        P.get_or_init(|| RuleSet::embedded().expect("the embedded pack loads")),
+    )
 }
 
 /// Byte strings that mean something to one of the parsers: quotes, escapes,
@@ -350,7 +351,7 @@ proptest! {
 
     #[test]
     fn explain_never_panics_and_its_output_is_clean(text in log_text(), offset in utc_offset()) {
-        let explanation = nginx_doctor::explain::explain(&text, embedded_causes(), offset);
+        let explanation = nginx_doctor::explain::explain(&text, embedded_pack(), offset);
         let json = serde_json::to_string(&explanation).expect("explanation serialises");
         let value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
         for s in strings(&value) {

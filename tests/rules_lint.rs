@@ -145,6 +145,25 @@ fn every_check_of_the_default_pack_says_why_it_runs_and_what_it_found() {
 }
 
 #[test]
+fn only_the_signatures_file_of_the_default_pack_says_what_signatures_mean() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut saying: Vec<String> = std::fs::read_dir(&dir)
+        .expect("rules/")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.lines().any(|l| l == "signatures:")))
+        .map(|p| {
+            p.file_name()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    saying.sort();
+    assert_eq!(saying, [nginx_doctor::rules::embedded::SIGNATURES]);
+}
+
+#[test]
 fn the_rules_directory_lints_clean() {
     let run = doctor(
         &["rules", "lint", "rules"],

@@ -2,6 +2,7 @@
 //! `--error-log`, `--since`), who we are, and what was already learned about
 //! nginx so later probes do not parse the configuration again.
 
+use crate::rules::signatures::SignatureBook;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -177,6 +178,9 @@ pub struct Host {
     /// the socket owners is the costliest look at the host.
     processes: Option<Vec<Process>>,
     listeners: Option<Vec<Listener>>,
+    /// What each signature means, from the pack the diagnosis runs: the
+    /// error-log check needs it; finding nginx (`scan`, `config`) does not.
+    signatures: Option<SignatureBook>,
 }
 
 impl Host {
@@ -189,7 +193,19 @@ impl Host {
             nginx: None,
             processes: None,
             listeners: None,
+            signatures: None,
         }
+    }
+
+    /// The host as a diagnosis with this pack's signatures sees it.
+    pub fn with_signatures(mut self, book: SignatureBook) -> Host {
+        self.signatures = Some(book);
+        self
+    }
+
+    /// What each signature means, when the pack's were given.
+    pub fn signatures(&self) -> Option<&SignatureBook> {
+        self.signatures.as_ref()
     }
 
     /// What is left of the run's time budget; zero when it is used up.

@@ -5,6 +5,7 @@
 //! Reading is from the end and bounded, so a 10 GiB log costs what a small
 //! one does. Lines before the window are counted as history, not faults.
 
+use crate::rules::signatures::SignatureBook;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -32,11 +33,12 @@ const HISTORY_BUDGET: u64 = 256 << 10;
 const HISTORY_SECS: u64 = 7 * 86_400;
 const LINE_CHARS: usize = 800;
 
-/// A failure nginx answered with 502/504: what the rules diagnose. Info
-/// lines (FastCGI stderr, the peer-disabled warning, body-phase errors the
-/// client got a 200 for) are context, not faults.
-fn is_gateway_failure(sig: Signature) -> bool {
-    matches!(sig.status(), Some(502 | 504))
+/// A failure nginx answered with 502/504 (as the pack says what the client
+/// got): what the rules diagnose. Info lines (FastCGI stderr, the
+/// peer-disabled warning, body-phase errors the client got a 200 for) are
+/// context, not faults.
+fn is_gateway_failure(sig: Signature, book: &SignatureBook) -> bool {
+    matches!(book.of(sig).status, Some(502 | 504))
         && !matches!(
             sig,
             Signature::UpstreamDisabledWarn | Signature::FastcgiStderr
@@ -44,6 +46,9 @@ fn is_gateway_failure(sig: Signature) -> bool {
 }
 
 pub fn run(host: &mut Host, out: &mut Out) {
+    let Some(book) = host.signatures().cloned() else {
+        return out.fail("the rule pack's signatures were not given to this check");
+    };
     let logs = host.error_logs();
     let since = host.options.since;
     let offset = local_utc_offset();
@@ -101,7 +106,7 @@ pub fn run(host: &mut Host, out: &mut Out) {
             let Some(line) = nginx_line::parse_line(&raw, offset) else {
                 continue;
             };
-            let Some(sig) = classify(&line).filter(|s| is_gateway_failure(*s)) else {
+            let Some(sig) = classify(&line).filter(|s| is_gateway_failure(*s, &book)) else {
                 continue;
             };
             match line.time {
@@ -138,7 +143,7 @@ pub fn run(host: &mut Host, out: &mut Out) {
             unreadable.join(", ")
         ));
     }
-    describe_upstreams(&recent, out);
+    describe_upstreams(&recent, &book, out);
 }
 
 /// The failing upstreams of an error-log recording as this version's rules
@@ -204,14 +209,14 @@ pub(super) fn shown(logs: &[PathBuf]) -> String {
 
 /// Every failing upstream as an item of its own, plus, for packs written
 /// before items, the first item's facts under the probe's own names.
-fn describe_upstreams(recent: &[Seen], out: &mut Out) {
+fn describe_upstreams(recent: &[Seen], book: &SignatureBook, out: &mut Out) {
     let clock = Clock {
         now: Timestamp::now(),
         offset: local_utc_offset(),
     };
     out.set("signatures", tally(recent));
     describe_no_live(recent, out);
-    let items = upstreams::items(recent, clock);
+    let items = upstreams::items(recent, clock, book);
     out.set(
         "upstream_count",
         i64::try_from(items.len()).unwrap_or(i64::MAX),

@@ -68,8 +68,21 @@ fn take_causes(warning: &mut LineExplanation, failure: &LineExplanation) {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::sync::LazyLock;
 
-    use crate::explain::explain;
+    use crate::explain::{Pack, explain};
+    use crate::rules::CauseDoc;
+    use crate::rules::signatures::{SignatureBook, default_book};
+
+    static BOOK: LazyLock<SignatureBook> = LazyLock::new(default_book);
+    static NO_DOCS: BTreeMap<String, CauseDoc> = BTreeMap::new();
+
+    fn pack() -> Pack<'static> {
+        Pack {
+            signatures: &BOOK,
+            causes: &NO_DOCS,
+        }
+    }
 
     /// What nginx 1.22 logged for a request to a group of two dead servers.
     const LOG: &str = r#"2026/12/07 18:24:36 [error] 32028#32028: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /x HTTP/1.1", upstream: "http://127.0.0.1:18097/x", host: "127.0.0.1:18096"
@@ -79,7 +92,7 @@ mod tests {
 
     #[test]
     fn each_warning_follows_the_failure_of_its_own_server() {
-        let e = explain(LOG, &BTreeMap::new(), 0);
+        let e = explain(LOG, pack(), 0);
         assert_eq!(e.lines[1].consequence_of, Some(1));
         assert_eq!(e.lines[3].consequence_of, Some(3));
         assert_eq!(e.lines[3].candidates[0].id, "backend-down");
@@ -89,7 +102,7 @@ mod tests {
     #[test]
     fn a_failure_of_another_connection_is_not_behind_a_warning() {
         let other = LOG.replacen("*1 connect()", "*7 connect()", 1);
-        let e = explain(&other, &BTreeMap::new(), 0);
+        let e = explain(&other, pack(), 0);
         assert_eq!(e.lines[1].consequence_of, None);
         let missing: Vec<&str> = e.lines[1].paste.missing.iter().map(|n| n.id).collect();
         assert_eq!(missing, ["no-failure-behind"]);

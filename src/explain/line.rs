@@ -13,17 +13,18 @@ use super::meaning::{self, ClientGot};
 use super::reading::Reading;
 use super::when::{self, Said};
 use super::{
-    Candidate, Check, ConfigError, FIELD_CHARS, Fields, LineExplanation, MESSAGE_CHARS, Note,
+    Candidate, Check, ConfigError, FIELD_CHARS, Fields, LineExplanation, MESSAGE_CHARS, Note, Pack,
     Paste, clean, paste, rank, tokens,
 };
 use crate::logs::{self, ErrorLine, Signature};
 use crate::rules::CauseDoc;
+use crate::rules::signatures::SignatureBook;
 
 /// What a line means, before its causes are looked up.
 struct Meaning {
     got: ClientGot,
     summary: String,
-    ids: Vec<&'static str>,
+    ids: Vec<String>,
     notes: Vec<String>,
     config: Option<ConfigError>,
 }
@@ -33,14 +34,14 @@ struct Meaning {
 pub fn explain_line(
     entry: &Entry,
     reading: &Reading,
-    causes: &BTreeMap<String, CauseDoc>,
+    pack: Pack,
     said: &[Said],
 ) -> LineExplanation {
     let line = &reading.line;
     let meaning = match (&reading.config, reading.signature) {
         (Some(_), _) => config_meaning(entry, reading, said),
-        (None, Some(sig)) => failure_meaning(sig, line),
-        (None, None) if !reading.phases.is_empty() => phases_meaning(reading),
+        (None, Some(sig)) => failure_meaning(sig, line, pack.signatures),
+        (None, None) if !reading.phases.is_empty() => phases_meaning(reading, pack.signatures),
         (None, None) => other_meaning(line),
     };
     let tokens = tokens::Tokens::of(line);
@@ -63,7 +64,7 @@ pub fn explain_line(
         candidates: meaning
             .ids
             .iter()
-            .map(|id| candidate(id, causes, &tokens))
+            .map(|id| candidate(id, pack.causes, &tokens))
             .collect(),
         paste: paste_notes(entry, reading),
         config_error: meaning.config,
@@ -71,13 +72,13 @@ pub fn explain_line(
     }
 }
 
-fn failure_meaning(sig: Signature, line: &ErrorLine) -> Meaning {
-    let ranked = rank::rank(sig, line);
+fn failure_meaning(sig: Signature, line: &ErrorLine, book: &SignatureBook) -> Meaning {
+    let ranked = rank::rank(sig, line, book);
     let mut notes: Vec<String> = ranked.why.into_iter().collect();
     notes.extend(meaning::notes(sig, line));
     Meaning {
-        got: meaning::client_got(sig, line),
-        summary: sig.summary().to_owned(),
+        got: meaning::client_got(sig, line, book),
+        summary: book.of(sig).summary.clone(),
         ids: ranked.ids,
         notes,
         config: None,
@@ -100,7 +101,7 @@ fn other_meaning(line: &ErrorLine) -> Meaning {
 /// A message without its ` while ...` that means a different failure in
 /// each phase: each failure's reading is a note naming its phases, and the
 /// causes are those of every reading, the ones more readings share first.
-fn phases_meaning(reading: &Reading) -> Meaning {
+fn phases_meaning(reading: &Reading, book: &SignatureBook) -> Meaning {
     let mut readings: Vec<(Signature, Vec<&str>)> = Vec::new();
     for (action, sig) in &reading.phases {
         match readings.iter_mut().find(|(s, _)| s == sig) {
@@ -111,14 +112,13 @@ fn phases_meaning(reading: &Reading) -> Meaning {
     let notes = readings
         .iter()
         .map(|(sig, actions)| {
-            let status = sig
-                .status()
-                .map_or_else(|| "no 502 or 504".to_owned(), |s| s.to_string());
+            let doc = book.of(*sig);
+            let status = (doc.status).map_or_else(|| "no 502 or 504".to_owned(), |s| s.to_string());
             format!(
                 "While {}: {} ({status}). {}",
                 actions.join(", or "),
                 sig.id(),
-                sig.summary()
+                doc.summary
             )
         })
         .collect();
@@ -129,7 +129,7 @@ fn phases_meaning(reading: &Reading) -> Meaning {
             text: "not known from this line: it depends on what nginx was doing (see the notes).".to_owned(),
         },
         summary: "nginx logs this message in several phases, and it means another failure in each; the line does not say which phase this was.".to_owned(),
-        ids: shared_causes(&signatures),
+        ids: shared_causes(&signatures, book),
         notes,
         config: None,
     }
@@ -137,19 +137,19 @@ fn phases_meaning(reading: &Reading) -> Meaning {
 
 /// The causes of `signatures`, those more of them list first, then by
 /// their best rank in a list.
-fn shared_causes(signatures: &[Signature]) -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = Vec::new();
+fn shared_causes(signatures: &[Signature], book: &SignatureBook) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
     for sig in signatures {
-        for id in sig.candidates() {
+        for id in &book.of(*sig).causes {
             if !ids.contains(id) {
-                ids.push(id);
+                ids.push(id.clone());
             }
         }
     }
     let lists = |id: &str| {
         let ranks = signatures
             .iter()
-            .filter_map(|s| s.candidates().iter().position(|c| *c == id));
+            .filter_map(|s| book.of(*s).causes.iter().position(|c| c == id));
         let (count, best) = ranks.fold((0, usize::MAX), |(n, b), r| (n + 1, b.min(r)));
         (std::cmp::Reverse(count), best)
     };
@@ -180,7 +180,7 @@ fn config_meaning(entry: &Entry, reading: &Reading, said: &[Said]) -> Meaning {
             text: "no response from this line: nginx logs it before any request, when it reads its configuration or starts.".to_owned(),
         },
         summary: clean(&config.meaning, MESSAGE_CHARS),
-        ids: ids.to_vec(),
+        ids: ids.iter().map(|id| (*id).to_owned()).collect(),
         notes,
         config: Some(ConfigError {
             id: config.id,
@@ -248,14 +248,10 @@ fn fields(entry: &Entry, reading: &Reading) -> Fields {
 
 /// A cause with the pack's doc; a pack without one still names the cause
 /// with the contract's one-line description.
-fn candidate(
-    id: &'static str,
-    causes: &BTreeMap<String, CauseDoc>,
-    tokens: &tokens::Tokens,
-) -> Candidate {
+fn candidate(id: &str, causes: &BTreeMap<String, CauseDoc>, tokens: &tokens::Tokens) -> Candidate {
     match causes.get(id) {
         Some(doc) => Candidate {
-            id,
+            id: id.to_owned(),
             summary: doc.summary.clone(),
             checks: doc
                 .checks
@@ -268,7 +264,7 @@ fn candidate(
                 .collect(),
         },
         None => Candidate {
-            id,
+            id: id.to_owned(),
             summary: crate::causes::CAUSES
                 .iter()
                 .find(|(c, _)| *c == id)
@@ -281,6 +277,7 @@ fn candidate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::signatures::default_book;
 
     #[test]
     fn causes_more_readings_share_come_first() {
@@ -290,18 +287,19 @@ mod tests {
             Signature::SendTimeout,
             Signature::ReadHeaderTimeout,
         ];
-        let ids = shared_causes(&timeouts);
+        let ids = shared_causes(&timeouts, &default_book());
         assert_eq!(ids[..2], ["upstream-timeout", "backend-pool-exhausted"]);
         let mut sorted = ids.clone();
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), ids.len(), "each cause once: {ids:?}");
-        assert!(ids.contains(&"firewall-blocked"));
+        assert!(ids.iter().any(|id| id == "firewall-blocked"));
     }
 
     #[test]
     fn one_reading_keeps_its_own_order() {
-        let ids = shared_causes(&[Signature::ConnRefusedTcp]);
-        assert_eq!(ids, Signature::ConnRefusedTcp.candidates());
+        let book = default_book();
+        let ids = shared_causes(&[Signature::ConnRefusedTcp], &book);
+        assert_eq!(ids, book.of(Signature::ConnRefusedTcp).causes);
     }
 }

@@ -8,6 +8,7 @@
 //! backend's status. Every sentence here states a fact of the catalogue.
 
 use crate::logs::{Action, ErrorLine, Level, Signature};
+use crate::rules::signatures::SignatureBook;
 
 /// What nginx was doing when it failed, as a sentence fragment.
 pub fn phase(action: Action) -> &'static str {
@@ -92,7 +93,7 @@ pub struct ClientGot {
 }
 
 /// What the client got for a line that shows `signature`.
-pub fn client_got(signature: Signature, line: &ErrorLine) -> ClientGot {
+pub fn client_got(signature: Signature, line: &ErrorLine, book: &SignatureBook) -> ClientGot {
     use Signature as S;
     let known = |status: u16, text: &str| ClientGot {
         status: Some(status),
@@ -130,14 +131,14 @@ pub fn client_got(signature: Signature, line: &ErrorLine) -> ClientGot {
             500,
             "500 Internal Server Error: nginx failed on its own side before it could connect.",
         ),
-        _ => gateway_status(signature, line),
+        _ => gateway_status(signature, line, book.of(signature).status),
     }
 }
 
 /// 502 or 504 as the signature says, with the retry caveat where nginx may
 /// have tried another server (catalogue §1.2: the last attempt decides).
-fn gateway_status(signature: Signature, line: &ErrorLine) -> ClientGot {
-    let Some(status) = signature.status() else {
+fn gateway_status(signature: Signature, line: &ErrorLine, status: Option<u16>) -> ClientGot {
+    let Some(status) = status else {
         return ClientGot {
             status: None,
             text: "not known from this line.".to_owned(),
@@ -260,6 +261,7 @@ pub fn not_an_upstream_failure(line: &ErrorLine) -> &'static str {
 mod tests {
     use super::*;
     use crate::logs::nginx_line::parse_line;
+    use crate::rules::signatures::default_book;
 
     fn line(level: &str, message: &str) -> ErrorLine {
         let text = format!(
@@ -274,7 +276,7 @@ mod tests {
             "error",
             r#"FastCGI sent in stderr: "Primary script unknown" while reading response header from upstream"#,
         );
-        let got = client_got(Signature::FastcgiStderr, &l);
+        let got = client_got(Signature::FastcgiStderr, &l, &default_book());
         assert_eq!(got.status, Some(404));
         assert!(got.text.contains("Not a 502"));
     }
@@ -285,7 +287,10 @@ mod tests {
             "error",
             r#"FastCGI sent in stderr: "PHP message: PHP Fatal error:  Uncaught Error" while reading response header from upstream"#,
         );
-        assert_eq!(client_got(Signature::FastcgiStderr, &l).status, Some(500));
+        assert_eq!(
+            client_got(Signature::FastcgiStderr, &l, &default_book()).status,
+            Some(500)
+        );
     }
 
     #[test]
@@ -294,7 +299,10 @@ mod tests {
             "error",
             r#"FastCGI sent in stderr: "PHP message: something bad" while reading response header from upstream"#,
         );
-        assert_eq!(client_got(Signature::FastcgiStderr, &l).status, None);
+        assert_eq!(
+            client_got(Signature::FastcgiStderr, &l, &default_book()).status,
+            None
+        );
     }
 
     #[test]
@@ -303,7 +311,7 @@ mod tests {
             "warn",
             "upstream server temporarily disabled while connecting to upstream",
         );
-        let got = client_got(Signature::UpstreamDisabledWarn, &l);
+        let got = client_got(Signature::UpstreamDisabledWarn, &l, &default_book());
         assert_eq!(got.status, None);
         assert!(got.text.contains("logged just before"));
     }
@@ -314,7 +322,7 @@ mod tests {
             "error",
             "upstream prematurely closed connection while reading upstream",
         );
-        let got = client_got(Signature::BodyPhase, &l);
+        let got = client_got(Signature::BodyPhase, &l, &default_book());
         assert_eq!(got.status, None);
         assert!(got.text.contains("already been sent"));
     }
@@ -325,7 +333,7 @@ mod tests {
             "error",
             "upstream timed out (110: Connection timed out) while connecting to upstream",
         );
-        let got = client_got(Signature::ConnectTimeout, &l);
+        let got = client_got(Signature::ConnectTimeout, &l, &default_book());
         assert_eq!(got.status, Some(504));
         assert!(got.text.contains("proxy_next_upstream"));
     }
@@ -333,13 +341,19 @@ mod tests {
     #[test]
     fn run_time_bad_port_is_a_500_and_config_time_has_no_status() {
         let l = line("error", r#"invalid port in upstream "127.0.0.1:99999""#);
-        assert_eq!(client_got(Signature::BadPortConfig, &l).status, Some(500));
+        assert_eq!(
+            client_got(Signature::BadPortConfig, &l, &default_book()).status,
+            Some(500)
+        );
         let conf = parse_line(
             r#"nginx: [emerg] no port in upstream "php" in /etc/nginx/a.conf:9"#,
             0,
         )
         .expect("parses");
-        assert_eq!(client_got(Signature::BadPortConfig, &conf).status, None);
+        assert_eq!(
+            client_got(Signature::BadPortConfig, &conf, &default_book()).status,
+            None
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! `selinux-denied` (A4); a TCP `(13)` puts `selinux-denied` first (A6, trap 8).
 
 use crate::logs::{ErrorLine, Signature, UpstreamAddr};
+use crate::rules::signatures::SignatureBook;
 
 /// php-fpm's usual TCP port (`listen = 127.0.0.1:9000` in php-fpm's sample
 /// pool, and the port every PHP container image exposes).
@@ -21,15 +22,15 @@ const PHP_FPM_PORT: u16 = 9000;
 /// Candidates in the order this line suggests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ranked {
-    pub ids: Vec<&'static str>,
+    pub ids: Vec<String>,
     /// Why the order differs from the signature's, in a sentence.
     pub why: Option<String>,
 }
 
 /// The causes `line` (which shows `signature`) can mean, most likely first.
-pub fn rank(signature: Signature, line: &ErrorLine) -> Ranked {
+pub fn rank(signature: Signature, line: &ErrorLine, book: &SignatureBook) -> Ranked {
     let mut ranked = Ranked {
-        ids: signature.candidates().to_vec(),
+        ids: book.of(signature).causes.clone(),
         why: None,
     };
     if let Some(why) = http_to_fastcgi_port(signature, line) {
@@ -59,7 +60,7 @@ fn http_to_fastcgi_port(signature: Signature, line: &ErrorLine) -> Option<String
 }
 
 /// Moves `id` to the front, if it is a candidate at all.
-fn promote(ids: &mut Vec<&'static str>, id: &str) {
+fn promote(ids: &mut Vec<String>, id: &str) {
     if let Some(at) = ids.iter().position(|c| *c == id) {
         let moved = ids.remove(at);
         ids.insert(0, moved);
@@ -70,11 +71,12 @@ fn promote(ids: &mut Vec<&'static str>, id: &str) {
 mod tests {
     use super::*;
     use crate::logs::{classify, nginx_line::parse_line};
+    use crate::rules::signatures::default_book;
 
     fn ranked(line: &str) -> (Signature, Ranked) {
         let parsed = parse_line(line, 0).expect("parses");
         let sig = classify(&parsed).expect("classifies");
-        (sig, rank(sig, &parsed))
+        (sig, rank(sig, &parsed, &default_book()))
     }
 
     fn reset_to(upstream: &str) -> String {
@@ -86,29 +88,29 @@ mod tests {
     #[test]
     fn http_reset_from_port_9000_puts_protocol_mismatch_first() {
         let (_, r) = ranked(&reset_to("http://127.0.0.1:9000/http-to-fpm"));
-        assert_eq!(r.ids.first(), Some(&"pass-protocol-mismatch"));
+        assert_eq!(r.ids[0], "pass-protocol-mismatch");
         assert!(r.why.is_some_and(|w| w.contains("9000")));
     }
 
     #[test]
     fn fastcgi_reset_from_port_9000_keeps_the_static_order() {
         let (sig, r) = ranked(&reset_to("fastcgi://127.0.0.1:9000"));
-        assert_eq!(r.ids, sig.candidates());
+        assert_eq!(r.ids, default_book().of(sig).causes);
         assert_eq!(r.why, None);
     }
 
     #[test]
     fn http_reset_from_another_port_keeps_the_static_order() {
         let (sig, r) = ranked(&reset_to("http://127.0.0.1:9100/x"));
-        assert_eq!(r.ids, sig.candidates());
-        assert_eq!(r.ids.first(), Some(&"backend-request-killed"));
+        assert_eq!(r.ids, default_book().of(sig).causes);
+        assert_eq!(r.ids[0], "backend-request-killed");
     }
 
     #[test]
     fn promotion_keeps_every_candidate_once() {
         let (sig, r) = ranked(&reset_to("http://[::1]:9000/"));
         let mut got = r.ids.clone();
-        let mut want = sig.candidates().to_vec();
+        let mut want = default_book().of(sig).causes.clone();
         got.sort_unstable();
         want.sort_unstable();
         assert_eq!(got, want);
@@ -127,6 +129,6 @@ mod tests {
         let (_, r) = ranked(
             r#"2026/11/24 21:18:00 [crit] 1#1: *93 connect() to 127.0.0.6:80 failed (13: Permission denied) while connecting to upstream, client: 127.0.0.1, server: , request: "GET / HTTP/1.1", upstream: "http://127.0.0.6:80/", host: "h""#,
         );
-        assert_eq!(r.ids.first(), Some(&"selinux-denied"));
+        assert_eq!(r.ids[0], "selinux-denied");
     }
 }

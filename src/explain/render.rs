@@ -58,8 +58,8 @@ fn same_causes(a: &LineExplanation, b: &LineExplanation) -> bool {
         && a.signature == b.signature
         && a.candidates
             .iter()
-            .map(|c| c.id)
-            .eq(b.candidates.iter().map(|c| c.id))
+            .map(|c| &c.id)
+            .eq(b.candidates.iter().map(|c| &c.id))
 }
 
 fn line_text(out: &mut String, line: &LineExplanation, causes_as_for: Option<usize>) {

@@ -12,6 +12,10 @@ use super::{Problem, Problems};
 const FILES: &[(&str, &[u8])] = &[
     ("00-pack.yaml", include_bytes!("../../rules/00-pack.yaml")),
     (
+        "05-signatures.yaml",
+        include_bytes!("../../rules/05-signatures.yaml"),
+    ),
+    (
         "10-config.yaml",
         include_bytes!("../../rules/10-config.yaml"),
     ),
@@ -49,11 +53,23 @@ const FILES: &[(&str, &[u8])] = &[
     ),
 ];
 
+/// The file of the default pack that holds its `signatures:` (a test
+/// holds every other file to having none).
+pub const SIGNATURES: &str = "05-signatures.yaml";
+
 /// The embedded files as (display name, bytes).
 pub fn files() -> Vec<(String, Vec<u8>)> {
     FILES
         .iter()
         .map(|(name, bytes)| (format!("rules/{name}"), bytes.to_vec()))
+        .collect()
+}
+
+/// The embedded file with the default pack's `signatures:`.
+pub fn signature_files() -> Vec<(String, Vec<u8>)> {
+    files()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(SIGNATURES))
         .collect()
 }
 

@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod graph;
 pub mod lint;
 pub mod schema;
+pub mod signatures;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,8 @@ pub struct RuleSet {
     pub source: String,
     /// What each documented cause means and how to tell it apart, by id.
     pub causes: BTreeMap<String, CauseDoc>,
+    /// What each signature of the error log means.
+    pub signatures: signatures::SignatureBook,
     /// Quotes of a fact that may be unknown, which the pack declares it
     /// still has (`pack.unguarded`): lint tolerates exactly these.
     pub unguarded: Vec<Unguarded>,

@@ -23,6 +23,21 @@ pub struct RuleFile {
     /// others a log line can mean: what `nginx-doctor explain` prints.
     #[serde(default)]
     pub causes: BTreeMap<String, CauseSpec>,
+    /// What each signature the log classifier emits means.
+    #[serde(default)]
+    pub signatures: BTreeMap<String, SignatureSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureSpec {
+    /// What the client got (502, 504, 500); none when nginx chose none.
+    pub status: Option<u16>,
+    /// One plain sentence: what happened.
+    pub summary: String,
+    /// The cause ids it can mean, most likely first.
+    #[serde(default)]
+    pub causes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::Scan;
 use super::tally::{Histogram, width_for_span};
+use crate::rules::signatures::SignatureBook;
 use crate::sanitize;
 
 /// Marks per sparkline at most; longer histograms are summed in groups.
@@ -61,7 +62,7 @@ pub struct Unreadable {
 }
 
 impl Report {
-    pub fn new(scan: &Scan) -> Report {
+    pub fn new(scan: &Scan, book: &SignatureBook) -> Report {
         let signatures = scan.tally.signatures(scan.end);
         let width = signatures.first().map_or_else(
             || width_for_span(scan.end.unix() - scan.origin.unix()),
@@ -80,7 +81,7 @@ impl Report {
                 .into_iter()
                 .map(|(sig, c)| SignatureRow {
                     id: sig.id(),
-                    status: sig.status(),
+                    status: book.of(sig).status,
                     count: c.count,
                     first: c.first.to_string(),
                     last: c.last.to_string(),

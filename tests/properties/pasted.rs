@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::Value;
 
-use super::{config, embedded_causes, input, nginx_log_corpus, steers_a_terminal, strings};
+use super::{config, embedded_pack, input, nginx_log_corpus, steers_a_terminal, strings};
 
 /// Prefixes log shippers and viewers write before nginx's line.
 const PREFIXES: &[&str] = &[
@@ -110,7 +110,7 @@ fn wrapped(text: &str, width: usize) -> String {
 }
 
 fn explained(text: &str) -> Value {
-    let explanation = nginx_doctor::explain::explain(text, embedded_causes(), 0);
+    let explanation = nginx_doctor::explain::explain(text, embedded_pack(), 0);
     serde_json::to_value(&explanation).expect("an explanation serialises")
 }
 

@@ -7,6 +7,7 @@
 //! with "No such file" today, and only that is worth testing. The other
 //! modes of the window are kept as the item's history.
 
+use crate::rules::signatures::{SignatureBook, SignatureDoc};
 use std::collections::BTreeMap;
 
 use crate::logs::Timestamp;
@@ -122,7 +123,7 @@ impl Clock {
 }
 
 /// The items, busiest upstream first (then the one that failed last).
-pub fn items(recent: &[Seen], clock: Clock) -> Vec<BTreeMap<String, Value>> {
+pub fn items(recent: &[Seen], clock: Clock, book: &SignatureBook) -> Vec<BTreeMap<String, Value>> {
     let mut groups: Vec<(String, Vec<&Seen>)> = Vec::new();
     for s in recent {
         let key = key(&s.line, s.sig);
@@ -135,7 +136,7 @@ pub fn items(recent: &[Seen], clock: Clock) -> Vec<BTreeMap<String, Value>> {
     groups.sort_by_key(|(_, lines)| std::cmp::Reverse((lines.len(), latest(lines))));
     groups
         .into_iter()
-        .map(|(key, lines)| item(key, &lines, clock))
+        .map(|(key, lines)| item(key, &lines, clock, book))
         .collect()
 }
 
@@ -165,7 +166,12 @@ fn resolved_name(line: &ErrorLine) -> Option<&str> {
         .filter(|n| !n.is_empty() && !n.contains(' '))
 }
 
-fn item(key: String, lines: &[&Seen], clock: Clock) -> BTreeMap<String, Value> {
+fn item(
+    key: String,
+    lines: &[&Seen],
+    clock: Clock,
+    book: &SignatureBook,
+) -> BTreeMap<String, Value> {
     let mut facts = BTreeMap::new();
     let mut set = |name: &str, value: Value| {
         let value = match value {
@@ -182,7 +188,7 @@ fn item(key: String, lines: &[&Seen], clock: Clock) -> BTreeMap<String, Value> {
     set("count", count(lines.len()));
     set("failures", failures(lines.len()).into());
     set("signatures", tally(lines).into());
-    describe_line(latest, clock, &mut set);
+    describe_line(latest, clock, book.of(latest.sig), &mut set);
     // The current mode: how many, since when, and the span for joining
     // with the backend's own log.
     let of_mode: Vec<&&Seen> = lines.iter().filter(|s| s.sig == mode).collect();
@@ -202,13 +208,18 @@ fn item(key: String, lines: &[&Seen], clock: Clock) -> BTreeMap<String, Value> {
 }
 
 /// The facts the latest line tells: what failed, where, and for which request.
-fn describe_line(seen: &Seen, clock: Clock, set: &mut impl FnMut(&str, Value)) {
+fn describe_line(
+    seen: &Seen,
+    clock: Clock,
+    meaning: &SignatureDoc,
+    set: &mut impl FnMut(&str, Value),
+) {
     let l = &seen.line;
     let text = |s: Option<&String>| Value::from(s.map(|s| clean(s)));
     set("signature", seen.sig.id().into());
-    set("summary", seen.sig.summary().into());
-    set("candidates", seen.sig.candidates().join(", ").into());
-    set("http_status", seen.sig.status().map(i64::from).into());
+    set("summary", meaning.summary.clone().into());
+    set("candidates", meaning.causes.join(", ").into());
+    set("http_status", meaning.status.map(i64::from).into());
     set("errno", l.errno.map(i64::from).into());
     set("errno_text", text(l.errno_text.as_ref()));
     set("action", l.action.map(|a| a.as_str()).into());

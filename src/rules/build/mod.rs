@@ -7,6 +7,7 @@
 
 mod argv;
 mod hint;
+mod meaning;
 pub(crate) mod mutating;
 mod node;
 mod probe;
@@ -15,6 +16,7 @@ mod signature;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::schema::{self, RuleFile};
+use super::signatures::SignatureBook;
 use super::yaml::{self, PathSeg, Pos, PosIndex};
 use super::{CauseCheck, CauseDoc, Node, Origin, Probe, Problem, Problems, RuleSet};
 use crate::template::Template;
@@ -75,8 +77,42 @@ pub fn changes_host(argv: &[String]) -> Option<String> {
     mutating::mutation(argv)
 }
 
-/// Builds a pack from its files, then lints it.
+/// Builds a pack from its files, then lints it. A pack that says nothing
+/// about signatures gets the default pack's `signatures:`.
 pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Problems> {
+    let mut parsed = parse(files)?;
+    if parsed.iter().all(|f| f.file.signatures.is_empty()) {
+        parsed.extend(parse(super::embedded::signature_files())?);
+    }
+    let mut b = Builder::default();
+    let set = b.pack(source, &parsed);
+    let mut problems = b.problems;
+    if let Some(set) = &set {
+        problems.extend(super::lint::soundness(set));
+    }
+    match set {
+        Some(set) if problems.is_empty() => Ok(set),
+        _ => Err(Problems(problems)),
+    }
+}
+
+/// Builds only the `signatures:` of a pack's files (the default pack's when
+/// they have none): what `scan` needs, without the cost of the rest.
+pub fn signatures_only(files: Vec<(String, Vec<u8>)>) -> Result<SignatureBook, Problems> {
+    let mut parsed = parse(files)?;
+    if parsed.iter().all(|f| f.file.signatures.is_empty()) {
+        parsed = parse(super::embedded::signature_files())?;
+    }
+    let mut b = Builder::default();
+    let book = b.signature_book(&parsed);
+    match book {
+        Some(book) if b.problems.is_empty() => Ok(book),
+        _ => Err(Problems(b.problems)),
+    }
+}
+
+/// Each file parsed, or every file's syntax problem.
+fn parse(files: Vec<(String, Vec<u8>)>) -> Result<Vec<Parsed>, Problems> {
     let mut problems = Vec::new();
     let mut parsed = Vec::new();
     for (name, bytes) in files {
@@ -89,27 +125,14 @@ pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Pro
             }),
         }
     }
-    if !problems.is_empty() {
-        return Err(Problems(problems));
-    }
-    let mut b = Builder {
-        problems,
-        node_ids: BTreeMap::new(),
-        probe_ids: BTreeMap::new(),
-        lists: BTreeMap::new(),
-        signature_facts: BTreeSet::new(),
-    };
-    let set = b.pack(source, &parsed);
-    let mut problems = b.problems;
-    if let Some(set) = &set {
-        problems.extend(super::lint::soundness(set));
-    }
-    match set {
-        Some(set) if problems.is_empty() => Ok(set),
-        _ => Err(Problems(problems)),
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(Problems(problems))
     }
 }
 
+#[derive(Default)]
 struct Builder {
     problems: Vec<Problem>,
     node_ids: BTreeMap<String, usize>,
@@ -227,6 +250,7 @@ impl Builder {
             }
         }
         let causes = self.cause_docs(files);
+        let signatures = self.signature_book(files);
         let (header_file, spec) = header;
         let at = At::new(
             header_file,
@@ -265,6 +289,7 @@ impl Builder {
             probes: probes?,
             source: source.to_owned(),
             causes,
+            signatures: signatures?,
             unguarded,
         })
     }

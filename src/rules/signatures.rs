@@ -1,0 +1,136 @@
+//! What each signature means, as the pack says: the status the client got,
+//! a sentence, and the causes it can mean.
+//!
+//! The log classifier owns the vocabulary (which line is which
+//! [`Signature`]); its meaning is pack knowledge, so that the diagnosis,
+//! `explain` and `scan` read one text and `--rules DIR` changes all three.
+//! A pack that has no `signatures:` section gets the default pack's.
+
+use std::path::Path;
+
+use crate::logs::signature::Signature;
+
+use super::{Problems, build, embedded};
+
+/// What one signature means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureDoc {
+    /// What the client got: 502, 504 or 500; `None` when nginx chose no
+    /// status (a configuration error, the body phase, FastCGI stderr).
+    pub status: Option<u16>,
+    /// One plain sentence: what happened.
+    pub summary: String,
+    /// The cause ids it can mean, most likely first.
+    pub causes: Vec<String>,
+}
+
+/// The meaning of every signature, complete: built only from a pack whose
+/// `signatures:` section has an entry for each one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureBook {
+    /// In the order of [`Signature::ALL`].
+    docs: Vec<SignatureDoc>,
+}
+
+impl SignatureBook {
+    /// `docs` in the order of [`Signature::ALL`]; `None` unless complete.
+    pub(super) fn new(docs: Vec<SignatureDoc>) -> Option<SignatureBook> {
+        (docs.len() == Signature::ALL.len()).then_some(SignatureBook { docs })
+    }
+
+    /// What `signature` means.
+    pub fn of(&self, signature: Signature) -> &SignatureDoc {
+        // `new` holds one entry per signature, in `ALL`'s order.
+        &self.docs[index(signature)]
+    }
+
+    /// The signatures of the pack in `dir` (the default pack's without
+    /// one), without building the rest of the pack: for `scan`, which
+    /// needs nothing else and reads the signatures before a 1 GiB log.
+    pub fn load(dir: Option<&Path>) -> Result<SignatureBook, Problems> {
+        let files = match dir {
+            Some(d) => embedded::read_dir(d)?,
+            None => embedded::signature_files(),
+        };
+        build::signatures_only(files)
+    }
+}
+
+/// Where `signature` is in [`Signature::ALL`], which lists the variants in
+/// the order they are declared (a test holds it to that).
+fn index(signature: Signature) -> usize {
+    signature as usize
+}
+
+/// The default pack's book, for unit tests of its readers.
+#[cfg(test)]
+pub(crate) fn default_book() -> SignatureBook {
+    SignatureBook::load(None).expect("the default signatures load")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_signature_is_at_its_own_place_in_the_list_of_all() {
+        for (i, s) in Signature::ALL.into_iter().enumerate() {
+            assert_eq!(index(s), i, "{}", s.id());
+        }
+    }
+
+    fn book() -> SignatureBook {
+        default_book()
+    }
+
+    #[test]
+    fn only_timer_expiries_are_504() {
+        let timeouts = [
+            Signature::ConnectTimeout,
+            Signature::SendTimeout,
+            Signature::ReadHeaderTimeout,
+            Signature::SslHandshakeTimeout,
+        ];
+        let book = book();
+        for sig in Signature::ALL {
+            let is_504 = book.of(sig).status == Some(504);
+            assert_eq!(is_504, timeouts.contains(&sig), "{}", sig.id());
+        }
+    }
+
+    #[test]
+    fn a_dns_timeout_is_502_since_only_upstream_timers_give_504() {
+        assert_eq!(book().of(Signature::ResolveFailed).status, Some(502));
+    }
+
+    #[test]
+    fn informational_signatures_have_no_status() {
+        let book = book();
+        for sig in [
+            Signature::BodyPhase,
+            Signature::NoValidHttp,
+            Signature::FastcgiStderr,
+        ] {
+            assert_eq!(book.of(sig).status, None, "{}", sig.id());
+        }
+    }
+
+    #[test]
+    fn summaries_are_single_sentences() {
+        let book = book();
+        for sig in Signature::ALL {
+            let s = &book.of(sig).summary;
+            assert!(s.ends_with('.') && !s.contains('\n'), "{}", sig.id());
+        }
+    }
+
+    #[test]
+    fn the_default_pack_gives_every_signature_a_meaning() {
+        let book = book();
+        let refused = book.of(Signature::ConnRefusedTcp);
+        assert_eq!(refused.status, Some(502));
+        assert_eq!(refused.causes[0], "backend-down");
+        assert_eq!(book.of(Signature::BodyPhase).status, None);
+        assert!(book.of(Signature::FastcgiStderr).causes.is_empty());
+    }
+}
