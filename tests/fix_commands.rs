@@ -174,7 +174,15 @@ const ELSEWHERE: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "fixes_response::full_ondemand_pool_gets_more_workers_and_a_stop_and_start_and_the_burst_succeeds",
+        "fixes_response::full_ondemand_pool_is_switched_to_dynamic_and_the_burst_succeeds",
+        &[
+            "pool-exhausted: run {{backend.binary}} *",
+            "pool-exhausted: run kill -USR2 *",
+            "pool-exhausted: verify *",
+        ],
+    ),
+    (
+        "fixes_response::full_static_pool_behind_a_tiny_listen_queue_gets_workers_and_a_queue",
         &[
             "pool-exhausted: run {{backend.binary}} *",
             "pool-exhausted: run kill -QUIT *",

@@ -14,8 +14,9 @@ use std::path::Path;
 
 const PHP: &str = "~ \\.php$";
 
-/// The doctor's report, whose first finding must be `id`; `fpm_conf` names a php-fpm
-/// configuration outside the standard places (a stopped php-fpm is found only so).
+/// The doctor's report, whose first finding must be `id`, and whose words are clean in
+/// every format; `fpm_conf` names a php-fpm configuration outside the standard places (a
+/// stopped php-fpm is found only so).
 pub fn diagnosed(lab: &Lab, id: &str, fpm_conf: Option<&Path>) -> (DoctorRun, Fix) {
     let conf = fpm_conf.map(|p| p.display().to_string());
     let mut args = vec!["--auto", "--format", "json"];
@@ -25,6 +26,11 @@ pub fn diagnosed(lab: &Lab, id: &str, fpm_conf: Option<&Path>) -> (DoctorRun, Fi
     let run = lab.doctor(&args);
     assert_eq!(run.status, 1, "a fault\n{run}");
     run.assert_first(id);
+    // What the admin reads before following the fix: every format, clean (the text and
+    // Markdown runs take no --fpm-conf, so they would diagnose another host).
+    if fpm_conf.is_none() {
+        crate::clean_words::assert_clean(lab, &run);
+    }
     let fix = Fix::of(&run, id);
     (run, fix)
 }
@@ -114,7 +120,7 @@ fn a_running_pool_whose_socket_was_removed_is_stopped_and_started() {
         .expect("php-fpm runs again");
     assert_ne!(now.pid, fpm.pid, "a new master, not a reload");
     let sock = fpm.socket_path().display().to_string();
-    assert_fixed(&lab, &fix, mark, &sock, "/ok.php", &[&sock, "200"]);
+    assert_fixed(&lab, &fix, mark, &sock, "/ok.php", &["200", &sock]);
 }
 
 #[test]
@@ -208,7 +214,7 @@ fn socket_permission_is_fixed_by_a_stop_and_start_not_a_reload() {
         mark,
         &sock,
         "/ok.php",
-        &[&format!("{worker} {worker}"), "200"],
+        &["200", &format!("{worker} {worker}")],
     );
 }
 

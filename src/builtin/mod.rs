@@ -399,6 +399,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "start_servers",
             "min_spare",
             "max_spare",
+            "idle_max_mib",
             "arithmetic",
             "affordable",
             "caveat",
@@ -618,6 +619,8 @@ pub fn known_when_set(builtin: &str, fact: &str) -> Vec<&'static str> {
         "local-ports" => local_ports::SET_TOGETHER,
         "resolve" => resolve::SET_TOGETHER,
         "tls-peer" => tls_peer::SET_TOGETHER,
+        "backend" => backend::SET_TOGETHER,
+        "capacity" => capacity::SET_TOGETHER,
         _ => &[],
     };
     promises
@@ -685,6 +688,14 @@ impl Out {
         };
         self.facts.retain(|(n, _)| n != name);
         self.facts.push((name.to_owned(), value));
+    }
+
+    /// Whether fact `name` was set to a value.
+    #[cfg(test)]
+    pub fn has(&self, name: &str) -> bool {
+        self.facts
+            .iter()
+            .any(|(n, v)| n == name && !matches!(v, Value::Null))
     }
 
     /// Says the built-in could not do its job, and why (with what to do).

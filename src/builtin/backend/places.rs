@@ -80,6 +80,17 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_found_sets_every_fact_it_promises() {
+        let mut out = Out::default();
+        let pool = debian_www();
+        super::super::describe_pool(&pool, &mut out);
+        describe(&pool, &mut out);
+        for name in super::super::WITH_POOL {
+            assert!(out.has(name), "{name}");
+        }
+    }
+
+    #[test]
     fn every_group_has_its_facts_in_the_builtin_table() {
         let backend = crate::builtin::info("backend").expect("backend is a built-in");
         for (name, _) in GROUPS {

@@ -46,6 +46,12 @@ pub(super) fn report(c: &Capacity, out: &mut Out) {
     out.set("start_servers", i64::from(s.start_servers));
     out.set("min_spare", i64::from(s.min_spare));
     out.set("max_spare", i64::from(s.max_spare));
+    // What pm = dynamic's idle workers may hold while the site is quiet: at
+    // most max_spare of them, each priced as a busy one (an upper bound).
+    out.set(
+        "idle_max_mib",
+        int(u64::from(s.max_spare) * s.per_worker_mib),
+    );
     out.set("arithmetic", s.arithmetic.clone());
     out.set("affordable", c.affordable());
     out.set("caveat", c.caveat());
@@ -204,6 +210,30 @@ mod tests {
                 "memory: (1000 MiB available + 3 × 48 MiB in use) × 0.8 ÷ 56 MiB per worker = 16; \
                  CPU: 2 CPUs × 4 per CPU = 8; pm.max_children = the lower, 8"
             ))
+        );
+    }
+
+    #[test]
+    fn a_sized_pool_sets_every_fact_it_promises_with_its_recommendation() {
+        let mut c = capacity();
+        c.busiest = None;
+        c.others.clear();
+        c.current = None;
+        let mut out = Out::default();
+        report(&c, &mut out);
+        let obs = out.finish();
+        for name in crate::builtin::capacity::WITH_SIZING {
+            let value = obs.facts.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+            assert!(
+                value.is_some_and(|v| !matches!(v, Value::Null)),
+                "{name}: {value:?}"
+            );
+        }
+        let idle = obs.facts.iter().find(|(k, _)| k == "idle_max_mib");
+        assert_eq!(
+            idle.map(|(_, v)| v),
+            Some(&Value::Int(4 * 56)),
+            "4 spare × 56 MiB"
         );
     }
 
