@@ -27,6 +27,7 @@ mod missing_tools;
 mod namespaces;
 mod netns;
 mod nginx_down;
+mod nginx_edits;
 mod pack_signatures;
 mod ports_fixes;
 mod probe_bounds;

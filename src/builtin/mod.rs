@@ -153,12 +153,18 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "read_timeout_at",
             "read_timeout_secs",
             "read_timeout_default",
+            "read_timeout_here",
+            "read_timeout_file",
+            "read_timeout_line",
             "effective",
             "connect_timeout",
             "buffer_size",
             "buffer_size_at",
             "buffer_size_default",
             "buffer_size_effective",
+            "buffers_here",
+            "buffers_lines",
+            "add_line",
             "upstream_block",
             "keepalive",
             "now_transport",
@@ -562,12 +568,42 @@ pub fn known_with_signature(id: &str) -> Vec<&'static str> {
 pub fn known_when_true(builtin: &str, fact: &str) -> &'static [&'static str] {
     match (builtin, fact) {
         ("nginx", "found") => &["conf", "binary", "user", "source"],
+        ("pass-target", "found") => PASS_FOUND,
+        ("pass-target", "read_timeout_here") => &["read_timeout_file", "read_timeout_line"],
+        ("protocol", "mismatch") => &["expects", "expects_name", "speaks", "speaks_name", "heard"],
+        ("listeners", "listening") => &["owners"],
         ("socket-file", "exists") => &["is_socket", "owner", "group", "mode"],
         ("tls-peer", "presented") => &["name_checked", "pem", "chain_trusted", "name_matches"],
         ("tls-peer", "self_signed") => &["subject", "issuer"],
         _ => &[],
     }
 }
+
+/// What `pass-target` sets whenever it found the pass (`describe`).
+const PASS_FOUND: &[&str] = &[
+    "matched_by",
+    "kind",
+    "directive",
+    "target",
+    "file",
+    "line",
+    "at",
+    "location",
+    "server",
+    "read_timeout",
+    "read_timeout_at",
+    "read_timeout_default",
+    "read_timeout_here",
+    "effective",
+    "connect_timeout",
+    "buffer_size",
+    "buffer_size_at",
+    "buffer_size_default",
+    "buffer_size_effective",
+    "buffers_here",
+    "buffers_lines",
+    "add_line",
+];
 
 /// The facts built-in `builtin` always sets together with `fact`, whenever
 /// `fact` has a value (any value, `false` too): a pass found has its file

@@ -295,6 +295,7 @@ fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
         "effective",
         effective_text(&format!("{kind}_read_timeout"), &t.read_timeout),
     );
+    set_where(out, "read_timeout", &t.read_timeout);
     out.set("connect_timeout", t.connect_timeout.value.clone());
     out.set("buffer_size", t.buffer_size.value.clone());
     out.set("buffer_size_at", source(&t.buffer_size));
@@ -303,6 +304,15 @@ fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
         "buffer_size_effective",
         effective_text(&format!("{kind}_buffer_size"), &t.buffer_size),
     );
+    // Where a setting the location lacks goes: after the pass, or, for a
+    // pass in an `if` (where nginx refuses these), after the location's line.
+    let add = if pass.conditional {
+        location.line
+    } else {
+        pass.line
+    };
+    out.set("add_line", i64::try_from(add).unwrap_or(0));
+    set_buffers(pass, add, out);
     out.note(&format!(
         "{}:{}: {kind}_pass {}",
         pass.file.display(),
@@ -341,6 +351,44 @@ fn set_endpoint(model: &Model, pass: &Pass, out: &mut Out) {
         }
         None => {}
     }
+}
+
+/// Where a fix changes `name`: `{name}_here` (set in the pass's own block,
+/// so a fix changes that line: a second one is "duplicate"), and the
+/// `_file` and `_line` that set it, when any does.
+fn set_where(out: &mut Out, name: &str, e: &Effective) {
+    out.set(&format!("{name}_here"), e.here);
+    if let Some((file, line)) = &e.source {
+        out.set(&format!("{name}_file"), file.display().to_string());
+        out.set(&format!("{name}_line"), i64::try_from(*line).unwrap_or(0));
+    }
+}
+
+/// The header buffer is raised with the buffers it must fit in. Those of
+/// the three the pass's block sets (in the pass's file) are changed where
+/// they are: `buffers_lines` spans them and `add` (the line after which a
+/// missing one goes), where an edit
+/// changes each and adds the others (`buffers_here` says whether any is).
+fn set_buffers(pass: &Pass, add: usize, out: &mut Out) {
+    let t = &pass.timeouts;
+    let own: Vec<usize> = [&t.buffer_size, &t.buffers, &t.busy_buffers_size]
+        .into_iter()
+        .filter(|e| e.here)
+        .filter_map(|e| e.source.as_ref())
+        .filter(|(file, _)| *file == pass.file)
+        .map(|(_, line)| *line)
+        .collect();
+    let first = own.iter().copied().chain([add]).min().unwrap_or(add);
+    let last = own.iter().copied().chain([add]).max().unwrap_or(add);
+    out.set("buffers_here", !own.is_empty());
+    out.set(
+        "buffers_lines",
+        if first == last {
+            first.to_string()
+        } else {
+            format!("{first}-{last}")
+        },
+    );
 }
 
 /// "file:line", or that it is nginx's default.
@@ -388,132 +436,4 @@ fn address(params: &BTreeMap<String, String>) -> Option<Address> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::nginx::{model, parse_str};
-
-    const CONF: &str = r#"
-http {
-    upstream php { server unix:/run/php.sock; }
-    upstream named { server backend.internal:9000; server 10.0.0.1:9000; }
-    server {
-        listen 80;
-        server_name shop.test;
-        return 301 https://$host$request_uri;
-        location /admin/ { fastcgi_pass php; }
-    }
-    server {
-        listen 443;
-        server_name .shop.test www.shop.test;
-        fastcgi_read_timeout 5s;
-        location / { try_files $uri @php; }
-        location @php { fastcgi_pass php; }
-        location ~ \.php$ { fastcgi_pass php; fastcgi_buffer_size 16k; }
-        location /api/ { fastcgi_pass named; fastcgi_read_timeout 90s; }
-    }
-    server {
-        listen 8080;
-        location /x.php { fastcgi_pass unix:/run/php.sock; }
-    }
-}
-"#;
-
-    fn m() -> Model {
-        model(
-            &parse_str(CONF, Path::new("/n.conf")).unwrap(),
-            Path::new("/p"),
-        )
-    }
-
-    fn chosen(server: Option<&str>, request: Option<&str>) -> (String, usize, &'static str) {
-        let model = m();
-        let hits = model.find_by_log_upstream("fastcgi://unix:/run/php.sock:");
-        let uri = request.and_then(request_path);
-        let (i, how) = choose(&model, &hits, server, uri.as_deref()).unwrap();
-        let (s, l, _) = hits[i];
-        (l.path.clone(), s.line, how.as_str())
-    }
-
-    #[test]
-    fn request_is_located_in_the_twin_server_sharing_the_name() {
-        // By name nginx's Host lookup finds the port-80 server first, which
-        // has no location for /a/b.php; its port-443 twin serves it.
-        let (path, _, how) = chosen(Some("shop.test"), Some("GET /a/b.php?x=1 HTTP/1.1"));
-        assert_eq!((path.as_str(), how), ("\\.php$", "request"));
-    }
-
-    #[test]
-    fn logged_server_and_request_pick_a_prefix_location() {
-        let (path, line, how) = chosen(Some("shop.test"), Some("GET /admin/x HTTP/1.1"));
-        assert_eq!((path.as_str(), line, how), ("/admin/", 5, "request"));
-    }
-
-    #[test]
-    fn unnamed_server_is_logged_as_the_empty_name() {
-        let model = m();
-        assert!(logs_as(&model.servers[2], ""));
-        assert!(logs_as(&model.servers[1], "shop.test"));
-        assert!(!logs_as(&model.servers[1], "www.shop.test"));
-    }
-
-    #[test]
-    fn without_request_the_first_candidate_of_the_server_is_quoted() {
-        let (path, _, how) = chosen(Some("shop.test"), None);
-        assert_eq!((path.as_str(), how), ("/admin/", "server"));
-    }
-
-    #[test]
-    fn request_served_elsewhere_falls_back_to_the_first_candidate() {
-        // `/` only tries files, then redirects to @php: locate cannot follow that.
-        let (path, _, how) = chosen(None, Some("GET /page HTTP/1.1"));
-        assert_eq!((path.as_str(), how), ("/admin/", "first"));
-    }
-
-    #[test]
-    fn request_paths_are_normalised_like_nginx_uri() {
-        let cases = [
-            ("GET /a//b/../x%2Ephp?q=/y HTTP/1.1", Some("/a/x.php")),
-            ("POST /dir/ HTTP/1.0", Some("/dir/")),
-            ("GET http://h.test/p/./q HTTP/1.1", Some("/p/q")),
-            ("GET /../.. HTTP/1.1", Some("/")),
-            ("GET /%zz HTTP/1.1", Some("/%zz")),
-            ("garbage", None),
-            ("GET * HTTP/1.1", None),
-        ];
-        for (request, path) in cases {
-            assert_eq!(request_path(request).as_deref(), path, "{request}");
-        }
-    }
-
-    #[test]
-    fn effective_text_names_the_source_or_the_default() {
-        let model = m();
-        let hits = model.find_by_log_upstream("fastcgi://unix:/run/php.sock:");
-        let regex = hits.iter().find(|h| h.1.path == "\\.php$").unwrap().2;
-        assert_eq!(
-            effective_text("fastcgi_read_timeout", &regex.timeouts.read_timeout),
-            "fastcgi_read_timeout 5s (/n.conf:14)"
-        );
-        let admin = hits[0].2;
-        assert_eq!(
-            effective_text("fastcgi_read_timeout", &admin.timeouts.read_timeout),
-            "fastcgi_read_timeout 60s (nginx's default)"
-        );
-    }
-
-    #[test]
-    fn target_host_is_a_name_never_an_ip() {
-        let model = m();
-        let api = model
-            .locate(Some("shop.test"), Some(443), "/api/x")
-            .unwrap()
-            .1;
-        let pass = api.pass.as_ref().unwrap();
-        assert_eq!(
-            target_host(&model, pass).as_deref(),
-            Some("backend.internal")
-        );
-        let unix = model.locate(None, Some(8080), "/x.php").unwrap().1;
-        assert_eq!(target_host(&model, unix.pass.as_ref().unwrap()), None);
-    }
-}
+mod tests;

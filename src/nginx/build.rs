@@ -234,35 +234,48 @@ fn make_pass(d: &Directive, chain: &[&Directive], conditional: bool, resolved: &
         conditional,
         file: d.file.clone(),
         line: d.line,
-        timeouts: timeouts(kind, chain),
+        timeouts: timeouts(kind, chain, conditional),
         target,
     }
 }
 
-fn timeouts(kind: PassKind, chain: &[&Directive]) -> Timeouts {
+/// The settings in effect for a pass whose own block ends `chain`; a
+/// conditional one's location is the block before its `if`, where these
+/// directives are allowed (nginx refuses them in an `if`).
+fn timeouts(kind: PassKind, chain: &[&Directive], conditional: bool) -> Timeouts {
     let p = kind.prefix();
+    let own = chain.len().saturating_sub(if conditional { 2 } else { 1 });
+    let e = |name: &str, default: &str| effective(chain, &format!("{p}_{name}"), default, own);
     Timeouts {
-        connect_timeout: effective(chain, &format!("{p}_connect_timeout"), "60s"),
-        send_timeout: effective(chain, &format!("{p}_send_timeout"), "60s"),
-        read_timeout: effective(chain, &format!("{p}_read_timeout"), "60s"),
-        buffer_size: effective(chain, &format!("{p}_buffer_size"), "4k"),
+        connect_timeout: e("connect_timeout", "60s"),
+        send_timeout: e("send_timeout", "60s"),
+        read_timeout: e("read_timeout", "60s"),
+        buffer_size: e("buffer_size", "4k"),
+        buffers: e("buffers", "8 4k"),
+        busy_buffers_size: e("busy_buffers_size", "8k"),
     }
 }
 
-/// The innermost scope that sets `name` wins, as in nginx's merge.
-fn effective(chain: &[&Directive], name: &str, default: &str) -> Effective {
+/// The innermost scope that sets `name` wins, as in nginx's merge. A fix
+/// changes the directive where the pass's own block sets it (a second one
+/// there is "duplicate"), else adds one there to override the inherited one.
+fn effective(chain: &[&Directive], name: &str, default: &str, own: usize) -> Effective {
     chain
         .iter()
+        .enumerate()
         .rev()
-        .find_map(|scope| scope.children().iter().find(|c| c.name == name))
-        .and_then(|d| {
+        .find_map(|(i, scope)| Some((i, scope.children().iter().find(|c| c.name == name)?)))
+        .and_then(|(i, d)| {
+            d.arg(0)?;
             Some(Effective {
-                value: d.arg(0)?.to_owned(),
+                value: d.args.join(" "),
                 source: Some((d.file.clone(), d.line)),
+                here: i >= own,
             })
         })
         .unwrap_or_else(|| Effective {
             value: default.to_owned(),
             source: None,
+            here: false,
         })
 }

@@ -215,6 +215,11 @@ pub struct Timeouts {
     /// Buffer for the response header (default one memory page: "4k" on
     /// x86-64 and most platforms, "8k" where pages are 8 KiB).
     pub buffer_size: Effective,
+    /// `<kind>_buffers`: the number and size of the response buffers
+    /// (default "8 4k"), which the header buffer must fit with.
+    pub buffers: Effective,
+    /// `<kind>_busy_buffers_size` (default "8k"), at least the header buffer.
+    pub busy_buffers_size: Effective,
 }
 
 /// A setting's value in effect and where it was set.
@@ -224,6 +229,9 @@ pub struct Effective {
     pub value: String,
     /// The directive that set it; None means nginx's default.
     pub source: Option<(PathBuf, usize)>,
+    /// Set in the pass's own block (its location, or its `if`), not
+    /// inherited from an enclosing one.
+    pub here: bool,
 }
 
 impl Effective {

@@ -206,7 +206,8 @@ fn timeouts_inherit_location_server_http_then_default() {
         t.send_timeout,
         Effective {
             value: "60s".into(),
-            source: None
+            source: None,
+            here: false
         }
     );
     assert_eq!(t.buffer_size.value, "4k");

@@ -5,6 +5,7 @@
 
 use super::{diagnose, prove};
 use crate::support::backend::{Backend, Mode};
+use crate::support::doctor::strings;
 use crate::support::follow::{Plan, Step};
 use crate::support::logs::wait_for_line;
 use crate::support::net::free_port;
@@ -189,6 +190,11 @@ fn a_protocol_mismatch_only_nginx_logged_is_corrected_as_printed() {
     // The app is down now: greeting it says nothing, the log is all there is.
     drop(backend);
     let run = diagnose(&lab);
+    let said = strings(run.finding("pass-protocol-mismatch")).join("\n");
+    assert!(
+        said.contains("was not conclusive (it took no connection)"),
+        "the greeting's unknown answer in words\n{run}"
+    );
     let plan = Plan::new().by_hand(|s: &Step| {
         if s.text.contains("See which program listens there") {
             lab.backend_at(app, Mode::Ok);
