@@ -16,7 +16,7 @@ use crate::logs::classify::classify;
 use crate::logs::nginx_line;
 use crate::logs::signature::Signature;
 use crate::logs::upstream_ref::UpstreamAddr;
-use crate::logs::window::tail_since;
+use crate::logs::window::{TailError, tail_since};
 use crate::logs::{Timestamp, time::local_utc_offset};
 use crate::sanitize;
 use crate::scan::prefilter::Prefilter;
@@ -77,11 +77,7 @@ pub fn run(host: &mut Host, out: &mut Out) {
         let tail = match tail {
             Ok(t) => t,
             Err(e) => {
-                unreadable.push(format!(
-                    "{} ({})",
-                    path.display(),
-                    short_reason(&e.to_string())
-                ));
+                unreadable.push(format!("{} ({})", path.display(), short_reason(&e)));
                 continue;
             }
         };
@@ -138,10 +134,13 @@ pub fn run(host: &mut Host, out: &mut Out) {
     }
     out.shown_as = shown(&logs);
     if !unreadable.is_empty() && read.is_empty() {
-        out.fail(format!(
-            "could not read {}; run as root: sudo nginx-doctor --auto",
-            unreadable.join(", ")
-        ));
+        // Root can read any log; for root the reason is the whole story.
+        let advice = if host.root {
+            ""
+        } else {
+            "; run as root: sudo nginx-doctor --auto"
+        };
+        out.fail(format!("could not read {}{advice}", unreadable.join(", ")));
     }
     describe_upstreams(&recent, &book, out);
 }
@@ -186,13 +185,18 @@ fn items_of_flat_recording(
     Some(vec![item])
 }
 
-fn short_reason(message: &str) -> String {
-    message
-        .split(':')
-        .next_back()
-        .unwrap_or(message)
-        .trim()
-        .to_owned()
+/// Why a log could not be read, as the C library says it ("No such file
+/// or directory", "Permission denied"), without Rust's "(os error 2)".
+fn short_reason(e: &TailError) -> String {
+    let TailError::Read { source, .. } = e;
+    let text = source.to_string();
+    match source.raw_os_error() {
+        Some(n) => text
+            .strip_suffix(&format!(" (os error {n})"))
+            .unwrap_or(&text)
+            .to_owned(),
+        None => text,
+    }
 }
 
 /// The paths as shell words: a log path comes from a config and is shown

@@ -168,7 +168,7 @@ fn answer(target: &Endpoint, user: Option<&str>, out: &mut Out) -> Option<bool> 
     if !matches!(result, ConnectResult::Ok) {
         out.set(
             "answer",
-            format!("{target} does not accept a connection ({result})"),
+            format!("{target} does not accept a connection: {result}"),
         );
         return Some(false);
     }
