@@ -164,3 +164,33 @@ fn a_pass_inside_an_if_gets_its_read_timeout_in_the_location_and_the_app_answers
     assert_eq!(count_in_conf(&lab, "proxy_read_timeout"), 2);
     assert_fixed(&lab, &fix, mark, &app.to_string(), "/app", &["200 in "]);
 }
+
+/// `location /app { proxy_pass ...; proxy_read_timeout 3s; }` on one line: replacing that
+/// line with the directive alone would drop the location. The step says in words what to
+/// change inside the line, and doing exactly that ends the 504.
+#[test]
+fn a_location_written_on_one_line_gets_its_timeout_changed_inside_the_line_and_the_app_answers() {
+    let lab = Lab::new();
+    let app = lab.backend(Mode::Sleep(Duration::from_secs(4)));
+    let one_line = format!("location /app {{ proxy_pass http://{app}; proxy_read_timeout 3s; }}");
+    lab.nginx(|c| c.server(&one_line));
+    assert_eq!(lab.get("/app"), 504);
+
+    let (_, fix) = diagnosed(&lab, "upstream-timeout", None);
+    let conf = lab.path("nginx.conf").display().to_string();
+    assert!(
+        !fix.steps.iter().any(|s| s.file.as_deref() == Some(&conf)),
+        "no whole-line edit of nginx.conf: {fix:#?}"
+    );
+    let words = "in that line, change `proxy_read_timeout 3s;` to `proxy_read_timeout 300s;`";
+    assert!(fix.steps.iter().any(|s| s.text.contains(words)), "{fix:#?}");
+
+    // What the step says, done as a person would, then its commands as printed.
+    let text = read_lossy(&lab.path("nginx.conf"));
+    let edited = text.replace("proxy_read_timeout 3s;", "proxy_read_timeout 300s;");
+    std::fs::write(lab.path("nginx.conf"), edited).expect("edit nginx.conf");
+    let mark = lab.error_log_mark();
+    lab.follow_fix(&fix, None);
+    conf_line(&lab, "location /app { proxy_pass");
+    assert_fixed(&lab, &fix, mark, &app.to_string(), "/app", &["200 in "]);
+}

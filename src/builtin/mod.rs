@@ -165,6 +165,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "buffers_here",
             "buffers_lines",
             "add_line",
+            "shared_line",
             "upstream_block",
             "keepalive",
             "now_transport",
@@ -603,6 +604,7 @@ const PASS_FOUND: &[&str] = &[
     "buffers_here",
     "buffers_lines",
     "add_line",
+    "shared_line",
 ];
 
 /// The facts built-in `builtin` always sets together with `fact`, whenever

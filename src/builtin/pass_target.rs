@@ -312,6 +312,16 @@ fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
         pass.line
     };
     out.set("add_line", i64::try_from(add).unwrap_or(0));
+    // An edit replaces whole lines or adds one after a line: neither works
+    // where the location is written on one line with its braces.
+    let shared = |file: &Path, line: usize| line_is_shared(file, line);
+    let own_timeout = (t.read_timeout.here)
+        .then_some(t.read_timeout.source.as_ref())
+        .flatten();
+    out.set(
+        "shared_line",
+        shared(&pass.file, add) || own_timeout.is_some_and(|(f, l)| shared(f, *l)),
+    );
     set_buffers(pass, add, out);
     out.note(&format!(
         "{}:{}: {kind}_pass {}",
@@ -319,6 +329,25 @@ fn describe(server: &Server, location: &Location, pass: &Pass, out: &mut Out) {
         pass.line,
         pass.target
     ));
+}
+
+/// Whether line `line` of `file` holds more than one statement or a brace
+/// (`location /api/ { proxy_pass ...; }`), so that replacing it, or adding
+/// a line after it, would not edit the one statement meant.
+fn line_is_shared(file: &Path, line: usize) -> bool {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return false;
+    };
+    let Some(l) = line.checked_sub(1).and_then(|i| text.lines().nth(i)) else {
+        return false;
+    };
+    let code = l.split('#').next().unwrap_or_default().trim_end();
+    match code.strip_suffix('{') {
+        // A block's opening line (`location ~ \.php$ {`): a line after it
+        // is inside the block.
+        Some(head) => head.contains(['{', '}', ';']),
+        None => code.contains(['{', '}']) || code.matches(';').count() > 1,
+    }
 }
 
 /// Where the pass sends requests now, as typed facts the address probes
