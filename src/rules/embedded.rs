@@ -59,18 +59,22 @@ pub const SIGNATURES: &str = "05-signatures.yaml";
 
 /// The embedded files as (display name, bytes).
 pub fn files() -> Vec<(String, Vec<u8>)> {
-    FILES
-        .iter()
-        .map(|(name, bytes)| (format!("rules/{name}"), bytes.to_vec()))
-        .collect()
+    FILES.iter().map(owned).collect()
 }
 
 /// The embedded file with the default pack's `signatures:`.
 pub fn signature_files() -> Vec<(String, Vec<u8>)> {
-    files()
-        .into_iter()
-        .filter(|(name, _)| name.ends_with(SIGNATURES))
+    // Only that file is copied: `scan` reads it before every scan.
+    FILES
+        .iter()
+        .filter(|(name, _)| *name == SIGNATURES)
+        .map(owned)
         .collect()
+}
+
+/// An embedded file as (display name, bytes).
+fn owned((name, bytes): &(&str, &[u8])) -> (String, Vec<u8>) {
+    (format!("rules/{name}"), bytes.to_vec())
 }
 
 /// Rule files larger than this are refused unread: a pack is a few dozen KiB.
