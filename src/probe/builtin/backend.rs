@@ -8,12 +8,13 @@
 //! configuration named with `--fpm-conf` and the distributions' usual
 //! configuration paths say what should be there.
 
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use super::Out;
 use super::sockets_probe::endpoint;
-use super::{Host, Out};
 use crate::host::fpm_conf::{self, ErrorLog, FpmConfig, ListenSpec, Pool};
 use crate::host::procs::FpmMaster;
 use crate::host::{Endpoint, Sourced};
@@ -67,7 +68,7 @@ struct Found {
     master: Option<FpmMaster>,
 }
 
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let target = match endpoint(params) {
         Ok(t) => t,
         Err(e) => return out.fail(e),

@@ -5,13 +5,15 @@
 //! Reading is from the end and bounded, so a 10 GiB log costs what a small
 //! one does. Lines before the window are counted as history, not faults.
 
+use super::nginx_probe::Discover;
 use crate::rules::signatures::SignatureBook;
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 mod upstreams;
 
-use super::{Host, Out};
+use super::Out;
 use crate::logs::classify::classify;
 use crate::logs::nginx_line;
 use crate::logs::prefilter::Prefilter;
@@ -45,7 +47,7 @@ fn is_gateway_failure(sig: Signature, book: &SignatureBook) -> bool {
         )
 }
 
-pub fn run(host: &mut Host, out: &mut Out) {
+pub fn run(host: &mut Session, out: &mut Out) {
     let Some(book) = host.signatures().cloned() else {
         return out.fail("the rule pack's signatures were not given to this check");
     };

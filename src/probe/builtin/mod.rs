@@ -646,7 +646,6 @@ mod backend;
 mod capacity;
 mod conf_scope;
 mod config_lines;
-mod context;
 mod error_log;
 mod fpm_log;
 mod keepalive_reuse;
@@ -661,11 +660,11 @@ mod sockets_probe;
 mod tls_peer;
 mod upstream_now;
 
-pub use context::{Host, HostOptions, parse_since};
 pub use error_log::recorded_items;
-pub(crate) use nginx_probe::build_info;
+pub use nginx_probe::{Discover, build_info};
 pub use preview::preview;
 
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -732,7 +731,7 @@ impl Out {
 }
 
 /// Runs the built-in `name` with its parameters.
-pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Observation {
+pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Session) -> Observation {
     let mut out = Out::default();
     match name {
         "nginx" => nginx_probe::run(host, &mut out),

@@ -9,11 +9,13 @@
 //! nginx's matching rules pick for the request's path. Without them, or when
 //! the match passes elsewhere, the first candidate is quoted and the note says so.
 
+use super::nginx_probe::Discover;
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::{Host, Out};
+use super::Out;
 use crate::nginx::{Address, Effective, Location, Model, Pass, Server};
 
 /// What a person would type to see the pass directives.
@@ -66,7 +68,7 @@ pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
     (&["keepalive"], &["upstream_block"]),
 ];
 
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let view = host.nginx();
     let Some(model) = &view.model else {
         out.set("found", false);

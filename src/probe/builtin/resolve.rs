@@ -14,13 +14,15 @@
 
 mod dns;
 
+use super::nginx_probe::Discover;
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::{Host, Out, conf_scope};
+use super::{Out, conf_scope};
 use dns::Answer;
 
 /// Bound on the system's own lookup (it may try several servers).
@@ -46,7 +48,7 @@ pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
     (VARIABLE, VARIABLE),
 ];
 
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let Some(name) = params
         .get("name")
         .map(|n| n.trim_end_matches('.').to_owned())
@@ -153,7 +155,7 @@ fn nginx_address(ip: IpAddr) -> String {
 /// The `resolver` in effect where the pass (`file`, `line`) is written,
 /// and what its first address answers for `name`.
 fn nginx_resolver(
-    host: &mut Host,
+    host: &mut Session,
     params: &BTreeMap<String, String>,
     name: &str,
     v6: bool,
