@@ -26,15 +26,12 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use super::groups::{Groups, RUNNING, kill_group};
 use super::isolate::{Armed, Plan};
-use super::lock;
 pub use crate::host::tools::locate;
+use crate::interrupt::groups::{Groups, RUNNING, kill_group, lock};
 
-/// How long a probe may run unless its spec says otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many bytes of each of stdout and stderr are kept unless the spec says otherwise.
-pub const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
+/// A probe's bounds unless its spec says otherwise: the rule model's.
+pub use crate::rules::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT};
 
 /// How long to wait for a SIGKILLed group to be reaped; only a process stuck in
 /// the kernel (uninterruptible I/O) takes longer, and then we stop waiting.
