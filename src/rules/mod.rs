@@ -6,6 +6,7 @@
 //! The format is documented in `rules/README.md`.
 
 pub mod build;
+pub mod builtins;
 pub mod embedded;
 pub mod graph;
 pub mod lint;

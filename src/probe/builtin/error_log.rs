@@ -21,10 +21,10 @@ use crate::logs::signature::Signature;
 use crate::logs::upstream_ref::UpstreamAddr;
 use crate::logs::window::{TailError, tail_since};
 use crate::logs::{Timestamp, time::local_utc_offset};
+use crate::rules::builtins::known::ITEM_FACTS;
 use crate::sanitize;
 use crate::value::Value;
 use upstreams::{Clock, Seen};
-pub use upstreams::{ITEM_ALWAYS, ITEM_FACTS, known_with};
 
 /// Bytes read back from the end of each log for the window itself.
 const WINDOW_BUDGET: u64 = 16 << 20;

@@ -33,22 +33,6 @@ const IO_TIMEOUT: Duration = Duration::from_secs(2);
 /// A response larger than this is not read to its end.
 const MAX_RESPONSE: usize = 1 << 20;
 
-/// What is set together: the measurement (`describe`), the group's
-/// `keepalive` line, its `keepalive_timeout` line (`config_facts`).
-const MEASURED: &[&str] = &["idle", "keeps_alive"];
-const KEEPALIVE: &[&str] = &["keepalive", "keepalive_file", "keepalive_line"];
-const TIMEOUT: &[&str] = &["timeout_directive", "timeout_file", "timeout_line"];
-const GROUP: &[&str] = &["block_at", "timeout"];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (MEASURED, MEASURED),
-    (&["suggested"], MEASURED),
-    (KEEPALIVE, KEEPALIVE),
-    (TIMEOUT, TIMEOUT),
-    (KEEPALIVE, GROUP),
-    (TIMEOUT, GROUP),
-    (GROUP, GROUP),
-];
-
 pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let block = params.get("block").cloned();
     config_facts(host, block.as_deref(), out);

@@ -31,22 +31,6 @@ const SYSCTL_FILES: &[&str] = &[
 ];
 const KEY: &str = "net.ipv4.ip_local_port_range";
 
-/// What is set once the range is read, and with the file that sets it.
-const RANGE_READ: &[&str] = &[
-    "range",
-    "range_size",
-    "default_range",
-    "narrow",
-    "time_wait",
-    "established",
-];
-const SET_IN: &[&str] = &["set_file", "set_line", "set_text"];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (RANGE_READ, RANGE_READ),
-    (SET_IN, SET_IN),
-    (SET_IN, &["range"]),
-];
-
 pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let Some(backend) = address(params) else {
         return out.fail("no TCP backend address (IP and port) to count local ports for");

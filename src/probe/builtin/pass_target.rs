@@ -48,26 +48,6 @@ impl MatchedBy {
     }
 }
 
-/// What a chosen pass always has (`describe`), and what is set only with
-/// it (`when fact has a value, these have one`, applied transitively by
-/// lint): a text after `exists(pass-target.target_host)` may quote the
-/// pass's file and line.
-const DESCRIBED: &[&str] = &[
-    "matched_by",
-    "kind",
-    "directive",
-    "target",
-    "file",
-    "line",
-    "at",
-    "location",
-];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (DESCRIBED, DESCRIBED),
-    (&["target_host", "upstream_block"], DESCRIBED),
-    (&["keepalive"], &["upstream_block"]),
-];
-
 pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let view = host.nginx();
     let Some(model) = &view.model else {

@@ -33,21 +33,6 @@ const HOSTS: &str = "/etc/hosts";
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 const SMALL_FILE: u64 = 1 << 20;
 
-/// What is set together: a DNS server's answer and the server, the
-/// resolver in effect and where it is written, the pass with a variable.
-const NAMESERVER: &[&str] = &["nameserver_answer", "nameserver_knows"];
-const RESOLVER: &[&str] = &["resolver", "resolver_at", "resolver_file", "resolver_line"];
-const RESOLVER_ASKED: &[&str] = &["resolver_answer", "resolver_knows"];
-const VARIABLE: &[&str] = &["variable_set", "variable_pass"];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (NAMESERVER, NAMESERVER),
-    (NAMESERVER, &["nameserver"]),
-    (RESOLVER, RESOLVER),
-    (RESOLVER_ASKED, RESOLVER_ASKED),
-    (RESOLVER_ASKED, &["resolver"]),
-    (VARIABLE, VARIABLE),
-];
-
 pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let Some(name) = params
         .get("name")

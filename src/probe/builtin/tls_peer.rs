@@ -44,35 +44,6 @@ struct Seen {
     errors: Vec<(u32, String)>,
 }
 
-/// What is set together: a certificate presented and checked
-/// (`fetch_and_check`), its common name, the TLS lines beside the pass.
-const CHECKED: &[&str] = &[
-    "presented",
-    "name_checked",
-    "pem",
-    "chain_trusted",
-    "name_matches",
-];
-const CN: &[&str] = &["cn", "cn_matches"];
-const TRUSTED: &[&str] = &["trusted_file", "trusted_line", "trusted_text"];
-const SSL_NAME: &[&str] = &["ssl_name_file", "ssl_name_line", "ssl_name_text"];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (
-        &[
-            "name_checked",
-            "pem",
-            "chain_trusted",
-            "name_matches",
-            "self_signed",
-        ],
-        CHECKED,
-    ),
-    (CN, CN),
-    (CN, &["pem"]),
-    (TRUSTED, TRUSTED),
-    (SSL_NAME, SSL_NAME),
-];
-
 pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     written_here(host, params, out);
     fetch_and_check(params, out);

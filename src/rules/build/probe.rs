@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::hint::closest;
 use super::{At, Builder};
 use crate::expr::{compile_regex, regex_error};
-use crate::probe::builtin;
+use crate::rules::builtins as builtin;
 use crate::rules::schema::ProbeSpec;
 use crate::rules::{Action, Extract, Probe};
 use crate::rules::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT};

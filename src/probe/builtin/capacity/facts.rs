@@ -222,7 +222,7 @@ mod tests {
         let mut out = Out::default();
         report(&c, &mut out);
         let obs = out.finish();
-        for name in crate::probe::builtin::capacity::WITH_SIZING {
+        for name in crate::rules::builtins::known::capacity::WITH_SIZING {
             let value = obs.facts.iter().find(|(k, _)| k == name).map(|(_, v)| v);
             assert!(
                 value.is_some_and(|v| !matches!(v, Value::Null)),
