@@ -11,10 +11,7 @@
 //! host cannot afford more workers: the fix is elsewhere (slow requests,
 //! caching), and `affordable` is false to say so.
 
-mod cgroup;
-mod cpu;
 mod facts;
-mod memory;
 mod sizing;
 
 use std::collections::BTreeMap;
@@ -24,6 +21,7 @@ use super::Out;
 use crate::host::Sourced;
 use crate::host::fpm_conf::{self, MemoryLimit};
 use crate::host::procs::{self, FpmMaster, FpmWorker};
+use crate::host::{cgroup, cpu, memory};
 
 use cpu::Cpus;
 use memory::{Consumer, MemInfo, Metric};

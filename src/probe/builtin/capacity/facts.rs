@@ -2,10 +2,10 @@
 //! MiB, the recommendation with its arithmetic, and the commands a person
 //! would run to see the same numbers.
 
-use super::memory::{Consumer, Metric};
 use super::{Capacity, Out};
 use crate::host::Sourced;
 use crate::host::fpm_conf::MemoryLimit;
+use crate::host::memory::{Consumer, Metric};
 
 pub(super) fn report(c: &Capacity, out: &mut Out) {
     let s = &c.sizing;
@@ -125,8 +125,8 @@ fn shown_as(c: &Capacity) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::builtin::capacity::cpu::Cpus;
-    use crate::probe::builtin::capacity::memory::MemInfo;
+    use crate::host::cpu::Cpus;
+    use crate::host::memory::MemInfo;
     use crate::probe::builtin::capacity::sizing::{self, Inputs};
     use crate::value::Value;
     use std::path::PathBuf;
