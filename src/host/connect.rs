@@ -15,7 +15,8 @@ pub use http::{HttpError, HttpReply, http_get, tls_sniff};
 pub use reply::{FcgiReply, Reply, StreamEnd, fastcgi_ping};
 pub use speaks::{Speaks, speaks};
 
-use super::{Endpoint, sanitize};
+use super::Endpoint;
+use crate::sanitize::for_terminal;
 use nix::libc;
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -75,7 +76,7 @@ impl ConnectResult {
             Some(e @ (libc::ENETUNREACH | libc::EHOSTUNREACH)) => ConnectResult::Unreachable(e),
             Some(e) => ConnectResult::Other(e, errno_text(e)),
             None if err.kind() == io::ErrorKind::TimedOut => ConnectResult::TimedOut,
-            None => ConnectResult::Other(0, sanitize(&err.to_string())),
+            None => ConnectResult::Other(0, for_terminal(err.to_string().as_bytes())),
         }
     }
 }

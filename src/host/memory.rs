@@ -9,6 +9,7 @@
 //! RSS counts them once per worker. Every function takes the procfs root so
 //! tests can hand it a fake tree; a process that vanished is skipped.
 
+use crate::sanitize::for_terminal;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -146,7 +147,7 @@ pub fn top_consumers(proc: &Path, skip: &[i32], count: usize) -> Vec<Consumer> {
             continue;
         };
         let entry = by_name.entry(name.to_owned()).or_insert_with(|| Consumer {
-            name: crate::host::sanitize(name),
+            name: for_terminal(name.as_bytes()),
             processes: 0,
             rss_kib: 0,
         });

@@ -25,8 +25,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// A value read from a configuration file, with where it was written (for evidence and fixes).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A value read from a configuration file (php-fpm's or nginx's), with
+/// where it was written (for evidence and fixes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Sourced<T> {
     /// The value, after quote removal and variable expansion.
     pub value: T,
@@ -91,27 +92,12 @@ pub fn read_capped(path: &Path, max: u64) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Replaces control characters (C0, DEL, C1) with `?` so host text is safe on a terminal.
-///
-/// Process titles, paths and peer replies are attacker-influenced: an escape sequence in them
-/// must never reach the user's terminal unaltered.
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
 #[cfg(test)]
 pub(crate) mod testing;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitize_replaces_escape_sequences() {
-        assert_eq!(sanitize("a\u{1b}[31mb\n\u{9b}c"), "a?[31mb??c");
-    }
 
     #[test]
     fn endpoint_display_uses_nginx_notation() {

@@ -7,7 +7,8 @@
 //! only names the binary (`php-fpm8.2`, `php-fpm`, `nginx`).
 
 use super::namespaces::{self, Elsewhere};
-use super::{sanitize, users};
+use super::users;
+use crate::sanitize::for_terminal;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
@@ -82,7 +83,7 @@ fn read_process(pid: i32, names: &mut HashMap<u32, Option<String>>) -> Option<Pr
     Some(Process {
         pid,
         ppid,
-        comm: sanitize(&comm),
+        comm: for_terminal(comm.as_bytes()),
         cmdline: args.join(" "),
         args,
         uid,
@@ -129,7 +130,7 @@ fn split_args(raw: &[u8]) -> Vec<String> {
         // Line breaks and tabs in an argument (a `python3 -c` script) are
         // spaces on one report line; other control characters stay escaped.
         .map(|a| String::from_utf8_lossy(a).replace(['\n', '\r', '\t'], " "))
-        .map(|a| sanitize(a.trim_end()))
+        .map(|a| for_terminal(a.trim_end().as_bytes()))
         .collect();
     while args.last().is_some_and(|a| a.is_empty()) {
         args.pop();
@@ -151,7 +152,7 @@ fn unit_in_cgroup(cgroup: &str) -> Option<String> {
         path.split('/')
             .rev()
             .find(|part| part.ends_with(".service"))
-            .map(sanitize)
+            .map(|unit| for_terminal(unit.as_bytes()))
     })
 }
 

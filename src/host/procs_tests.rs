@@ -118,10 +118,10 @@ fn retitled_argv_drops_nul_padding() {
 }
 
 #[test]
-fn control_characters_in_argv_are_replaced() {
+fn control_characters_in_argv_are_escaped_visibly() {
     assert_eq!(
         split_args(b"evil\x1b]0;x\x07\0arg"),
-        vec!["evil?]0;x?", "arg"]
+        vec![r"evil\x1b]0;x\x07", "arg"]
     );
 }
 

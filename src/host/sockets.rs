@@ -8,7 +8,8 @@
 //! container) sees another table. Owners are found only for processes we may inspect, i.e.
 //! all of them as root and our own otherwise.
 
-use super::{Endpoint, sanitize, sock_diag};
+use super::{Endpoint, sock_diag};
+use crate::sanitize::for_terminal;
 use nix::libc;
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -184,7 +185,7 @@ pub fn ss_equivalent(addr: &ListenAddr) -> String {
 }
 
 fn shell_quote(word: &str) -> String {
-    let word = sanitize(word);
+    let word = for_terminal(word.as_bytes());
     let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:,@%=".contains(c);
     if !word.is_empty() && word.chars().all(plain) {
         word

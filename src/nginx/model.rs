@@ -15,16 +15,9 @@ use super::values::{parse_size, parse_time};
 
 pub use super::build::model;
 
-/// A value with the place it was configured.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Sourced<T> {
-    /// The value.
-    pub value: T,
-    /// File of the directive.
-    pub file: PathBuf,
-    /// Line of the directive.
-    pub line: usize,
-}
+/// A value with the place it was configured: the one type for php-fpm's
+/// settings and nginx's directives alike.
+pub use crate::host::Sourced;
 
 /// The facts extracted from a configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -6,7 +6,7 @@
 
 use super::reply::{FIRST_LINE_MAX, StreamEnd, first_line, greet, read_until};
 use super::{ConnectResult, Endpoint, Reply, Target, open};
-use crate::host::sanitize;
+use crate::sanitize::for_terminal;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -135,7 +135,7 @@ fn invalid(what: &'static str, value: &str) -> HttpError {
     let shown: String = value.chars().take(200).collect();
     HttpError::InvalidRequest {
         what,
-        value: sanitize(&shown),
+        value: for_terminal(shown.as_bytes()),
     }
 }
 
@@ -175,7 +175,10 @@ fn headers(bytes: &[u8]) -> Vec<(String, String)> {
         if let Some((name, value)) = line.split_once(':') {
             let name: String = name.chars().take(FIRST_LINE_MAX).collect();
             let value: String = value.trim().chars().take(FIRST_LINE_MAX).collect();
-            found.push((sanitize(&name), sanitize(&value)));
+            found.push((
+                for_terminal(name.as_bytes()),
+                for_terminal(value.as_bytes()),
+            ));
         }
         if found.len() == MAX_HEADERS {
             break;

@@ -4,7 +4,7 @@
 //! `proxy_pass` to php-fpm, apart from a backend that is merely down.
 
 use super::{Conn, ConnectResult, Target, open};
-use crate::host::sanitize;
+use crate::sanitize::for_terminal;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
@@ -237,7 +237,7 @@ fn nv_len(b: &[u8]) -> Option<(usize, &[u8])> {
 }
 
 fn lossy(bytes: &[u8]) -> String {
-    sanitize(&String::from_utf8_lossy(bytes))
+    for_terminal(bytes)
 }
 
 /// The first line of `bytes` (without `\r\n`), sanitised and bounded.
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn classify_keeps_control_characters_out_of_the_first_line() {
         let got = classify(b"HTTP/1.1 200 \x1b[2J\r\n", StreamEnd::Closed);
-        let first_line = "HTTP/1.1 200 ?[2J".to_string();
+        let first_line = r"HTTP/1.1 200 \x1b[2J".to_string();
         assert_eq!(got, Reply::Http { first_line });
     }
 
