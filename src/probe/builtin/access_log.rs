@@ -5,6 +5,7 @@
 //! 502 in the access log with none in the error log came from upstream.
 
 use super::nginx_probe::Discover;
+use super::{Builtin, Params};
 use crate::session::Session;
 use std::path::PathBuf;
 
@@ -90,6 +91,23 @@ fn line_time(line: &[u8]) -> Option<Timestamp> {
     let hours: i32 = zone.get(1..3)?.parse().ok()?;
     let minutes: i32 = zone.get(3..5)?.parse().ok()?;
     crate::logs::nginx_line::line_time(local.as_bytes(), sign * (hours * 3600 + minutes * 60))
+}
+
+/// The `access-log` built-in, as registered.
+pub(super) struct AccessLog;
+
+impl Builtin for AccessLog {
+    fn name(&self) -> &'static str {
+        "access-log"
+    }
+
+    fn run(&self, session: &mut Session, _: &Params, out: &mut Out) {
+        run(session, out);
+    }
+
+    fn preview(&self, session: &mut Session, _: &Params) -> Option<String> {
+        Some(shown(&access_logs(session)))
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! configuration named with `--fpm-conf` and the distributions' usual
 //! configuration paths say what should be there.
 
+use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -265,6 +266,23 @@ fn newest_versioned_binary() -> Option<PathBuf> {
         .collect();
     found.sort();
     found.pop()
+}
+
+/// The `backend` built-in, as registered.
+pub(super) struct Backend;
+
+impl Builtin for Backend {
+    fn name(&self) -> &'static str {
+        "backend"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, params, out);
+    }
+
+    fn preview(&self, _: &mut Session, _: &Params) -> Option<String> {
+        Some(SHOWN.into())
+    }
 }
 
 #[cfg(test)]

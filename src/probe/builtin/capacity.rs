@@ -14,6 +14,8 @@
 mod facts;
 mod sizing;
 
+use super::{Builtin, Params};
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -301,6 +303,23 @@ fn pool_settings(
 
 fn same_path(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// The `capacity` built-in, as registered.
+pub(super) struct CapacityProbe;
+
+impl Builtin for CapacityProbe {
+    fn name(&self) -> &'static str {
+        "capacity"
+    }
+
+    fn run(&self, _: &mut Session, params: &Params, out: &mut Out) {
+        run(params, out);
+    }
+
+    fn preview(&self, _: &mut Session, _: &Params) -> Option<String> {
+        Some("ps -o pid,rss,args -C php-fpm".into())
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 //! that ends without `;`, `{` or `}` as the likely place, with that line
 //! terminated as the correction.
 
+use super::{Builtin, Params};
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
@@ -174,6 +176,19 @@ fn excerpt(lines: &[&str], noticed: usize, likely: Option<usize>) -> String {
 fn shown(text: &str) -> String {
     let spaced = text.replace('\t', "    ");
     sanitize::truncate(&sanitize::for_terminal(spaced.as_bytes()), LINE_CHARS)
+}
+
+/// The `config-lines` built-in, as registered.
+pub(super) struct ConfigLines;
+
+impl Builtin for ConfigLines {
+    fn name(&self) -> &'static str {
+        "config-lines"
+    }
+
+    fn run(&self, _: &mut Session, params: &Params, out: &mut Out) {
+        run(params, out);
+    }
 }
 
 #[cfg(test)]

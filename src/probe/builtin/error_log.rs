@@ -6,6 +6,7 @@
 //! one does. Lines before the window are counted as history, not faults.
 
 use super::nginx_probe::Discover;
+use super::{Builtin, Params};
 use crate::rules::signatures::SignatureBook;
 use crate::session::Session;
 use std::collections::BTreeMap;
@@ -279,4 +280,21 @@ fn describe_no_live(recent: &[Seen], out: &mut Out) {
 
 fn clean(s: &str) -> String {
     sanitize::for_terminal(s.as_bytes())
+}
+
+/// The `error-log` built-in, as registered.
+pub(super) struct ErrorLog;
+
+impl Builtin for ErrorLog {
+    fn name(&self) -> &'static str {
+        "error-log"
+    }
+
+    fn run(&self, session: &mut Session, _: &Params, out: &mut Out) {
+        run(session, out);
+    }
+
+    fn preview(&self, session: &mut Session, _: &Params) -> Option<String> {
+        Some(shown(&session.error_logs()))
+    }
 }

@@ -4,6 +4,7 @@
 //! This is what tells a "Connection reset by peer" apart: the nginx line is
 //! the same for a killed request and a crashed worker, php-fpm's is not.
 
+use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -124,6 +125,23 @@ pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out)
 /// What a person would type to see the same lines.
 pub(super) fn shown(path: &str) -> String {
     format!("tail -n 100 {}", crate::shell::words(&[path.to_owned()]))
+}
+
+/// The `fpm-log` built-in, as registered.
+pub(super) struct FpmLog;
+
+impl Builtin for FpmLog {
+    fn name(&self) -> &'static str {
+        "fpm-log"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, params, out);
+    }
+
+    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+        Some(shown(params.get("path")?))
+    }
 }
 
 #[cfg(test)]

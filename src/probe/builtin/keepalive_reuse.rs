@@ -14,6 +14,7 @@
 //! to is asked: loopback, or a server of the upstream group.
 
 use super::nginx_probe::Discover;
+use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -282,6 +283,19 @@ fn describe(m: &Measured, out: &mut Out) {
     {
         let value = (a.as_millis() * 4 / 5) / 100 * 100;
         out.set("suggested", format!("{value}ms"));
+    }
+}
+
+/// The `keepalive-reuse` built-in, as registered.
+pub(super) struct KeepaliveReuse;
+
+impl Builtin for KeepaliveReuse {
+    fn name(&self) -> &'static str {
+        "keepalive-reuse"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, params, out);
     }
 }
 

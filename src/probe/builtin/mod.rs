@@ -1,13 +1,15 @@
 //! Built-in probes: host facts read directly instead of parsing command text.
 //!
 //! Parsing `ss` or `ps` output is fragile across versions and locales, so the
-//! engine reads /proc, the logs and the configs itself. Each built-in
-//! declares its parameters and the facts it produces here, which is what
-//! `rules lint` checks a pack against; the implementations live beside.
+//! engine reads /proc, the logs and the configs itself. Each built-in is a
+//! [`Builtin`] implemented in its own file and registered once, in
+//! [`REGISTRY`]: that is what runs it and what shows, before it runs, the
+//! command a person would type to look at the same thing.
 //!
 //! What a pack may ask of each built-in and what it gets back (names,
 //! parameters, facts) is the pack's catalogue, [`crate::rules::builtins`]:
-//! `rules lint` checks a pack against it without importing the probes.
+//! `rules lint` checks a pack against it without importing the probes, and a
+//! test here keeps the registry and the catalogue the same list.
 
 mod access_log;
 mod backend;
@@ -21,7 +23,6 @@ mod local_ports;
 mod nginx_probe;
 mod packet_filter;
 mod pass_target;
-mod preview;
 mod protocol;
 mod resolve;
 mod sockets_probe;
@@ -31,7 +32,6 @@ mod upstream_now;
 pub use crate::rules::builtins::{BUILTINS, BuiltinInfo, COMMON_FACTS, CONTEXT_FACTS, info};
 pub use error_log::recorded_items;
 pub use nginx_probe::{Discover, build_info};
-pub use preview::preview;
 
 use crate::session::Session;
 use std::collections::BTreeMap;
@@ -39,6 +39,51 @@ use std::time::Duration;
 
 use crate::probe::{Observation, ProbeStatus};
 use crate::value::Value;
+
+/// The parameters a probe passes in `with:`, rendered.
+pub type Params = BTreeMap<String, String>;
+
+/// One built-in probe, as the engine runs it.
+pub trait Builtin: Sync {
+    /// Its name in a pack (`builtin: NAME`); its entry in the catalogue.
+    fn name(&self) -> &'static str;
+    /// Looks at the host and sets its facts on `out`.
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out);
+    /// The command a person could type to see the same thing, shown before
+    /// it runs in guided mode (`ss -Hxlp src /run/php.sock`), when there is one.
+    fn preview(&self, _session: &mut Session, _params: &Params) -> Option<String> {
+        None
+    }
+}
+
+/// Every built-in, registered once, in the catalogue's order.
+pub const REGISTRY: &[&dyn Builtin] = &[
+    &nginx_probe::Nginx,
+    &config_lines::ConfigLines,
+    &error_log::ErrorLog,
+    &pass_target::PassTarget,
+    &upstream_now::UpstreamNow,
+    &sockets_probe::Listeners,
+    &backend::Backend,
+    &fpm_log::FpmLog,
+    &sockets_probe::Connect,
+    &sockets_probe::FastcgiPing,
+    &protocol::Protocol,
+    &sockets_probe::HttpGet,
+    &sockets_probe::SocketFile,
+    &access_log::AccessLog,
+    &capacity::CapacityProbe,
+    &packet_filter::PacketFilter,
+    &keepalive_reuse::KeepaliveReuse,
+    &tls_peer::TlsPeer,
+    &local_ports::LocalPorts,
+    &resolve::Resolve,
+];
+
+/// The registered built-in called `name`.
+fn registered(name: &str) -> Option<&'static dyn Builtin> {
+    REGISTRY.iter().copied().find(|b| b.name() == name)
+}
 
 /// What a built-in is building up: its facts, how a person would see the
 /// same thing, and whether it could do its job.
@@ -48,10 +93,16 @@ pub struct Out {
     pub shown_as: String,
     failure: Option<String>,
     excerpt: String,
+    /// The facts its built-in declares in the catalogue (empty: unchecked).
+    declared: &'static [&'static str],
 }
 
 impl Out {
     pub fn set(&mut self, name: &str, value: impl Into<Value>) {
+        debug_assert!(
+            self.declared.is_empty() || self.declared.contains(&name),
+            "fact `{name}` is not declared in its built-in's catalogue entry (rules/builtins.rs)"
+        );
         let value = match value.into() {
             Value::Str(s) if s.is_empty() => Value::Null,
             v => v,
@@ -100,28 +151,14 @@ impl Out {
 }
 
 /// Runs the built-in `name` with its parameters.
-pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Session) -> Observation {
-    let mut out = Out::default();
-    match name {
-        "nginx" => nginx_probe::run(host, &mut out),
-        "error-log" => error_log::run(host, &mut out),
-        "pass-target" => pass_target::run(host, params, &mut out),
-        "upstream-now" => upstream_now::run(host, params, &mut out),
-        "protocol" => protocol::run(params, &mut out),
-        "fpm-log" => fpm_log::run(host, params, &mut out),
-        "backend" => backend::run(host, params, &mut out),
-        "capacity" => capacity::run(params, &mut out),
-        "config-lines" => config_lines::run(params, &mut out),
-        "access-log" => access_log::run(host, &mut out),
-        "resolve" => resolve::run(host, params, &mut out),
-        "packet-filter" => packet_filter::run(params, &mut out),
-        "keepalive-reuse" => keepalive_reuse::run(host, params, &mut out),
-        "tls-peer" => tls_peer::run(host, params, &mut out),
-        "local-ports" => local_ports::run(host, params, &mut out),
-        "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
-            sockets_probe::run(host, name, params, &mut out)
-        }
-        _ => out.fail(format!("built-in `{name}` is not available in this build")),
+pub fn run(name: &str, params: &Params, session: &mut Session) -> Observation {
+    let mut out = Out {
+        declared: info(name).map_or(&[], |i| i.facts),
+        ..Out::default()
+    };
+    match registered(name) {
+        Some(builtin) => builtin.run(session, params, &mut out),
+        None => out.fail(format!("built-in `{name}` is not available in this build")),
     }
     // A built-in that gave up before it knew its target still has a name
     // in the report's list of checks.
@@ -129,4 +166,42 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Session) ->
         out.shown_as = name.to_owned();
     }
     out.finish()
+}
+
+/// The command for built-in `name` with `params`, when there is one (see
+/// [`Builtin::preview`]); each built-in uses the same words for its
+/// `shown_as` once it ran.
+pub fn preview(name: &str, params: &Params, session: &mut Session) -> Option<String> {
+    registered(name)?.preview(session, params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalogued_built_in_is_registered_once_in_the_same_order() {
+        let registered: Vec<&str> = REGISTRY.iter().map(|b| b.name()).collect();
+        let catalogued: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
+        assert_eq!(registered, catalogued);
+    }
+
+    #[test]
+    fn an_unknown_built_in_fails_and_says_so() {
+        let mut session = crate::session::Session::new(
+            crate::session::Options::check(&crate::session::Request {
+                conf: None,
+                fpm_conf: None,
+                error_logs: &[],
+                url: None,
+                since: "0s",
+                budget: "60s",
+            })
+            .expect("no flags to refuse"),
+        );
+        let obs = run("no-such", &Params::new(), &mut session);
+        assert_eq!(obs.status, ProbeStatus::Error);
+        assert_eq!(obs.shown_as, "no-such");
+        assert!(preview("no-such", &Params::new(), &mut session).is_none());
+    }
 }

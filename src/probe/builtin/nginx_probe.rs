@@ -6,6 +6,7 @@
 //! commands ask a session through [`Discover`], so every one of them finds
 //! the same nginx the same way.
 
+use super::{Builtin, Params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -181,5 +182,22 @@ pub fn build_info(binary: &Path) -> BuildInfo {
     match out.outcome {
         Outcome::Exited(0) => nginx::parse_build_info(&String::from_utf8_lossy(&out.stderr)),
         _ => BuildInfo::default(),
+    }
+}
+
+/// The `nginx` built-in, as registered.
+pub(super) struct Nginx;
+
+impl Builtin for Nginx {
+    fn name(&self) -> &'static str {
+        "nginx"
+    }
+
+    fn run(&self, session: &mut Session, _: &Params, out: &mut Out) {
+        run(session, out);
+    }
+
+    fn preview(&self, _: &mut Session, _: &Params) -> Option<String> {
+        Some("ps -o pid=,args= -C nginx".into())
     }
 }

@@ -18,6 +18,8 @@ mod iptables;
 mod nft;
 mod rules;
 
+use super::{Builtin, Params};
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -301,6 +303,19 @@ fn firewalld_zone(chain: &str) -> Option<String> {
         .find_map(|s| rest.strip_suffix(s))
         .unwrap_or(rest);
     (!zone.is_empty() && zone != "ZONES").then(|| zone.to_owned())
+}
+
+/// The `packet-filter` built-in, as registered.
+pub(super) struct PacketFilter;
+
+impl Builtin for PacketFilter {
+    fn name(&self) -> &'static str {
+        "packet-filter"
+    }
+
+    fn run(&self, _: &mut Session, params: &Params, out: &mut Out) {
+        run(params, out);
+    }
 }
 
 #[cfg(test)]

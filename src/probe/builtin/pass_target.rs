@@ -10,6 +10,7 @@
 //! the match passes elsewhere, the first candidate is quoted and the note says so.
 
 use super::nginx_probe::Discover;
+use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -443,6 +444,23 @@ fn address(params: &BTreeMap<String, String>) -> Option<Address> {
             port: params.get("port")?.parse().ok()?,
         }),
         _ => None,
+    }
+}
+
+/// The `pass-target` built-in, as registered.
+pub(super) struct PassTarget;
+
+impl Builtin for PassTarget {
+    fn name(&self) -> &'static str {
+        "pass-target"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, params, out);
+    }
+
+    fn preview(&self, _: &mut Session, _: &Params) -> Option<String> {
+        Some(SHOWN.into())
     }
 }
 

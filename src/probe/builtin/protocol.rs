@@ -6,6 +6,8 @@
 //! a garbled header, words that also mean a crash. Greeting the port (see
 //! `host::connect::speaks`) settles it; the scheme nginx logged says what it spoke.
 
+use super::{Builtin, Params};
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -118,6 +120,23 @@ fn split_target(written: &str) -> (&str, &str) {
     match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
+    }
+}
+
+/// The `protocol` built-in, as registered.
+pub(super) struct Protocol;
+
+impl Builtin for Protocol {
+    fn name(&self) -> &'static str {
+        "protocol"
+    }
+
+    fn run(&self, _: &mut Session, params: &Params, out: &mut Out) {
+        run(params, out);
+    }
+
+    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+        Some(shown(&super::sockets_probe::endpoint(params).ok()?))
     }
 }
 

@@ -15,6 +15,7 @@
 mod dns;
 
 use super::nginx_probe::Discover;
+use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -219,6 +220,24 @@ fn variable_pass(params: &BTreeMap<String, String>, name: &str, out: &mut Out) {
         "variable_pass",
         format!("{kind}_pass {scheme}{var}{};", port.unwrap_or_default()),
     );
+}
+
+/// The `resolve` built-in, as registered.
+pub(super) struct Resolve;
+
+impl Builtin for Resolve {
+    fn name(&self) -> &'static str {
+        "resolve"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, params, out);
+    }
+
+    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+        let name = params.get("name")?;
+        Some(format!("getent hosts {}", crate::shell::quote(name)))
+    }
 }
 
 #[cfg(test)]

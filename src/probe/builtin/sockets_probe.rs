@@ -3,6 +3,7 @@
 //! as typed parameters (transport, host, port, path) — never as a string
 //! handed to a tool — and refuse values that do not parse.
 
+use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -306,6 +307,91 @@ fn socket_file(params: &BTreeMap<String, String>, out: &mut Out) {
     };
     out.set("user_can_connect", can);
     out.set("reason", reason);
+}
+
+/// The `listeners` built-in, as registered.
+pub(super) struct Listeners;
+
+impl Builtin for Listeners {
+    fn name(&self) -> &'static str {
+        "listeners"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, "listeners", params, out);
+    }
+
+    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+        Some(crate::host::sockets::ss_equivalent(&endpoint(params).ok()?))
+    }
+}
+
+/// The `connect` built-in, as registered.
+pub(super) struct Connect;
+
+impl Builtin for Connect {
+    fn name(&self) -> &'static str {
+        "connect"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, "connect", params, out);
+    }
+
+    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+        Some(shown_connect(&endpoint(params).ok()?))
+    }
+}
+
+/// The `fastcgi-ping` built-in, as registered.
+pub(super) struct FastcgiPing;
+
+impl Builtin for FastcgiPing {
+    fn name(&self) -> &'static str {
+        "fastcgi-ping"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, "fastcgi-ping", params, out);
+    }
+
+    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+        Some(super::protocol::shown(&endpoint(params).ok()?))
+    }
+}
+
+/// The `http-get` built-in, as registered.
+pub(super) struct HttpGet;
+
+impl Builtin for HttpGet {
+    fn name(&self) -> &'static str {
+        "http-get"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, "http-get", params, out);
+    }
+
+    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+        Some(shown_get(&endpoint(params).ok()?, params))
+    }
+}
+
+/// The `socket-file` built-in, as registered.
+pub(super) struct SocketFile;
+
+impl Builtin for SocketFile {
+    fn name(&self) -> &'static str {
+        "socket-file"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, "socket-file", params, out);
+    }
+
+    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+        Some(shown_socket_file(std::path::Path::new(params.get("path")?)))
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! whether its CN would verify instead).
 
 use super::nginx_probe::Discover;
+use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -243,6 +244,19 @@ fn common_name(subject: &str) -> Option<String> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-.*".contains(c))
         })
+}
+
+/// The `tls-peer` built-in, as registered.
+pub(super) struct TlsPeer;
+
+impl Builtin for TlsPeer {
+    fn name(&self) -> &'static str {
+        "tls-peer"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, params, out);
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! address that answers now, are history: the rules report them resolved.
 
 use super::nginx_probe::Discover;
+use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -220,6 +221,24 @@ fn url_path(url: &str) -> Option<String> {
     } else {
         path.into()
     })
+}
+
+/// The `upstream-now` built-in, as registered.
+pub(super) struct UpstreamNow;
+
+impl Builtin for UpstreamNow {
+    fn name(&self) -> &'static str {
+        "upstream-now"
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        run(session, params, out);
+    }
+
+    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+        let target = super::sockets_probe::endpoint(params).ok()?;
+        Some(crate::host::sockets::ss_equivalent(&target))
+    }
 }
 
 #[cfg(test)]
