@@ -110,6 +110,31 @@ fn text_counts_by_signature_and_upstream_with_sparklines() {
     assert!(run.stdout.contains("1  unix:/run/php.sock"), "{run}");
 }
 
+/// `--error-log` means what it means to the diagnosis: the log to read,
+/// instead of those the configuration names.
+#[test]
+fn an_error_log_flag_is_read_like_a_named_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = write(dir.path(), "error.log", &mixed_log());
+    let run = scan(&["--error-log", &log, "--since", ALL, "--format", "json"]);
+    assert_eq!(run.status, 1, "{run}");
+    assert_eq!(run.json["total"], 4, "{run}");
+    assert_eq!(run.json["logs"][0], log.as_str(), "{run}");
+}
+
+/// `--error-log` is checked as the diagnosis checks it: a path that is not
+/// there is a usage error naming the flag, not an empty count.
+#[test]
+fn a_missing_error_log_flag_is_a_usage_error_naming_it() {
+    let run = scan(&["--error-log", "/nonexistent/error.log"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert!(
+        run.stderr
+            .contains("--error-log /nonexistent/error.log: no such file."),
+        "{run}"
+    );
+}
+
 #[test]
 fn json_has_counts_status_first_last_and_buckets() {
     let dir = tempfile::tempdir().expect("temp dir");
