@@ -4,8 +4,8 @@
 //! `research/502-catalogue.md`); [`classify`](super::classify::classify)
 //! maps a parsed line to one. What a signature *means* (the status the
 //! client got, a sentence, the causes it can mean, most likely first) is
-//! pack knowledge: `signatures:` in `rules/05-signatures.yaml`, read through
-//! [`SignatureBook`](crate::rules::signatures::SignatureBook). The rules
+//! pack knowledge: `signatures:` in `rules/05-signatures.yaml`, read by the
+//! pack's `SignatureBook` (a layer above this one). The rules
 //! pick among the causes by probing the host.
 //!
 //! Not here: the catalogue's correlation rows (`stale-dns`, `keepalive-race`,
