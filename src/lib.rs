@@ -10,7 +10,6 @@
 
 pub mod builtin;
 pub mod bundle;
-pub mod causes;
 pub mod cli;
 pub mod config_command;
 pub mod engine;

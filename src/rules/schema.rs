@@ -48,6 +48,10 @@ pub struct CauseSpec {
     /// Checks that confirm or rule out this cause, most telling first.
     #[serde(default)]
     pub checks: Vec<CauseCheckSpec>,
+    /// The role a conclusion of this cause has when it does not say:
+    /// `healthy` for "nothing is wrong", `consequence` for a cause that is
+    /// only ever the result of another; `cause` when absent.
+    pub role: Option<Role>,
 }
 
 #[derive(Debug, Deserialize)]

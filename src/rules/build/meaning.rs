@@ -1,6 +1,6 @@
 //! Builds the pack's `signatures:` into a complete [`SignatureBook`]: every
 //! signature the classifier emits has exactly one entry, every entry is one
-//! it emits, and every cause is a cause id of CAUSES.md.
+//! it emits, and every cause is one of the pack's cause ids.
 
 use std::collections::BTreeMap;
 
@@ -56,16 +56,7 @@ impl Builder {
         at: &At,
     ) -> SignatureDoc {
         for (i, cause) in spec.causes.iter().enumerate() {
-            if !crate::causes::is_known(cause) {
-                let hint = closest(cause, crate::causes::CAUSES.iter().map(|(c, _)| *c))
-                    .map(|c| format!("; did you mean `{c}`?"))
-                    .unwrap_or_default();
-                let at = at.key("causes").index(i);
-                self.problem(
-                    &at,
-                    format!("`{cause}` is not a cause id of CAUSES.md{hint}"),
-                );
-            }
+            self.known_cause(cause, &at.key("causes").index(i));
         }
         if let Some(status) = spec.status.filter(|s| !(100..=599).contains(s)) {
             self.problem(
