@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::logs::signature::Signature;
+use crate::logs::signature::{Signature, SignatureSet};
 
 use super::{Problems, build, embedded};
 
@@ -44,6 +44,25 @@ impl SignatureBook {
         &self.docs[index(signature)]
     }
 
+    /// Whether a line showing `signature` is an upstream failure: a
+    /// request the client got 502 or 504 for, as the pack's `status` says.
+    /// The one definition: the diagnosis walks these and `scan` counts
+    /// these, so both say "failure" of the same lines. Not failures: a 500
+    /// nginx made itself, a configuration error, the body phase (the client
+    /// already had the backend's status), HTTP/0.9, FastCGI stderr and the
+    /// "temporarily disabled" warning, which the pack gives no 502 or 504.
+    pub fn is_upstream_failure(&self, signature: Signature) -> bool {
+        matches!(self.of(signature).status, Some(502 | 504))
+    }
+
+    /// Every signature that [is an upstream failure](Self::is_upstream_failure).
+    pub fn upstream_failures(&self) -> SignatureSet {
+        Signature::ALL
+            .into_iter()
+            .filter(|s| self.is_upstream_failure(*s))
+            .collect()
+    }
+
     /// The signatures of the pack in `dir` (the default pack's without
     /// one), without building the rest of the pack: for `scan`, which
     /// needs nothing else and reads the signatures before a 1 GiB log.
@@ -62,10 +81,13 @@ fn index(signature: Signature) -> usize {
     signature as usize
 }
 
-/// The default pack's book, for unit tests of its readers.
+/// The default pack's book, for unit tests of its readers (read once:
+/// property tests ask for it thousands of times).
 #[cfg(test)]
 pub(crate) fn default_book() -> SignatureBook {
-    SignatureBook::load(None).expect("the default signatures load")
+    static BOOK: std::sync::OnceLock<SignatureBook> = std::sync::OnceLock::new();
+    BOOK.get_or_init(|| SignatureBook::load(None).expect("the default signatures load"))
+        .clone()
 }
 
 #[cfg(test)]
@@ -121,6 +143,24 @@ mod tests {
         for sig in Signature::ALL {
             let s = &book.of(sig).summary;
             assert!(s.ends_with('.') && !s.contains('\n'), "{}", sig.id());
+        }
+    }
+
+    #[test]
+    fn upstream_failures_are_what_the_client_got_502_or_504_for() {
+        let book = book();
+        let failures = book.upstream_failures();
+        for sig in Signature::ALL {
+            let gateway = matches!(book.of(sig).status, Some(502 | 504));
+            assert_eq!(failures.contains(sig), gateway, "{}", sig.id());
+        }
+        for context in [
+            Signature::BodyPhase,
+            Signature::FastcgiStderr,
+            Signature::UpstreamDisabledWarn,
+            Signature::Internal500,
+        ] {
+            assert!(!book.is_upstream_failure(context), "{}", context.id());
         }
     }
 

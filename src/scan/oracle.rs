@@ -13,7 +13,6 @@
 use proptest::prelude::*;
 
 use super::count::Window;
-use super::prefilter::counted;
 use super::tally::Tally;
 use super::upstream::Names;
 use crate::logs::Timestamp;
@@ -31,6 +30,7 @@ pub fn window() -> Window {
         since: Timestamp::from_unix(0),
         origin: Timestamp::from_unix(BASE),
         utc_offset: 0,
+        failures: crate::rules::signatures::default_book().upstream_failures(),
     }
 }
 
@@ -70,7 +70,7 @@ fn count(entry: &[u8], window: Window, tally: &mut Tally, names: &mut Names) {
     let Some(time) = line.time.filter(|t| *t >= window.since) else {
         return;
     };
-    if let Some(sig) = classify(&line).filter(|s| counted(*s)) {
+    if let Some(sig) = classify(&line).filter(|s| window.failures.contains(*s)) {
         let borrowed = line.borrowed();
         let name = names.of(&borrowed, sig).into_owned();
         tally.add(sig, time, &name);
