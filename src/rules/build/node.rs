@@ -176,7 +176,7 @@ impl Builder {
         })
     }
 
-    fn condition(&mut self, text: &str, at: &At) -> Option<Expr> {
+    pub(super) fn condition(&mut self, text: &str, at: &At) -> Option<Expr> {
         let expr = Expr::parse(text)
             .map_err(|e| self.problem(at, format!("condition: {e}")))
             .ok()?;
