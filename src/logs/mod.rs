@@ -22,6 +22,7 @@ pub mod facts;
 pub mod fpm_line;
 pub mod fragment;
 pub mod nginx_line;
+pub(crate) mod prefilter;
 pub mod rotated;
 pub mod signature;
 pub mod time;
