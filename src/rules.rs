@@ -22,6 +22,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use crate::expr::Expr;
+pub use crate::template::Origin;
 use crate::template::Template;
 use crate::value::Value;
 pub use schema::{Confidence, Input, Need, Role, Stream};
@@ -66,19 +67,6 @@ pub struct CauseCheck {
     pub say: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
-}
-
-/// Where a definition is: file and position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub file: String,
-    pub pos: Pos,
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.pos.line, self.pos.column)
-    }
 }
 
 #[derive(Debug)]

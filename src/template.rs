@@ -10,6 +10,10 @@
 
 use crate::value::{Facts, Value};
 
+mod origin;
+
+pub use origin::{Origin, Pos};
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -19,7 +23,7 @@ pub struct Template {
     spans: Vec<(String, usize, String)>,
     /// Where each quoted fact is written in its file, once the pack's
     /// builder has said ([`Template::locate`]), for `rules lint`.
-    origins: Vec<(String, crate::rules::Origin)>,
+    origins: Vec<(String, Origin)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +162,7 @@ impl Template {
 
     /// Records where each quoted fact is written: `find` maps a byte offset
     /// in the text and the reference as written to its place in the file.
-    pub fn locate(&mut self, mut find: impl FnMut(usize, &str) -> crate::rules::Origin) {
+    pub fn locate(&mut self, mut find: impl FnMut(usize, &str) -> Origin) {
         self.origins = self
             .spans
             .iter()
@@ -167,7 +171,7 @@ impl Template {
     }
 
     /// Where fact `name` is first quoted, when [`Template::locate`] said.
-    pub fn origin_of(&self, name: &str) -> Option<&crate::rules::Origin> {
+    pub fn origin_of(&self, name: &str) -> Option<&Origin> {
         self.origins.iter().find(|(n, _)| n == name).map(|(_, o)| o)
     }
 

@@ -28,6 +28,8 @@ mod namespaces;
 mod netns;
 mod nginx_down;
 mod nginx_edits;
+mod pack_new_cause;
+mod pack_ranking;
 mod pack_signatures;
 mod ports_fixes;
 mod probe_bounds;

@@ -17,6 +17,7 @@ pub mod lab;
 pub mod logs;
 pub mod net;
 pub mod nginx;
+pub mod pack;
 pub mod proc;
 pub mod tree;
 
