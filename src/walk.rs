@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::{Invocation, ProbeStatus};
-use crate::rules::{Confidence, Role};
+use crate::rules::{Confidence, Invocation, ProbeStatus, Role};
 use crate::value::{Facts, Value};
 
 /// Everything a walk found.

@@ -8,6 +8,7 @@
 pub mod build;
 pub mod embedded;
 pub mod graph;
+mod invocation;
 pub mod lint;
 pub mod schema;
 pub mod signatures;
@@ -23,6 +24,7 @@ use regex::Regex;
 use crate::expr::Expr;
 use crate::template::Template;
 use crate::value::Value;
+pub use invocation::{Invocation, ProbeStatus};
 pub use schema::{Confidence, Input, Need, Role, Stream};
 pub use yaml::Pos;
 
