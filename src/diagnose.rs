@@ -61,7 +61,7 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
         Ok(w) => w,
         Err(Interrupted) => {
             RUNNING.kill_all();
-            eprintln!("\ninterrupted; nothing was changed");
+            eprintln!("\ninterrupted; {}", interrupt::what_changed());
             return ExitStatus::Interrupted;
         }
     };
@@ -76,7 +76,7 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
             Ok(checks) => report.rechecks = checks,
             Err(Interrupted) => {
                 RUNNING.kill_all();
-                eprintln!("\ninterrupted; nothing was changed");
+                eprintln!("\ninterrupted; {}", interrupt::what_changed());
                 return ExitStatus::Interrupted;
             }
         }

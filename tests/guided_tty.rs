@@ -850,3 +850,29 @@ fn a_recorded_run_keeps_the_accepted_fix_and_its_replay_shows_it() {
         "{replay}"
     );
 }
+
+#[test]
+fn quitting_after_an_accepted_fix_names_the_fix_instead_of_saying_nothing_changed() {
+    let lab = config_invalid_lab();
+    let mut tty = Guided::start(&lab, false);
+    tty.run_every_check();
+    tty.expect(r"\(config-invalid\)");
+    let accepted = tty.make_the_edit_and_accept_the_commands();
+
+    tty.expect(&format!("({WHAT_NOW})|({QUESTION})"));
+    tty.press(ESC);
+    let (status, rest) = tty.finish(EXPECT_TIMEOUT);
+
+    assert_eq!(status, 130, "exit status\n{}", tty.screen());
+    assert!(!rest.contains("nothing was changed"), "{rest}");
+    assert!(
+        rest.contains("the host was changed only by the fix commands you accepted:"),
+        "{rest}"
+    );
+    for command in &accepted {
+        assert!(
+            rest.contains(&format!("$ {command}")),
+            "{command} not in:\n{rest}"
+        );
+    }
+}

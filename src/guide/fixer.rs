@@ -49,6 +49,7 @@ pub struct SystemFixer;
 
 impl Fixer for SystemFixer {
     fn run(&mut self, argv: &[String]) -> FixRun {
+        crate::interrupt::changing(&crate::shell::words(argv));
         let at = Timestamp::now().to_string();
         let out = command::run(&CommandSpec {
             argv: argv.to_vec(),
