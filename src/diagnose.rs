@@ -100,13 +100,13 @@ fn recheck(
     options: &HostOptions,
     context: &Facts,
     before: &[Finding],
-    terminal: &mut Terminal,
+    guide: &mut dyn Guide,
 ) -> Result<Vec<Recheck>, Interrupted> {
     let mut checks: Vec<Recheck> = Vec::new();
     loop {
         let last = checks.last();
         if last.is_some_and(|c| c.gone)
-            || !terminal.offer_recheck(last.is_some(), last.is_some_and(Recheck::unchanged))
+            || !guide.offer_recheck(last.is_some(), last.is_some_and(Recheck::unchanged))
         {
             break;
         }
@@ -116,7 +116,7 @@ fn recheck(
         let after = Engine::new(rules, &mut prober, None, context.clone()).run()?;
         let at = Timestamp::now().clock(Timestamp::now(), local_utc_offset());
         let check = Recheck::compare(before, &after, at);
-        terminal.show_recheck(&check);
+        guide.show_recheck(&check);
         checks.push(check);
     }
     Ok(checks)

@@ -135,6 +135,14 @@ impl Guide for RecordingGuide<'_> {
         self.inner.fix_offered(fix)
     }
 
+    fn offer_recheck(&mut self, again: bool, unchanged: bool) -> bool {
+        self.inner.offer_recheck(again, unchanged)
+    }
+
+    fn show_recheck(&mut self, check: &crate::recheck::Recheck) {
+        self.inner.show_recheck(check);
+    }
+
     fn save_report(&mut self) -> Option<std::path::PathBuf> {
         self.inner.save_report()
     }

@@ -87,6 +87,17 @@ pub trait Guide {
         let _ = fix;
         Ok(())
     }
+    /// After a diagnosis with a fault: whether to walk the host again now
+    /// (the person made the fix); `again` after a first check, `unchanged`
+    /// when that check found nothing changed.
+    fn offer_recheck(&mut self, again: bool, unchanged: bool) -> bool {
+        let _ = (again, unchanged);
+        false
+    }
+    /// What a walk after the fix found.
+    fn show_recheck(&mut self, check: &crate::recheck::Recheck) {
+        let _ = check;
+    }
     /// At the end, once the report is printed: where to keep a copy, if
     /// the person wants one.
     fn save_report(&mut self) -> Option<std::path::PathBuf> {

@@ -14,6 +14,7 @@ use inquire::{Confirm, InquireError, Select, Text};
 
 use super::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
 use crate::probe::{Observation, ProbeStatus};
+use crate::recheck::Recheck;
 use crate::rules::Input;
 use crate::rules::build::mutating::only_looks;
 use crate::sanitize;
@@ -226,6 +227,45 @@ impl Guide for Terminal {
         Ok(())
     }
 
+    /// After the diagnosis: asks whether to check the host again, once the
+    /// person has made the fix. Esc or Ctrl-C means "finish": the report is
+    /// still to come.
+    /// After a check that found nothing changed, Enter means "finish", so a
+    /// person pressing Enter through the prompts is not held in a loop.
+    fn offer_recheck(&mut self, again: bool, unchanged: bool) -> bool {
+        const NOW: &str = "Check again now";
+        let question = if again {
+            "Check again?"
+        } else {
+            "Once the fix is made, check whether it still fails?"
+        };
+        let picked = Select::new(question, vec![NOW, "Finish and show the report"])
+            .with_starting_cursor(usize::from(unchanged))
+            .with_help_message(
+                "Checking again changes nothing: it repeats the diagnosis without questions.",
+            )
+            .prompt();
+        matches!(picked, Ok(NOW))
+    }
+
+    /// What a check after the fix found.
+    fn show_recheck(&mut self, check: &Recheck) {
+        say("");
+        say(&format!("{}", check.heading().bold()));
+        for item in check.items() {
+            say(&format!("  {item}"));
+        }
+        let verdict = check.verdict();
+        say(&format!(
+            "{}",
+            if check.gone {
+                verdict.green().bold()
+            } else {
+                verdict.yellow().bold()
+            }
+        ));
+    }
+
     /// Asks whether to keep the report; the path is made absolute so the
     /// message says exactly where it went. Esc or Ctrl-C means no.
     fn save_report(&mut self) -> Option<PathBuf> {
@@ -246,45 +286,6 @@ impl Guide for Terminal {
 }
 
 impl Terminal {
-    /// After the diagnosis: asks whether to check the host again, once the
-    /// person has made the fix. Esc or Ctrl-C means "finish": the report is
-    /// still to come.
-    /// After a check that found nothing changed, Enter means "finish", so a
-    /// person pressing Enter through the prompts is not held in a loop.
-    pub fn offer_recheck(&mut self, again: bool, unchanged: bool) -> bool {
-        const NOW: &str = "Check again now";
-        let question = if again {
-            "Check again?"
-        } else {
-            "Once the fix is made, check whether it still fails?"
-        };
-        let picked = Select::new(question, vec![NOW, "Finish and show the report"])
-            .with_starting_cursor(usize::from(unchanged))
-            .with_help_message(
-                "Checking again changes nothing: it repeats the diagnosis without questions.",
-            )
-            .prompt();
-        matches!(picked, Ok(NOW))
-    }
-
-    /// What a check after the fix found.
-    pub fn show_recheck(&mut self, check: &crate::recheck::Recheck) {
-        say("");
-        say(&format!("{}", check.heading().bold()));
-        for item in check.items() {
-            say(&format!("  {item}"));
-        }
-        let verdict = check.verdict();
-        say(&format!(
-            "{}",
-            if check.gone {
-                verdict.green().bold()
-            } else {
-                verdict.yellow().bold()
-            }
-        ));
-    }
-
     /// The step before this one is shown again, under its own number.
     fn stepped_back(&mut self) {
         self.step = self.step.saturating_sub(2);
