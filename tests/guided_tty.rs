@@ -107,13 +107,20 @@ impl Guided {
     /// pseudo-terminal. `colour` leaves `colored` on, as on a real terminal; otherwise
     /// `NO_COLOR=1`.
     fn start(lab: &Lab, colour: bool) -> Guided {
+        Guided::start_with(lab, colour, &[])
+    }
+
+    /// [`Guided::start`] with more arguments after `--conf`.
+    fn start_with(lab: &Lab, colour: bool, more: &[&str]) -> Guided {
         // A person's terminal echoes and edits lines; the pty starts without echo, so the
         // shell turns it on first. Raw mode during a prompt must not outlive the run.
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c")
-            .arg(r#"stty echo icanon && exec "$0" --conf "$1""#)
+            .arg(r#"stty echo icanon && exec "$0" "$@""#)
             .arg(BINARY)
+            .arg("--conf")
             .arg(lab.nginx_info().conf)
+            .args(more)
             .current_dir(lab.dir())
             .env("TERM", "xterm");
         if colour {
@@ -688,4 +695,184 @@ fn a_built_in_check_shows_the_command_a_person_could_type() {
     ));
     tty.choose_run();
     finish_walk(&mut tty);
+}
+
+/// nginx.conf broken on disk (the running nginx keeps its loaded config): `nginx -t`
+/// fails, so the next reload would; php-fpm serves.
+fn config_invalid_lab() -> Lab {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    lab.break_config("bogus_directive on;");
+    assert_ne!(
+        lab.nginx_test().status,
+        0,
+        "nginx -t passes the broken config"
+    );
+    lab
+}
+
+impl Guided {
+    /// At the config-invalid diagnosis: makes the edit it shows as a person would (the
+    /// line `nginx -t` names is the bogus directive: it goes), says it is made, and
+    /// accepts every command offered after it (`nginx -t`, then the reload). Returns the
+    /// commands accepted, as shown.
+    fn make_the_edit_and_accept_the_commands(&mut self) -> Vec<String> {
+        let place = self.expect(r"in (\S+), line (\d+)\r?\n");
+        let (file, line) = (
+            place.group(1).to_owned(),
+            place.group(2).parse().expect("a line"),
+        );
+        delete_line(&file, line, "bogus_directive");
+        self.expect(EDIT_OFFER);
+        self.press("y");
+        self.press(ENTER);
+        self.expect(r"change\? Yes");
+        let mut accepted = Vec::new();
+        for _ in 0..2 {
+            let offer = self.expect(r"Run `([^`]*)` now\? \(y/N\)");
+            // The prompt wraps at the terminal's width.
+            accepted.push(offer.group(1).replace(['\r', '\n'], ""));
+            self.press("y");
+            self.press(ENTER);
+            self.expect(r"now\? Yes");
+            self.expect(r"done \(exit status 0\)");
+        }
+        accepted
+    }
+
+    /// After the accepted fixes: walks on (every check run, questions skipped, other
+    /// fixes declined), checks again, which must find the fault gone, and declines saving;
+    /// the report.
+    fn finish_after_fixing(&mut self) -> String {
+        let any =
+            format!("({WHAT_NOW})|({QUESTION})|({FIX_OFFER})|({EDIT_OFFER})|({RECHECK_OFFER})");
+        while self.expect(&any).groups[5].is_none() {
+            self.press(ENTER);
+        }
+        let check = self.check_again();
+        assert!(check.contains("The fault is gone"), "{check}");
+        let report = self.report_until_save();
+        self.decline_saving();
+        let (status, _) = self.finish(EXPECT_TIMEOUT);
+        assert_eq!(status, 0, "the fault is gone\n{}", self.screen());
+        report
+    }
+}
+
+/// Deletes line `line` (1-based) of `file`, which must hold `expected`: the edit a person
+/// makes where the fix points.
+fn delete_line(file: &str, line: usize, expected: &str) {
+    let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.get(line - 1).is_some_and(|l| l.contains(expected)),
+        "{file}:{line} is not the {expected} line:\n{text}"
+    );
+    lines.remove(line - 1);
+    fs::write(file, lines.join("\n") + "\n").unwrap_or_else(|e| panic!("{file}: {e}"));
+}
+
+#[test]
+fn an_accepted_fix_runs_and_the_report_says_what_was_run_and_how_it_went() {
+    let lab = config_invalid_lab();
+    let workers = lab.nginx_workers();
+    let mut tty = Guided::start(&lab, false);
+    tty.run_every_check();
+    tty.expect(r"\(config-invalid\)");
+
+    let accepted = tty.make_the_edit_and_accept_the_commands();
+    let report = tty.finish_after_fixing();
+
+    assert!(accepted[0].contains(" -t "), "nginx -t first: {accepted:?}");
+    assert!(
+        accepted[1].ends_with("-s reload"),
+        "then the reload: {accepted:?}"
+    );
+    let ran = report
+        .split("What was run")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no \"What was run\" in the report:\n{report}"));
+    for command in &accepted {
+        assert!(
+            ran.contains(&format!("$ {command}")),
+            "{command} not in:\n{ran}"
+        );
+    }
+    assert_eq!(
+        ran.matches("fix for config-invalid, started ").count(),
+        2,
+        "{ran}"
+    );
+    assert_eq!(ran.matches(": done (exit status 0)").count(), 2, "{ran}");
+    // Doing it fixed it: the configuration passes and nginx reloaded onto it.
+    assert_eq!(lab.nginx_test().status, 0, "nginx -t after the fix");
+    lab.await_new_workers(&workers);
+    assert_eq!(lab.get("/ok.php"), 200);
+}
+
+#[test]
+fn a_recorded_run_keeps_the_accepted_fix_and_its_replay_shows_it() {
+    let lab = config_invalid_lab();
+    let out = tempfile::tempdir().expect("temp dir");
+    let bundle = out.path().join("bundle");
+    let dir = bundle.display().to_string();
+    let mut tty = Guided::start_with(&lab, false, &["--record", &dir]);
+    tty.run_every_check();
+    tty.expect(r"\(config-invalid\)");
+    let accepted = tty.make_the_edit_and_accept_the_commands();
+    tty.finish_after_fixing();
+
+    let text = fs::read_to_string(bundle.join("bundle.json")).expect("bundle.json");
+    let recorded: serde_json::Value = serde_json::from_str(&text).expect("bundle JSON");
+    let fixes = recorded["fixes"].as_array().expect("fixes in the bundle");
+    assert_eq!(fixes.len(), 2, "{text}");
+    assert!(fixes.iter().all(|f| f["result"] == "done"), "{fixes:?}");
+    let replay = crate::support::doctor::run_bounded(
+        BINARY,
+        &["--replay".to_owned(), dir, "--format".into(), "json".into()],
+        lab.dir(),
+        EXPECT_TIMEOUT,
+    );
+    let report: serde_json::Value = serde_json::from_str(&replay.stdout).expect("report JSON");
+    let shown: Vec<&str> = report["fixes"]
+        .as_array()
+        .expect("fixes in the replay's report")
+        .iter()
+        .filter_map(|f| f["finding"].as_str())
+        .collect();
+    assert_eq!(shown, ["config-invalid", "config-invalid"], "{replay}");
+    assert_eq!(accepted.len(), 2);
+    assert!(
+        replay
+            .stderr
+            .contains("replay: the same diagnosis as the recorded report"),
+        "{replay}"
+    );
+}
+
+#[test]
+fn quitting_after_an_accepted_fix_names_the_fix_instead_of_saying_nothing_changed() {
+    let lab = config_invalid_lab();
+    let mut tty = Guided::start(&lab, false);
+    tty.run_every_check();
+    tty.expect(r"\(config-invalid\)");
+    let accepted = tty.make_the_edit_and_accept_the_commands();
+
+    tty.expect(&format!("({WHAT_NOW})|({QUESTION})"));
+    tty.press(ESC);
+    let (status, rest) = tty.finish(EXPECT_TIMEOUT);
+
+    assert_eq!(status, 130, "exit status\n{}", tty.screen());
+    assert!(!rest.contains("nothing was changed"), "{rest}");
+    assert!(
+        rest.contains("the host was changed only by the fix commands you accepted:"),
+        "{rest}"
+    );
+    for command in &accepted {
+        assert!(
+            rest.contains(&format!("$ {command}")),
+            "{command} not in:\n{rest}"
+        );
+    }
 }
