@@ -35,7 +35,6 @@ mod properties;
 mod protocol_mismatch;
 mod read_only;
 mod readme;
-mod real_host;
 mod replay;
 mod rules_lint;
 mod scan;

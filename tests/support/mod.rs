@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod container;
 pub mod doctor;
+pub mod faults;
 pub mod fix;
 pub mod follow;
 pub mod fpm;
