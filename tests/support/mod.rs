@@ -20,6 +20,7 @@ pub mod net;
 pub mod nginx;
 pub mod proc;
 pub mod tree;
+pub mod walker;
 
 pub use fpm::Pool;
 pub use lab::Lab;
