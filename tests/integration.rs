@@ -36,6 +36,7 @@ mod protocol_mismatch;
 mod read_only;
 mod readme;
 mod replay;
+mod report_snapshots;
 mod rules_lint;
 mod scan;
 mod scenarios;

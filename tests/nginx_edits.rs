@@ -96,11 +96,7 @@ fn a_read_timeout_the_proxy_location_sets_is_changed_on_its_line_and_the_app_ans
 fn a_read_timeout_inherited_from_the_server_is_overridden_after_the_pass() {
     let lab = Lab::new();
     let page = slow_page(&lab, 4);
-    let fpm = lab.php_fpm(Pool::unix("www"));
-    lab.nginx(|c| {
-        c.server("fastcgi_read_timeout 3s")
-            .location(PHP, Pass::fastcgi(&fpm))
-    });
+    let fpm = lab.php_with_read_timeout(Pool::unix("www"), "3s");
     assert_eq!(lab.get(&page), 504);
 
     let (_, fix) = diagnosed(&lab, "upstream-timeout", None);

@@ -27,19 +27,10 @@ pub(crate) fn socket_nginx_may_not_open() -> (Lab, std::path::PathBuf) {
     (lab, socket)
 }
 
-/// A lab whose PHP location runs `pool`, with a `server` directive (e.g. a read
-/// timeout) unless it is empty.
-fn php_with(pool: Pool, server: &'static str) -> Fault {
+/// A lab whose PHP location runs `pool`, nginx waiting at most `timeout` for answers.
+fn php_with(pool: Pool, timeout: &str) -> Fault {
     let lab = Lab::new();
-    let fpm = lab.php_fpm(pool);
-    lab.nginx(|c| {
-        let c = if server.is_empty() {
-            c
-        } else {
-            c.server(server)
-        };
-        c.location(PHP, Pass::fastcgi(&fpm))
-    });
+    let fpm = lab.php_with_read_timeout(pool, timeout);
     Fault::new(lab).fpm_log(&fpm.log)
 }
 
@@ -63,7 +54,10 @@ fn php_passing_to(pool: Pool, target: impl Fn(&Lab) -> String) -> Fault {
 
 /// php-fpm running `pool`, served through the PHP location.
 fn php(pool: Pool) -> Fault {
-    php_with(pool, "")
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(pool);
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    Fault::new(lab).fpm_log(&fpm.log)
 }
 
 /// Three failed requests two days old, nginx's own lines, before the lab starts.
@@ -195,7 +189,7 @@ scenarios! {
     request_terminate_timeout_is_request_killed: Case {
         setup: || {
             let pool = Pool::unix("www").terminate_timeout("1s");
-            Ok(php_with(pool, "fastcgi_read_timeout 10s"))
+            Ok(php_with(pool, "10s"))
         },
         request: Request::Get("/sleep.php?s=5", 502),
         log: Log::Quoted("recv() failed (104: Connection reset by peer)"),
@@ -205,7 +199,7 @@ scenarios! {
     };
 
     pool_exhausted_shows_in_fpm_log: Case {
-        setup: || Ok(php_with(Pool::unix("www").max_children(1), "fastcgi_read_timeout 1s")),
+        setup: || Ok(php_with(Pool::unix("www").max_children(1), "1s")),
         request: Request::Burst("/sleep.php?s=3", 3, 504),
         log: Log::Quoted("upstream timed out (110: Connection timed out)"),
         fpm_says: Some("server reached pm.max_children setting (1)"),
@@ -217,7 +211,7 @@ scenarios! {
         // One worker, and room for two waiting connections (Linux queues backlog + 1).
         setup: || {
             let pool = Pool::unix("www").pm_static().max_children(1).backlog(1);
-            Ok(php_with(pool, "fastcgi_read_timeout 20s"))
+            Ok(php_with(pool, "20s"))
         },
         request: Request::Burst("/sleep.php?s=1", 6, 502),
         log: Log::Quoted("failed (11: Resource temporarily unavailable)"),
@@ -228,7 +222,7 @@ scenarios! {
     };
 
     slow_backend_is_upstream_timeout: Case {
-        setup: || Ok(php_with(Pool::unix("www").max_children(5), "fastcgi_read_timeout 1s")),
+        setup: || Ok(php_with(Pool::unix("www").max_children(5), "1s")),
         request: Request::Get("/sleep.php?s=3", 504),
         log: Log::Quoted("upstream timed out (110: Connection timed out)"),
         cause: "upstream-timeout",

@@ -22,6 +22,20 @@ impl Lab {
         fpm
     }
 
+    /// php-fpm running `pool` behind the PHP location, nginx waiting at most `timeout` for
+    /// its answers (`fastcgi_read_timeout`, set in the server).
+    pub fn php_with_read_timeout(&self, pool: Pool, timeout: &str) -> Fpm {
+        let fpm = self.php_fpm(pool);
+        self.pass_php_with_read_timeout(&fpm, timeout);
+        fpm
+    }
+
+    /// nginx passing PHP to `fpm`, waiting at most `timeout` for its answers.
+    pub fn pass_php_with_read_timeout(&self, fpm: &Fpm, timeout: &str) {
+        let wait = format!("fastcgi_read_timeout {timeout}");
+        self.nginx(|c| c.server(&wait).location(PHP, Pass::fastcgi(fpm)));
+    }
+
     /// php-fpm running `pool` served `/ok.php`, then stopped: the next request is a real
     /// 502 in the error log. The stopped php-fpm is returned to start again.
     pub fn with_stopped_fpm(&self, pool: Pool) -> Fpm {
