@@ -5,13 +5,12 @@
 //! upstream, and the fix's own verify lines must show it.
 
 use crate::support::doctor::DoctorRun;
+use crate::support::faults::PHP;
 use crate::support::fix::Fix;
 use crate::support::lab::is_root;
 use crate::support::net::free_port;
 use crate::support::{Lab, Pass, Pool};
 use std::path::Path;
-
-const PHP: &str = "~ \\.php$";
 
 /// The doctor's report, whose first finding must be `id`, and whose words are clean in
 /// every format; `fpm_conf` names a php-fpm configuration outside the standard places (a

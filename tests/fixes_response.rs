@@ -7,6 +7,7 @@
 //! are written per test; their length and nginx's timeout are what make the fault.
 
 use crate::fixes_connect::{assert_fixed, diagnosed};
+use crate::support::faults::PHP;
 use crate::support::fix::Fix;
 use crate::support::fpm::Fpm;
 use crate::support::logs::{read_lossy, wait_for_line};
@@ -14,7 +15,6 @@ use crate::support::{Lab, Pass, Pool};
 use std::path::Path;
 use std::time::Duration;
 
-const PHP: &str = "~ \\.php$";
 /// php-fpm writes what it saw on its next maintenance tick (once a second).
 const FPM_LOG_WAIT: Duration = Duration::from_secs(5);
 

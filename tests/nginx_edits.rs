@@ -7,12 +7,11 @@
 
 use crate::fixes_connect::{assert_fixed, diagnosed};
 use crate::support::backend::Mode;
+use crate::support::faults::PHP;
 use crate::support::fix::{Fix, Step};
 use crate::support::logs::read_lossy;
 use crate::support::{Lab, Pass, Pool};
 use std::time::Duration;
-
-const PHP: &str = "~ \\.php$";
 
 /// A page that holds a php-fpm worker for `secs` seconds.
 fn slow_page(lab: &Lab, secs: u32) -> String {

@@ -6,6 +6,7 @@
 use super::{diagnose, prove};
 use crate::support::backend::{Backend, Mode};
 use crate::support::doctor::strings;
+use crate::support::faults::PHP;
 use crate::support::follow::{Plan, Step};
 use crate::support::logs::wait_for_line;
 use crate::support::net::free_port;
@@ -13,7 +14,6 @@ use crate::support::{Lab, Pass, Pool};
 use std::fs;
 use std::time::Duration;
 
-const PHP: &str = "~ \\.php$";
 /// How long php-fpm may take to write what it saw (its maintenance ticks once a second).
 const FPM_LOG_WAIT: Duration = Duration::from_secs(5);
 
