@@ -8,10 +8,9 @@
 //! The last two tests hold the opposite promise: without a terminal on stdin the binary
 //! never waits for input, even when stdin is a pipe that never ends.
 
+use crate::support::Lab;
 use crate::support::doctor::BINARY;
-use crate::support::fpm::Fpm;
 use crate::support::proc::Guard;
-use crate::support::{Lab, Pass, Pool};
 use expectrl::process::Termios;
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
@@ -30,8 +29,6 @@ use std::time::{Duration, Instant};
 pub(crate) const EXPECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on a whole run without a terminal; it is killed and the test fails after this.
 const NO_TTY_TIMEOUT: Duration = Duration::from_secs(60);
-/// The location the lab sends PHP requests through.
-const PHP: &str = "~ \\.php$";
 
 const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
@@ -53,26 +50,6 @@ const SAVE_OFFER: &str = r"Save this report to a file\? \(y/N\)";
 /// The live offer, after the fixes, to diagnose the host again.
 const RECHECK_OFFER: &str =
     r"(?:Once the fix is made, check whether it still fails|Check again)\?\s*\r?\n";
-
-/// php-fpm served a page, then stopped: the next request is a real 502 in the error log.
-pub(crate) fn backend_down_lab() -> Lab {
-    backend_down_lab_and_fpm().0
-}
-
-/// [`backend_down_lab`], with the stopped php-fpm to start again.
-fn backend_down_lab_and_fpm() -> (Lab, Fpm) {
-    let lab = Lab::new();
-    let fpm = lab.php_fpm(Pool::unix("www"));
-    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
-    assert_eq!(
-        lab.get("/ok.php"),
-        200,
-        "the page worked before php-fpm stopped"
-    );
-    lab.stop(fpm.pid);
-    assert_eq!(lab.get("/ok.php"), 502, "php-fpm stopped: 502");
-    (lab, fpm)
-}
 
 /// What a test saw: the plain text up to the end of a match, and the match's groups.
 struct Seen {
@@ -378,7 +355,7 @@ fn assert_no_panic(text: &str) {
 
 #[test]
 fn guided_walk_reaches_the_diagnosis() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
 
     let nodes = tty.run_every_check();
@@ -442,7 +419,7 @@ fn finish_walk(tty: &mut Guided) {
 
 #[test]
 fn going_back_repeats_the_previous_step() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
 
     // find-nginx, config-test, then the question (skipped).
@@ -471,7 +448,7 @@ fn going_back_repeats_the_previous_step() {
 
 #[test]
 fn typing_dot_dot_at_a_question_goes_back() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
 
     let nodes = walk(&mut tty, 2);
@@ -493,7 +470,7 @@ fn typing_dot_dot_at_a_question_goes_back() {
 
 /// Presses `key` at the first prompt; the run must end at once with 130 and no crash.
 fn quits_cleanly_on(key: &str) {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
 
     tty.next_step().expect("a first step");
@@ -523,7 +500,7 @@ fn ctrl_c_quits_cleanly_with_130() {
 
 #[test]
 fn saving_the_report_writes_the_file() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let out = tempfile::tempdir().expect("temp dir");
     let path = out.path().join("report.md");
     // Colour on, as on a real terminal: the file must still come out plain.
@@ -557,7 +534,7 @@ fn saving_the_report_writes_the_file() {
 
 #[test]
 fn checking_again_after_the_fix_says_whether_the_fault_is_gone() {
-    let (lab, fpm) = backend_down_lab_and_fpm();
+    let (lab, fpm) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
     tty.run_every_check();
     tty.decline_fix_offers();
@@ -624,7 +601,7 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String>
 
 #[test]
 fn without_a_terminal_it_never_waits_for_input() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     // Held open and never written: a read on stdin would block for ever.
     let (stdin, writer) = os_pipe::pipe().expect("pipe");
     let mut cmd = Command::new(BINARY);
@@ -655,7 +632,7 @@ fn without_a_terminal_it_never_waits_for_input() {
 
 #[test]
 fn on_a_terminal_with_stdin_a_pipe_it_never_waits_for_input() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     // stdout, stderr and the controlling terminal are the pty; stdin is a FIFO this test
     // holds open for writing and never writes. A prompt would read the terminal instead.
     let fifo = lab.path("stdin.fifo");
@@ -684,7 +661,7 @@ fn on_a_terminal_with_stdin_a_pipe_it_never_waits_for_input() {
 
 #[test]
 fn a_built_in_check_shows_the_command_a_person_could_type() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
     // find-nginx, config-test, the question; then the error log's step.
     walk(&mut tty, 3);
