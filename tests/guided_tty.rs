@@ -8,9 +8,10 @@
 //! The last two tests hold the opposite promise: without a terminal on stdin the binary
 //! never waits for input, even when stdin is a pipe that never ends.
 
-use crate::support::Lab;
 use crate::support::doctor::BINARY;
+use crate::support::faults::PHP;
 use crate::support::proc::Guard;
+use crate::support::{Lab, Pass, Pool};
 use expectrl::process::Termios;
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
