@@ -9,7 +9,6 @@
 //! YAML rules, not here.
 
 pub mod bundle;
-pub mod causes;
 pub mod cli;
 pub mod config_command;
 pub mod engine;

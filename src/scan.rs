@@ -42,6 +42,7 @@ use crate::cli::{ListFormat, ScanArgs};
 use crate::logs::Timestamp;
 use crate::logs::nginx_line::line_time;
 use crate::logs::rotated::{Source, window_sources};
+use crate::logs::signature::SignatureSet;
 use crate::logs::time::local_utc_offset;
 use crate::probe::builtin::Discover;
 use crate::rules::signatures::SignatureBook;
@@ -86,7 +87,7 @@ pub fn run(args: &ScanArgs, rules: Option<&Path>) -> ExitStatus {
         Ok(book) => book,
         Err(problems) => return crate::rules_command::refuse(problems),
     };
-    let scan = scan_logs(&logs, since, local_utc_offset());
+    let scan = scan_logs(&logs, since, local_utc_offset(), book.upstream_failures());
     let report = render::Report::new(&scan, &book);
     let printed = match args.format {
         ListFormat::Text => render::text(&report),
@@ -108,9 +109,14 @@ pub fn run(args: &ScanArgs, rules: Option<&Path>) -> ExitStatus {
     }
 }
 
-/// Counts the upstream failures logged at or after `since` in `logs` and
-/// the rotated copies the window reaches into.
-pub fn scan_logs(logs: &[PathBuf], since: Timestamp, utc_offset: i32) -> Scan {
+/// Counts the upstream failures (the signatures of `failures`) logged at or
+/// after `since` in `logs` and the rotated copies the window reaches into.
+pub fn scan_logs(
+    logs: &[PathBuf],
+    since: Timestamp,
+    utc_offset: i32,
+    failures: SignatureSet,
+) -> Scan {
     let time_of = |line: &[u8]| line_time(line, utc_offset);
     let mut unreadable = Vec::new();
     let mut planned = Vec::new();
@@ -128,6 +134,7 @@ pub fn scan_logs(logs: &[PathBuf], since: Timestamp, utc_offset: i32) -> Scan {
         since,
         origin,
         utc_offset,
+        failures,
     };
     let mut tally = Tally::new(origin);
     let mut read = Vec::new();

@@ -6,7 +6,7 @@
 //! built-in sizing a real php-fpm pool from its measured workers.
 //!
 //! `nginx -T` against the files for the debian fixture is tested in
-//! `src/nginx/live_tests.rs`; here it is the lab's generated configuration.
+//! `src/nginx/tests/live.rs`; here it is the lab's generated configuration.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

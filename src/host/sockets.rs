@@ -184,14 +184,10 @@ pub fn ss_equivalent(addr: &ListenAddr) -> String {
     }
 }
 
+/// A path as the shell reads it, with what could steer a terminal made
+/// visible first (see [`crate::shell::is_plain`] for what stays unquoted).
 fn shell_quote(word: &str) -> String {
-    let word = for_terminal(word.as_bytes());
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:,@%=".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    crate::shell::quote(&for_terminal(word.as_bytes()))
 }
 
 /// LISTEN rows of `/proc/net/tcp{,6}`:

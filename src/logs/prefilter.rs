@@ -11,13 +11,15 @@
 //!   at `warn`: a `notice`, `info` or `debug` line is rejected on its level
 //!   before the rest of its head is split), a message not
 //!   starting with `client ` nor with `FastCGI sent in stderr: ` (the
-//!   application talking; not counted, see [`counted`]);
+//!   application talking: the scan and the diagnosis both skip it here, so
+//!   it is no upstream failure whatever status a pack gives it);
 //! * the entry: the ` while ` before an upstream action somewhere, or else a
 //!   message starting the way the action-less resolver and configuration
 //!   failures do.
 //!
-//! Both only ever answer "no" when classify would; the tests check that on
-//! every catalogue line and on many random ones. Text after the marker is
+//! Both only ever answer "no" when classify would find no failure (see
+//! `SignatureBook::is_upstream_failure`); the tests check that on every
+//! catalogue line and on many random ones. Text after the marker is
 //! attacker-controlled (a Referer may say " while "), which costs a parse,
 //! never a wrong count.
 
@@ -26,14 +28,6 @@ use memchr::memmem::Finder;
 use crate::logs::Level;
 use crate::logs::classify;
 use crate::logs::nginx_line::HeadSpans;
-use crate::logs::signature::Signature;
-
-/// Whether the scan counts `sig`: every upstream failure except FastCGI
-/// stderr, which is the application writing to its error stream (the
-/// client's status is the application's, usually not an error at all).
-pub fn counted(sig: Signature) -> bool {
-    sig != Signature::FastcgiStderr
-}
 
 /// The one message below `error` that classify accepts.
 const DISABLED: Prefix = Prefix::new(classify::DISABLED.as_bytes());

@@ -352,5 +352,4 @@ impl Model {
 }
 
 #[cfg(test)]
-#[path = "model_tests.rs"]
 mod tests;

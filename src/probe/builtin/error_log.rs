@@ -36,18 +36,6 @@ const HISTORY_BUDGET: u64 = 256 << 10;
 const HISTORY_SECS: u64 = 7 * 86_400;
 const LINE_CHARS: usize = 800;
 
-/// A failure nginx answered with 502/504 (as the pack says what the client
-/// got): what the rules diagnose. Info lines (FastCGI stderr, the
-/// peer-disabled warning, body-phase errors the client got a 200 for) are
-/// context, not faults.
-fn is_gateway_failure(sig: Signature, book: &SignatureBook) -> bool {
-    matches!(book.of(sig).status, Some(502 | 504))
-        && !matches!(
-            sig,
-            Signature::UpstreamDisabledWarn | Signature::FastcgiStderr
-        )
-}
-
 pub fn run(host: &mut Session, out: &mut Out) {
     let Some(book) = host.signatures().cloned() else {
         return out.fail("the rule pack's signatures were not given to this check");
@@ -105,7 +93,7 @@ pub fn run(host: &mut Session, out: &mut Out) {
             let Some(line) = nginx_line::parse_line(&raw, offset) else {
                 continue;
             };
-            let Some(sig) = classify(&line).filter(|s| is_gateway_failure(*s, &book)) else {
+            let Some(sig) = classify(&line).filter(|s| book.is_upstream_failure(*s)) else {
                 continue;
             };
             match line.time {

@@ -23,12 +23,7 @@ pub use index::{PathSeg, PosIndex};
 /// Bigger files are rejected before parsing.
 pub const MAX_RULE_FILE_BYTES: usize = 1 << 20;
 
-/// Where something is in a rule file: 1-based line and column (in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Pos {
-    pub line: usize,
-    pub column: usize,
-}
+pub use crate::template::Pos;
 
 /// Why a rule file could not be loaded. Displays as `file:line:column: message`
 /// when the position is known, else `file: message`.

@@ -9,6 +9,7 @@ pub mod build;
 pub mod builtins;
 pub mod embedded;
 pub mod graph;
+mod invocation;
 pub mod lint;
 pub mod schema;
 pub mod signatures;
@@ -22,8 +23,10 @@ use std::time::Duration;
 use regex::Regex;
 
 use crate::expr::Expr;
+pub use crate::template::Origin;
 use crate::template::Template;
 use crate::value::Value;
+pub use invocation::{Invocation, ProbeStatus};
 pub use schema::{Confidence, Input, Need, Role, Stream};
 pub use yaml::Pos;
 
@@ -66,19 +69,6 @@ pub struct CauseCheck {
     pub say: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
-}
-
-/// Where a definition is: file and position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub file: String,
-    pub pos: Pos,
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.pos.line, self.pos.column)
-    }
 }
 
 #[derive(Debug)]

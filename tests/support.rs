@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod container;
 pub mod doctor;
+pub mod faults;
 pub mod fix;
 pub mod follow;
 pub mod fpm;
@@ -17,8 +18,10 @@ pub mod lab;
 pub mod logs;
 pub mod net;
 pub mod nginx;
+pub mod pack;
 pub mod proc;
 pub mod tree;
+pub mod walker;
 
 pub use fpm::Pool;
 pub use lab::Lab;

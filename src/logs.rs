@@ -18,6 +18,7 @@
 //! * [`window`] — the recent part of a log, read backwards from the end.
 
 pub mod classify;
+pub mod facts;
 pub mod fpm_line;
 pub mod fragment;
 pub mod nginx_line;

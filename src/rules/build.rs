@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::schema::{self, RuleFile};
 use super::signatures::SignatureBook;
 use super::yaml::{self, PathSeg, Pos, PosIndex};
-use super::{CauseCheck, CauseDoc, Node, Origin, Probe, Problem, Problems, RuleSet};
+use super::{CauseCheck, CauseDoc, Node, Origin, Probe, Problem, Problems, Role, RuleSet};
 use crate::template::Template;
 use hint::closest;
 pub use probe::parse_duration;
@@ -77,13 +77,28 @@ pub fn changes_host(argv: &[String]) -> Option<String> {
     mutating::mutation(argv)
 }
 
+impl Builder {
+    /// A problem unless `cause` is one of the pack's cause ids.
+    fn known_cause(&mut self, cause: &str, at: &At) {
+        if self.causes.contains_key(cause) {
+            return;
+        }
+        let hint = closest(cause, self.causes.keys().map(String::as_str))
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        self.problem(
+            at,
+            format!("`{cause}` is not a cause id (a key of the pack's `causes:`){hint}"),
+        );
+    }
+}
+
 /// Builds a pack from its files, then lints it. A pack that says nothing
-/// about signatures gets the default pack's `signatures:`.
+/// about signatures gets the default pack's `signatures:`, and one that
+/// says nothing about causes its `causes:`.
 pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Problems> {
     let mut parsed = parse(files)?;
-    if parsed.iter().all(|f| f.file.signatures.is_empty()) {
-        parsed.extend(parse(super::embedded::signature_files())?);
-    }
+    complete(&mut parsed)?;
     let mut b = Builder::default();
     let set = b.pack(source, &parsed);
     let mut problems = b.problems;
@@ -97,18 +112,38 @@ pub fn build(source: &str, files: Vec<(String, Vec<u8>)>) -> Result<RuleSet, Pro
 }
 
 /// Builds only the `signatures:` of a pack's files (the default pack's when
-/// they have none): what `scan` needs, without the cost of the rest.
+/// they have none), checked against its causes: what `scan` needs,
+/// without the cost of the rest.
 pub fn signatures_only(files: Vec<(String, Vec<u8>)>) -> Result<SignatureBook, Problems> {
     let mut parsed = parse(files)?;
-    if parsed.iter().all(|f| f.file.signatures.is_empty()) {
-        parsed = parse(super::embedded::signature_files())?;
-    }
+    parsed.retain(|f| !f.file.signatures.is_empty() || !f.file.causes.is_empty());
+    complete(&mut parsed)?;
     let mut b = Builder::default();
+    b.cause_docs(&parsed);
     let book = b.signature_book(&parsed);
     match book {
         Some(book) if b.problems.is_empty() => Ok(book),
         _ => Err(Problems(b.problems)),
     }
+}
+
+/// Adds what a pack need not copy from the default pack: its
+/// `signatures:` when the files have none, and each of its `causes:` the
+/// files do not describe themselves. A pack's cause ids are the default
+/// pack's and its own, so a pack adds a cause by describing it.
+fn complete(parsed: &mut Vec<Parsed>) -> Result<(), Problems> {
+    if parsed.iter().all(|f| f.file.signatures.is_empty()) {
+        parsed.extend(parse(super::embedded::signature_files())?);
+    }
+    let own: BTreeSet<String> = parsed
+        .iter()
+        .flat_map(|f| f.file.causes.keys().cloned())
+        .collect();
+    for mut default in parse(super::embedded::cause_files())? {
+        default.file.causes.retain(|id, _| !own.contains(id));
+        parsed.push(default);
+    }
+    Ok(())
 }
 
 /// Each file parsed, or every file's syntax problem.
@@ -142,6 +177,9 @@ struct Builder {
     lists: BTreeMap<String, Vec<String>>,
     /// The probes' facts that hold a signature id (`log.signature`).
     signature_facts: BTreeSet<String>,
+    /// The pack's cause ids (its `causes:` keys), each with the role of a
+    /// conclusion that does not say its own.
+    causes: BTreeMap<String, Role>,
 }
 
 /// The spot a message points at: a file and a path inside it.
@@ -233,6 +271,7 @@ impl Builder {
     fn pack(&mut self, source: &str, files: &[Parsed]) -> Option<RuleSet> {
         let header = self.header(files)?;
         self.index_ids(files);
+        let causes = self.cause_docs(files);
         let mut probes = Vec::new();
         for f in files {
             for (id, spec) in &f.file.probes {
@@ -249,7 +288,6 @@ impl Builder {
                 nodes.push(self.node(id, spec, &at));
             }
         }
-        let causes = self.cause_docs(files);
         let signatures = self.signature_book(files);
         let (header_file, spec) = header;
         let at = At::new(
@@ -294,14 +332,24 @@ impl Builder {
         })
     }
 
+    /// The pack's causes, which are also its cause ids: what a conclusion
+    /// or a signature may name.
     fn cause_docs(&mut self, files: &[Parsed]) -> BTreeMap<String, CauseDoc> {
         let mut docs = BTreeMap::new();
         for f in files {
             for (id, spec) in &f.file.causes {
                 let at = At::new(f, vec![PathSeg::Key("causes"), PathSeg::Key(id)]);
-                if !crate::causes::is_known(id) {
-                    self.problem(&at, format!("`{id}` is not a cause id of CAUSES.md"));
+                if !valid_id(id) {
+                    self.problem(&at, format!("`{id}` is no cause id: use a-z, 0-9, - and _"));
                 }
+                let role = spec.role.unwrap_or_default();
+                if matches!(role, Role::Latent | Role::Resolved) {
+                    self.problem(
+                        &at.key("role"),
+                        "a cause's role is `cause`, `consequence` or `healthy`; `latent` and `resolved` are said by a conclusion",
+                    );
+                }
+                self.causes.insert(id.clone(), role);
                 let doc = CauseDoc {
                     summary: spec.summary.clone(),
                     checks: spec
