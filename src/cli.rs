@@ -130,17 +130,9 @@ impl NginxArgs {
 }
 
 impl ConfArg {
-    /// This flag, with the defaults of a session that only finds nginx:
-    /// the window ends now, and `nginx -V` has the usual 60 s budget.
+    /// This flag, with the defaults of a session that only finds nginx.
     fn request(&self) -> Request<'_> {
-        Request {
-            conf: self.conf.as_deref(),
-            fpm_conf: None,
-            error_logs: &[],
-            url: None,
-            since: "0s",
-            budget: "60s",
-        }
+        Request::finding_nginx(self.conf.as_deref())
     }
 }
 

@@ -115,14 +115,7 @@ mod tests {
     /// Discovery of `conf` as given, past the flag's check (which refuses
     /// a missing file before discovery would).
     fn discover_at(conf: &Path) -> Result<ConfigView, String> {
-        let request = Request {
-            conf: None,
-            fpm_conf: None,
-            error_logs: &[],
-            url: None,
-            since: "0s",
-            budget: "60s",
-        };
+        let request = Request::finding_nginx(None);
         let mut options = Options::check(&request).expect("no flags to refuse");
         options.conf = Some(conf.to_path_buf());
         discover(&mut Session::new(options))

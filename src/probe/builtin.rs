@@ -58,27 +58,54 @@ pub trait Builtin: Sync {
 
 /// Every built-in, registered once, in the catalogue's order.
 pub const REGISTRY: &[&dyn Builtin] = &[
-    &nginx_probe::Nginx,
-    &config_lines::ConfigLines,
-    &error_log::ErrorLog,
-    &pass_target::PassTarget,
-    &upstream_now::UpstreamNow,
-    &sockets_probe::Listeners,
-    &backend::Backend,
-    &fpm_log::FpmLog,
-    &sockets_probe::Connect,
-    &sockets_probe::FastcgiPing,
-    &protocol::Protocol,
-    &sockets_probe::HttpGet,
-    &sockets_probe::SocketFile,
-    &access_log::AccessLog,
-    &capacity::CapacityProbe,
-    &packet_filter::PacketFilter,
-    &keepalive_reuse::KeepaliveReuse,
-    &tls_peer::TlsPeer,
-    &local_ports::LocalPorts,
-    &resolve::Resolve,
+    &nginx_probe::NGINX,
+    &config_lines::CONFIG_LINES,
+    &error_log::ERROR_LOG,
+    &pass_target::PASS_TARGET,
+    &upstream_now::UPSTREAM_NOW,
+    &sockets_probe::LISTENERS,
+    &backend::BACKEND,
+    &fpm_log::FPM_LOG,
+    &sockets_probe::CONNECT,
+    &sockets_probe::FASTCGI_PING,
+    &protocol::PROTOCOL,
+    &sockets_probe::HTTP_GET,
+    &sockets_probe::SOCKET_FILE,
+    &access_log::ACCESS_LOG,
+    &capacity::CAPACITY,
+    &packet_filter::PACKET_FILTER,
+    &keepalive_reuse::KEEPALIVE_REUSE,
+    &tls_peer::TLS_PEER,
+    &local_ports::LOCAL_PORTS,
+    &resolve::RESOLVE,
 ];
+
+/// A built-in as its own file registers it: its name in a pack, how it
+/// looks, and the command a person could type to see the same thing.
+pub struct Entry {
+    pub name: &'static str,
+    pub run: fn(&mut Session, &Params, &mut Out),
+    pub preview: fn(&mut Session, &Params) -> Option<String>,
+}
+
+impl Builtin for Entry {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
+        (self.run)(session, params, out);
+    }
+
+    fn preview(&self, session: &mut Session, params: &Params) -> Option<String> {
+        (self.preview)(session, params)
+    }
+}
+
+/// The preview of a built-in that no one command shows.
+fn no_preview(_: &mut Session, _: &Params) -> Option<String> {
+    None
+}
 
 /// The registered built-in called `name`.
 fn registered(name: &str) -> Option<&'static dyn Builtin> {
@@ -189,15 +216,8 @@ mod tests {
     #[test]
     fn an_unknown_built_in_fails_and_says_so() {
         let mut session = crate::session::Session::new(
-            crate::session::Options::check(&crate::session::Request {
-                conf: None,
-                fpm_conf: None,
-                error_logs: &[],
-                url: None,
-                since: "0s",
-                budget: "60s",
-            })
-            .expect("no flags to refuse"),
+            crate::session::Options::check(&crate::session::Request::finding_nginx(None))
+                .expect("no flags to refuse"),
         );
         let obs = run("no-such", &Params::new(), &mut session);
         assert_eq!(obs.status, ProbeStatus::Error);

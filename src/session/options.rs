@@ -24,6 +24,21 @@ pub struct Request<'a> {
     pub budget: &'a str,
 }
 
+impl<'a> Request<'a> {
+    /// The flags of a session that only finds nginx: `--conf` alone, a
+    /// window that ends now, and the usual 60 s for `nginx -V`.
+    pub fn finding_nginx(conf: Option<&'a Path>) -> Request<'a> {
+        Request {
+            conf,
+            fpm_conf: None,
+            error_logs: &[],
+            url: None,
+            since: "0s",
+            budget: "60s",
+        }
+    }
+}
+
 /// The user's overrides, checked.
 #[derive(Debug, Clone)]
 pub struct Options {

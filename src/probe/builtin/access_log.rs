@@ -4,8 +4,8 @@
 //! nginx writes an error-log line for every 502/504 it generates itself; a
 //! 502 in the access log with none in the error log came from upstream.
 
+use super::Entry;
 use super::nginx_probe::Discover;
-use super::{Builtin, Params};
 use crate::session::Session;
 use std::path::PathBuf;
 
@@ -93,22 +93,11 @@ fn line_time(line: &[u8]) -> Option<Timestamp> {
     crate::logs::nginx_line::line_time(local.as_bytes(), sign * (hours * 3600 + minutes * 60))
 }
 
-/// The `access-log` built-in, as registered.
-pub(super) struct AccessLog;
-
-impl Builtin for AccessLog {
-    fn name(&self) -> &'static str {
-        "access-log"
-    }
-
-    fn run(&self, session: &mut Session, _: &Params, out: &mut Out) {
-        run(session, out);
-    }
-
-    fn preview(&self, session: &mut Session, _: &Params) -> Option<String> {
-        Some(shown(&access_logs(session)))
-    }
-}
+pub(super) const ACCESS_LOG: Entry = Entry {
+    name: "access-log",
+    run: |session, _, out| run(session, out),
+    preview: |session, _| Some(shown(&access_logs(session))),
+};
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 //! configuration named with `--fpm-conf` and the distributions' usual
 //! configuration paths say what should be there.
 
-use super::{Builtin, Params};
+use super::Entry;
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -268,22 +268,11 @@ fn newest_versioned_binary() -> Option<PathBuf> {
     found.pop()
 }
 
-/// The `backend` built-in, as registered.
-pub(super) struct Backend;
-
-impl Builtin for Backend {
-    fn name(&self) -> &'static str {
-        "backend"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, params, out);
-    }
-
-    fn preview(&self, _: &mut Session, _: &Params) -> Option<String> {
-        Some(SHOWN.into())
-    }
-}
+pub(super) const BACKEND: Entry = Entry {
+    name: "backend",
+    run: |session, params, out| run(session, params, out),
+    preview: |_, _| Some(SHOWN.into()),
+};
 
 #[cfg(test)]
 mod tests {

@@ -14,8 +14,7 @@
 mod facts;
 mod sizing;
 
-use super::{Builtin, Params};
-use crate::session::Session;
+use super::Entry;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -305,22 +304,11 @@ fn same_path(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
-/// The `capacity` built-in, as registered.
-pub(super) struct CapacityProbe;
-
-impl Builtin for CapacityProbe {
-    fn name(&self) -> &'static str {
-        "capacity"
-    }
-
-    fn run(&self, _: &mut Session, params: &Params, out: &mut Out) {
-        run(params, out);
-    }
-
-    fn preview(&self, _: &mut Session, _: &Params) -> Option<String> {
-        Some("ps -o pid,rss,args -C php-fpm".into())
-    }
-}
+pub(super) const CAPACITY: Entry = Entry {
+    name: "capacity",
+    run: |_, params, out| run(params, out),
+    preview: |_, _| Some("ps -o pid,rss,args -C php-fpm".into()),
+};
 
 #[cfg(test)]
 mod tests;

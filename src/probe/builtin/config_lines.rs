@@ -10,8 +10,7 @@
 //! that ends without `;`, `{` or `}` as the likely place, with that line
 //! terminated as the correction.
 
-use super::{Builtin, Params};
-use crate::session::Session;
+use super::{Entry, no_preview};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
@@ -178,18 +177,11 @@ fn shown(text: &str) -> String {
     sanitize::truncate(&sanitize::for_terminal(spaced.as_bytes()), LINE_CHARS)
 }
 
-/// The `config-lines` built-in, as registered.
-pub(super) struct ConfigLines;
-
-impl Builtin for ConfigLines {
-    fn name(&self) -> &'static str {
-        "config-lines"
-    }
-
-    fn run(&self, _: &mut Session, params: &Params, out: &mut Out) {
-        run(params, out);
-    }
-}
+pub(super) const CONFIG_LINES: Entry = Entry {
+    name: "config-lines",
+    run: |_, params, out| run(params, out),
+    preview: no_preview,
+};
 
 #[cfg(test)]
 mod tests {

@@ -5,8 +5,8 @@
 //! Reading is from the end and bounded, so a 10 GiB log costs what a small
 //! one does. Lines before the window are counted as history, not faults.
 
+use super::Entry;
 use super::nginx_probe::Discover;
-use super::{Builtin, Params};
 use crate::rules::signatures::SignatureBook;
 use crate::session::Session;
 use std::collections::BTreeMap;
@@ -270,19 +270,8 @@ fn clean(s: &str) -> String {
     sanitize::for_terminal(s.as_bytes())
 }
 
-/// The `error-log` built-in, as registered.
-pub(super) struct ErrorLog;
-
-impl Builtin for ErrorLog {
-    fn name(&self) -> &'static str {
-        "error-log"
-    }
-
-    fn run(&self, session: &mut Session, _: &Params, out: &mut Out) {
-        run(session, out);
-    }
-
-    fn preview(&self, session: &mut Session, _: &Params) -> Option<String> {
-        Some(shown(&session.error_logs()))
-    }
-}
+pub(super) const ERROR_LOG: Entry = Entry {
+    name: "error-log",
+    run: |session, _, out| run(session, out),
+    preview: |session, _| Some(shown(&session.error_logs())),
+};

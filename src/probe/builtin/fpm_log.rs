@@ -4,7 +4,7 @@
 //! This is what tells a "Connection reset by peer" apart: the nginx line is
 //! the same for a killed request and a crashed worker, php-fpm's is not.
 
-use super::{Builtin, Params};
+use super::Entry;
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -127,22 +127,11 @@ pub(super) fn shown(path: &str) -> String {
     format!("tail -n 100 {}", crate::shell::words(&[path.to_owned()]))
 }
 
-/// The `fpm-log` built-in, as registered.
-pub(super) struct FpmLog;
-
-impl Builtin for FpmLog {
-    fn name(&self) -> &'static str {
-        "fpm-log"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, params, out);
-    }
-
-    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
-        Some(shown(params.get("path")?))
-    }
-}
+pub(super) const FPM_LOG: Entry = Entry {
+    name: "fpm-log",
+    run: |session, params, out| run(session, params, out),
+    preview: |_, params| Some(shown(params.get("path")?)),
+};
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@
 //! to is asked: loopback, or a server of the upstream group.
 
 use super::nginx_probe::Discover;
-use super::{Builtin, Params};
+use super::{Entry, no_preview};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -286,18 +286,11 @@ fn describe(m: &Measured, out: &mut Out) {
     }
 }
 
-/// The `keepalive-reuse` built-in, as registered.
-pub(super) struct KeepaliveReuse;
-
-impl Builtin for KeepaliveReuse {
-    fn name(&self) -> &'static str {
-        "keepalive-reuse"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, params, out);
-    }
-}
+pub(super) const KEEPALIVE_REUSE: Entry = Entry {
+    name: "keepalive-reuse",
+    run: |session, params, out| run(session, params, out),
+    preview: no_preview,
+};
 
 #[cfg(test)]
 mod tests {

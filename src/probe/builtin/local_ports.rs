@@ -10,7 +10,7 @@
 //! kernel's default, the connections to the backend by state and by the
 //! programs holding them, and the file that sets the range at boot.
 
-use super::{Builtin, Params};
+use super::{Entry, no_preview};
 use crate::session::Session;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -151,18 +151,11 @@ fn set_in(range: (u16, u16)) -> Option<(String, usize, String)> {
         .map(|(at, _)| at)
 }
 
-/// The `local-ports` built-in, as registered.
-pub(super) struct LocalPorts;
-
-impl Builtin for LocalPorts {
-    fn name(&self) -> &'static str {
-        "local-ports"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, params, out);
-    }
-}
+pub(super) const LOCAL_PORTS: Entry = Entry {
+    name: "local-ports",
+    run: |session, params, out| run(session, params, out),
+    preview: no_preview,
+};
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@
 //! commands ask a session through [`Discover`], so every one of them finds
 //! the same nginx the same way.
 
-use super::{Builtin, Params};
+use super::Entry;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -185,19 +185,8 @@ pub fn build_info(binary: &Path) -> BuildInfo {
     }
 }
 
-/// The `nginx` built-in, as registered.
-pub(super) struct Nginx;
-
-impl Builtin for Nginx {
-    fn name(&self) -> &'static str {
-        "nginx"
-    }
-
-    fn run(&self, session: &mut Session, _: &Params, out: &mut Out) {
-        run(session, out);
-    }
-
-    fn preview(&self, _: &mut Session, _: &Params) -> Option<String> {
-        Some("ps -o pid=,args= -C nginx".into())
-    }
-}
+pub(super) const NGINX: Entry = Entry {
+    name: "nginx",
+    run: |session, _, out| run(session, out),
+    preview: |_, _| Some("ps -o pid=,args= -C nginx".into()),
+};

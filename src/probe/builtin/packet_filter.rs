@@ -18,8 +18,7 @@ mod iptables;
 mod nft;
 mod rules;
 
-use super::{Builtin, Params};
-use crate::session::Session;
+use super::{Entry, no_preview};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -305,18 +304,11 @@ fn firewalld_zone(chain: &str) -> Option<String> {
     (!zone.is_empty() && zone != "ZONES").then(|| zone.to_owned())
 }
 
-/// The `packet-filter` built-in, as registered.
-pub(super) struct PacketFilter;
-
-impl Builtin for PacketFilter {
-    fn name(&self) -> &'static str {
-        "packet-filter"
-    }
-
-    fn run(&self, _: &mut Session, params: &Params, out: &mut Out) {
-        run(params, out);
-    }
-}
+pub(super) const PACKET_FILTER: Entry = Entry {
+    name: "packet-filter",
+    run: |_, params, out| run(params, out),
+    preview: no_preview,
+};
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,8 @@
 //! nginx's matching rules pick for the request's path. Without them, or when
 //! the match passes elsewhere, the first candidate is quoted and the note says so.
 
+use super::Entry;
 use super::nginx_probe::Discover;
-use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -447,22 +447,11 @@ fn address(params: &BTreeMap<String, String>) -> Option<Address> {
     }
 }
 
-/// The `pass-target` built-in, as registered.
-pub(super) struct PassTarget;
-
-impl Builtin for PassTarget {
-    fn name(&self) -> &'static str {
-        "pass-target"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, params, out);
-    }
-
-    fn preview(&self, _: &mut Session, _: &Params) -> Option<String> {
-        Some(SHOWN.into())
-    }
-}
+pub(super) const PASS_TARGET: Entry = Entry {
+    name: "pass-target",
+    run: |session, params, out| run(session, params, out),
+    preview: |_, _| Some(SHOWN.into()),
+};
 
 #[cfg(test)]
 mod tests;

@@ -6,8 +6,7 @@
 //! a garbled header, words that also mean a crash. Greeting the port (see
 //! `host::connect::speaks`) settles it; the scheme nginx logged says what it spoke.
 
-use super::{Builtin, Params};
-use crate::session::Session;
+use super::Entry;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -123,22 +122,11 @@ fn split_target(written: &str) -> (&str, &str) {
     }
 }
 
-/// The `protocol` built-in, as registered.
-pub(super) struct Protocol;
-
-impl Builtin for Protocol {
-    fn name(&self) -> &'static str {
-        "protocol"
-    }
-
-    fn run(&self, _: &mut Session, params: &Params, out: &mut Out) {
-        run(params, out);
-    }
-
-    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
-        Some(shown(&super::sockets_probe::endpoint(params).ok()?))
-    }
-}
+pub(super) const PROTOCOL: Entry = Entry {
+    name: "protocol",
+    run: |_, params, out| run(params, out),
+    preview: |_, params| Some(shown(&super::sockets_probe::endpoint(params).ok()?)),
+};
 
 #[cfg(test)]
 mod tests {

@@ -14,8 +14,8 @@
 
 mod dns;
 
+use super::Entry;
 use super::nginx_probe::Discover;
-use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -222,23 +222,14 @@ fn variable_pass(params: &BTreeMap<String, String>, name: &str, out: &mut Out) {
     );
 }
 
-/// The `resolve` built-in, as registered.
-pub(super) struct Resolve;
-
-impl Builtin for Resolve {
-    fn name(&self) -> &'static str {
-        "resolve"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, params, out);
-    }
-
-    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+pub(super) const RESOLVE: Entry = Entry {
+    name: "resolve",
+    run: |session, params, out| run(session, params, out),
+    preview: |_, params| {
         let name = params.get("name")?;
         Some(format!("getent hosts {}", crate::shell::quote(name)))
-    }
-}
+    },
+};
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 //! as typed parameters (transport, host, port, path) — never as a string
 //! handed to a tool — and refuse values that do not parse.
 
-use super::{Builtin, Params};
+use super::Entry;
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -309,90 +309,35 @@ fn socket_file(params: &BTreeMap<String, String>, out: &mut Out) {
     out.set("reason", reason);
 }
 
-/// The `listeners` built-in, as registered.
-pub(super) struct Listeners;
+pub(super) const LISTENERS: Entry = Entry {
+    name: "listeners",
+    run: |session, params, out| run(session, "listeners", params, out),
+    preview: |_, params| Some(crate::host::sockets::ss_equivalent(&endpoint(params).ok()?)),
+};
 
-impl Builtin for Listeners {
-    fn name(&self) -> &'static str {
-        "listeners"
-    }
+pub(super) const CONNECT: Entry = Entry {
+    name: "connect",
+    run: |session, params, out| run(session, "connect", params, out),
+    preview: |_, params| Some(shown_connect(&endpoint(params).ok()?)),
+};
 
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, "listeners", params, out);
-    }
+pub(super) const FASTCGI_PING: Entry = Entry {
+    name: "fastcgi-ping",
+    run: |session, params, out| run(session, "fastcgi-ping", params, out),
+    preview: |_, params| Some(super::protocol::shown(&endpoint(params).ok()?)),
+};
 
-    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
-        Some(crate::host::sockets::ss_equivalent(&endpoint(params).ok()?))
-    }
-}
+pub(super) const HTTP_GET: Entry = Entry {
+    name: "http-get",
+    run: |session, params, out| run(session, "http-get", params, out),
+    preview: |_, params| Some(shown_get(&endpoint(params).ok()?, params)),
+};
 
-/// The `connect` built-in, as registered.
-pub(super) struct Connect;
-
-impl Builtin for Connect {
-    fn name(&self) -> &'static str {
-        "connect"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, "connect", params, out);
-    }
-
-    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
-        Some(shown_connect(&endpoint(params).ok()?))
-    }
-}
-
-/// The `fastcgi-ping` built-in, as registered.
-pub(super) struct FastcgiPing;
-
-impl Builtin for FastcgiPing {
-    fn name(&self) -> &'static str {
-        "fastcgi-ping"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, "fastcgi-ping", params, out);
-    }
-
-    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
-        Some(super::protocol::shown(&endpoint(params).ok()?))
-    }
-}
-
-/// The `http-get` built-in, as registered.
-pub(super) struct HttpGet;
-
-impl Builtin for HttpGet {
-    fn name(&self) -> &'static str {
-        "http-get"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, "http-get", params, out);
-    }
-
-    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
-        Some(shown_get(&endpoint(params).ok()?, params))
-    }
-}
-
-/// The `socket-file` built-in, as registered.
-pub(super) struct SocketFile;
-
-impl Builtin for SocketFile {
-    fn name(&self) -> &'static str {
-        "socket-file"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, "socket-file", params, out);
-    }
-
-    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
-        Some(shown_socket_file(std::path::Path::new(params.get("path")?)))
-    }
-}
+pub(super) const SOCKET_FILE: Entry = Entry {
+    name: "socket-file",
+    run: |session, params, out| run(session, "socket-file", params, out),
+    preview: |_, params| Some(shown_socket_file(std::path::Path::new(params.get("path")?))),
+};
 
 #[cfg(test)]
 mod tests {

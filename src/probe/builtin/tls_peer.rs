@@ -13,7 +13,7 @@
 //! whether its CN would verify instead).
 
 use super::nginx_probe::Discover;
-use super::{Builtin, Params};
+use super::{Entry, no_preview};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -246,18 +246,11 @@ fn common_name(subject: &str) -> Option<String> {
         })
 }
 
-/// The `tls-peer` built-in, as registered.
-pub(super) struct TlsPeer;
-
-impl Builtin for TlsPeer {
-    fn name(&self) -> &'static str {
-        "tls-peer"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, params, out);
-    }
-}
+pub(super) const TLS_PEER: Entry = Entry {
+    name: "tls-peer",
+    run: |session, params, out| run(session, params, out),
+    preview: no_preview,
+};
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,8 @@
 //! owner and mode changed. Failures that stopped before such a change, at an
 //! address that answers now, are history: the rules report them resolved.
 
+use super::Entry;
 use super::nginx_probe::Discover;
-use super::{Builtin, Params};
 use crate::session::Session;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -223,23 +223,14 @@ fn url_path(url: &str) -> Option<String> {
     })
 }
 
-/// The `upstream-now` built-in, as registered.
-pub(super) struct UpstreamNow;
-
-impl Builtin for UpstreamNow {
-    fn name(&self) -> &'static str {
-        "upstream-now"
-    }
-
-    fn run(&self, session: &mut Session, params: &Params, out: &mut Out) {
-        run(session, params, out);
-    }
-
-    fn preview(&self, _: &mut Session, params: &Params) -> Option<String> {
+pub(super) const UPSTREAM_NOW: Entry = Entry {
+    name: "upstream-now",
+    run: |session, params, out| run(session, params, out),
+    preview: |_, params| {
         let target = super::sockets_probe::endpoint(params).ok()?;
         Some(crate::host::sockets::ss_equivalent(&target))
-    }
-}
+    },
+};
 
 #[cfg(test)]
 mod tests {
