@@ -6,7 +6,7 @@
 //! configuration was found (the running master, `--conf`, `nginx -V`), and
 //! what `nginx -t` would refuse in it, with nginx's words and file:line.
 //!
-//! Discovery is the `nginx` built-in's ([`crate::builtin::Host::nginx`]), so
+//! Discovery is the `nginx` built-in's ([`crate::probe::builtin::Host::nginx`]), so
 //! this command shows exactly what a diagnosis would reason about. The tree
 //! is built in [`view`] and rendered as text in [`text`] or as JSON.
 
@@ -16,9 +16,9 @@ pub mod view;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::builtin::{Host, HostOptions};
 use crate::cli::{ConfigArgs, ListFormat};
 use crate::logs::Timestamp;
+use crate::probe::builtin::{Host, HostOptions};
 use crate::{ExitStatus, print_error, print_stdout};
 
 use view::{ConfigView, Origin, OtherMaster, UserView, lossy};

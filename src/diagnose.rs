@@ -5,12 +5,12 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use crate::builtin::{Host, HostOptions};
 use crate::cli::DiagnoseArgs;
 use crate::engine::{Engine, Walk};
 use crate::guide::terminal::Terminal;
 use crate::guide::{Guide, Interrupted};
 use crate::logs::time::{Timestamp, local_utc_offset};
+use crate::probe::builtin::{Host, HostOptions};
 use crate::probe::groups::RUNNING;
 use crate::probe::system::SystemProber;
 use crate::probe::{Observation, Prober};

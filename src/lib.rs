@@ -8,7 +8,6 @@
 //! what it found becomes a [`report`]. Knowledge about nginx lives in the
 //! YAML rules, not here.
 
-pub mod builtin;
 pub mod bundle;
 pub mod causes;
 pub mod cli;

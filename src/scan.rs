@@ -14,7 +14,7 @@
 //!   through 4 MiB windows `mapped` in turn (no copy from the page cache,
 //!   safe against the file shrinking meanwhile); `lines` reads what cannot
 //!   be mapped in 256 KiB chunks, handing out lines without copying them;
-//! * `prefilter` rejects nearly every line that cannot be a failure with a
+//! * [`crate::logs::prefilter`] rejects nearly every line that cannot be a failure with a
 //!   few word comparisons, and `clock` times a new timestamp from its
 //!   date's midnight; only the rest is parsed without copying
 //!   (`nginx_line::parse_line_ref`), classified (`count`) and named
@@ -28,7 +28,6 @@ mod lines;
 mod mapped;
 #[cfg(test)]
 mod oracle;
-pub(crate) mod prefilter;
 mod read;
 mod render;
 mod seek;
@@ -40,12 +39,12 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::builtin::{Host, HostOptions, parse_since};
 use crate::cli::{ListFormat, ScanArgs};
 use crate::logs::Timestamp;
 use crate::logs::nginx_line::line_time;
 use crate::logs::rotated::{Source, window_sources};
 use crate::logs::time::local_utc_offset;
+use crate::probe::builtin::{Host, HostOptions, parse_since};
 use crate::rules::signatures::SignatureBook;
 use crate::{ExitStatus, print_error, print_stdout};
 use count::Window;

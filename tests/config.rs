@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nginx_doctor::builtin::{self, Host, HostOptions};
 use nginx_doctor::config_command::view::{ConfigView, Origin, UserView};
 use nginx_doctor::logs::Timestamp;
 use nginx_doctor::nginx::{model, parse_dump, parse_file};
+use nginx_doctor::probe::builtin::{self, Host, HostOptions};
 use nginx_doctor::probe::{Observation, ProbeStatus};
 use nginx_doctor::value::Value;
 use regex::Regex;

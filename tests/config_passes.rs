@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nginx_doctor::builtin;
+use nginx_doctor::probe::builtin;
 use nginx_doctor::value::Value;
 use regex::Regex;
 use serde_json::Value as Json;

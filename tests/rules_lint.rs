@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nginx_doctor::builtin::BUILTINS;
+use nginx_doctor::probe::builtin::BUILTINS;
 
 use crate::support::doctor::{BINARY, DoctorRun, run_bounded};
 

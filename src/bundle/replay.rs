@@ -46,12 +46,12 @@ impl Replayer {
 
 /// A recording as this version's rules read it: an error-log recording's
 /// failing upstreams as the items the rules now walk (see
-/// [`crate::builtin::recorded_items`]).
+/// [`crate::probe::builtin::recorded_items`]).
 fn upgraded(r: &Recording) -> Observation {
     let mut observation = r.observation();
     let is_error_log =
         matches!(&r.invocation, Invocation::Builtin { name, .. } if name == "error-log");
-    if is_error_log && let Some(items) = crate::builtin::recorded_items(&r.facts) {
+    if is_error_log && let Some(items) = crate::probe::builtin::recorded_items(&r.facts) {
         observation.facts.retain(|(name, _)| name != "upstreams");
         observation.facts.push(("upstreams".into(), items));
     }

@@ -30,7 +30,7 @@ impl Engine<'_> {
         let reason = obs.reason.as_deref().map(clean_fact);
         facts.set(format!("{id}.reason"), reason);
         for name in &probe.facts {
-            if !crate::builtin::COMMON_FACTS.contains(&name.as_str()) {
+            if !crate::probe::builtin::COMMON_FACTS.contains(&name.as_str()) {
                 facts.set(format!("{id}.{name}"), Value::Null);
             }
         }

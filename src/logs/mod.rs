@@ -21,6 +21,7 @@ pub mod classify;
 pub mod fpm_line;
 pub mod fragment;
 pub mod nginx_line;
+pub(crate) mod prefilter;
 pub mod rotated;
 pub mod signature;
 pub mod time;

@@ -6,6 +6,7 @@
 //! tree branches on. [`system::SystemProber`] looks at this host; tests and
 //! replays give recorded observations instead.
 
+pub mod builtin;
 pub mod command;
 pub mod groups;
 pub mod isolate;

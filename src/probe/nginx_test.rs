@@ -15,9 +15,9 @@ use nix::unistd::{AccessFlags, Uid, eaccess};
 use super::command::{self, CommandOutput, CommandSpec, Outcome};
 use super::isolate::Plan;
 use super::{Observation, ProbeStatus};
-use crate::builtin::Host;
 use crate::nginx::writes::{self, TestCommand, Writes};
 use crate::nginx::{BuildInfo, parse_file};
+use crate::probe::builtin::Host;
 
 /// Program names of nginx and its common builds.
 const NGINX_NAMES: [&str; 3] = ["nginx", "openresty", "tengine"];
@@ -138,7 +138,7 @@ fn build_of(program: &str, host: &mut Host) -> BuildInfo {
         (Some(a), Some(b)) if a == b => view.build.clone(),
         _ => located
             .as_deref()
-            .map(crate::builtin::build_info)
+            .map(crate::probe::builtin::build_info)
             .unwrap_or_default(),
     }
 }

@@ -1,5 +1,5 @@
 //! The prober that looks at this host: commands through the bounded runner,
-//! built-ins through [`crate::builtin`].
+//! built-ins through [`crate::probe::builtin`].
 //!
 //! Before anything runs it checks the probe's needs: a missing program, a
 //! probe that needs root when we are not, or systemd when PID 1 is something
@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::command::{self, CommandOutput, CommandSpec, Outcome};
 use super::nginx_test::{self, Guarded};
 use super::{Invocation, Observation, ProbeStatus, Prober};
-use crate::builtin::Host;
+use crate::probe::builtin::Host;
 use crate::rules::{Need, Probe};
 use crate::shell::words as shell_words;
 
@@ -25,7 +25,7 @@ impl Prober for SystemProber {
     fn preview(&mut self, invocation: &Invocation) -> String {
         match invocation {
             Invocation::Builtin { name, params } => {
-                crate::builtin::preview(name, params, &mut self.host)
+                crate::probe::builtin::preview(name, params, &mut self.host)
                     .unwrap_or_else(|| invocation.shown())
             }
             Invocation::Command { .. } => invocation.shown(),
@@ -45,7 +45,7 @@ impl Prober for SystemProber {
             Invocation::Command { argv } => self.command(probe, argv),
             Invocation::Builtin { name, params } => {
                 let started = Instant::now();
-                let mut obs = crate::builtin::run(name, params, &mut self.host);
+                let mut obs = crate::probe::builtin::run(name, params, &mut self.host);
                 obs.duration = started.elapsed();
                 obs
             }

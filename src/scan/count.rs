@@ -16,12 +16,12 @@ use std::ops::ControlFlow;
 
 use super::clock::Clock;
 use super::lines::Newlines;
-use super::prefilter::{Prefilter, Split, counted};
 use super::tally::Tally;
 use super::upstream::Names;
 use crate::logs::Timestamp;
 use crate::logs::classify::classify_ref;
 use crate::logs::nginx_line::{LineRef, parse_split_ref, scan_fields};
+use crate::logs::prefilter::{Prefilter, Split, counted};
 
 /// Continuation bytes kept per entry, half after its head, half at its end.
 const CONTINUATION_CAP: usize = 64 * 1024;

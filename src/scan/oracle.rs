@@ -13,12 +13,12 @@
 use proptest::prelude::*;
 
 use super::count::Window;
-use super::prefilter::counted;
 use super::tally::Tally;
 use super::upstream::Names;
 use crate::logs::Timestamp;
 use crate::logs::classify::classify;
 use crate::logs::nginx_line::{line_time, parse_line};
+use crate::logs::prefilter::counted;
 use crate::logs::signature::Signature;
 use crate::scan::tally::SignatureCount;
 

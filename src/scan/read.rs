@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::count::{Counter, Window};
 use super::lines::{CHUNK, for_each_block};
 use super::mapped::{self, Mapping};
-use super::prefilter::Prefilter;
 use super::tally::Tally;
+use crate::logs::prefilter::Prefilter;
 
 /// How a plain file is cut: at most [`PARTS_PER_THREAD`] parts per
 /// thread, none smaller than `min_part` bytes.

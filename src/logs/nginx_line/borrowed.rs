@@ -12,7 +12,7 @@ use crate::logs::time::parse_digits;
 use crate::logs::{Action, Level, Timestamp};
 
 /// Where the parts of a timestamped line's head lie, as split outside the
-/// parser (by `scan::prefilter`, whose tests prove it splits as
+/// parser (by `logs::prefilter`, whose tests prove it splits as
 /// [`super::parse_line_ref`] does).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadSpans {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::hint::closest;
 use super::{At, Builder};
-use crate::builtin;
 use crate::expr::{compile_regex, regex_error};
+use crate::probe::builtin;
 use crate::probe::command::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT};
 use crate::rules::schema::ProbeSpec;
 use crate::rules::{Action, Extract, Probe};

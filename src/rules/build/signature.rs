@@ -6,7 +6,7 @@
 //! the regex can match some id at all. Which facts hold signature ids is
 //! declared by the built-ins ([`BuiltinInfo::signatures`]), not guessed.
 //!
-//! [`BuiltinInfo::signatures`]: crate::builtin::BuiltinInfo::signatures
+//! [`BuiltinInfo::signatures`]: crate::probe::builtin::BuiltinInfo::signatures
 
 use std::collections::BTreeSet;
 
@@ -15,9 +15,9 @@ use regex_syntax::ast::{self, Assertion, AssertionKind, Ast, GroupKind};
 
 use super::hint::closest;
 use super::{At, Builder, Parsed};
-use crate::builtin;
 use crate::expr::{Against, Expr};
 use crate::logs::signature::Signature;
+use crate::probe::builtin;
 use crate::rules::{Action, Probe, Problem};
 use crate::value::Value;
 

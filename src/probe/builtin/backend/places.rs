@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn every_group_has_its_facts_in_the_builtin_table() {
-        let backend = crate::builtin::info("backend").expect("backend is a built-in");
+        let backend = crate::probe::builtin::info("backend").expect("backend is a built-in");
         for (name, _) in GROUPS {
             for fact in ["file", "lines", "at"] {
                 let fact = format!("{name}_{fact}");

@@ -125,9 +125,9 @@ fn shown_as(c: &Capacity) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::builtin::capacity::cpu::Cpus;
-    use crate::builtin::capacity::memory::MemInfo;
-    use crate::builtin::capacity::sizing::{self, Inputs};
+    use crate::probe::builtin::capacity::cpu::Cpus;
+    use crate::probe::builtin::capacity::memory::MemInfo;
+    use crate::probe::builtin::capacity::sizing::{self, Inputs};
     use crate::value::Value;
     use std::path::PathBuf;
 
@@ -222,7 +222,7 @@ mod tests {
         let mut out = Out::default();
         report(&c, &mut out);
         let obs = out.finish();
-        for name in crate::builtin::capacity::WITH_SIZING {
+        for name in crate::probe::builtin::capacity::WITH_SIZING {
             let value = obs.facts.iter().find(|(k, _)| k == name).map(|(_, v)| v);
             assert!(
                 value.is_some_and(|v| !matches!(v, Value::Null)),
