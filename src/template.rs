@@ -10,6 +10,10 @@
 
 use crate::value::{Facts, Value};
 
+mod origin;
+
+pub use origin::{Origin, Pos};
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -19,7 +23,7 @@ pub struct Template {
     spans: Vec<(String, usize, String)>,
     /// Where each quoted fact is written in its file, once the pack's
     /// builder has said ([`Template::locate`]), for `rules lint`.
-    origins: Vec<(String, crate::rules::Origin)>,
+    origins: Vec<(String, Origin)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +162,7 @@ impl Template {
 
     /// Records where each quoted fact is written: `find` maps a byte offset
     /// in the text and the reference as written to its place in the file.
-    pub fn locate(&mut self, mut find: impl FnMut(usize, &str) -> crate::rules::Origin) {
+    pub fn locate(&mut self, mut find: impl FnMut(usize, &str) -> Origin) {
         self.origins = self
             .spans
             .iter()
@@ -167,7 +171,7 @@ impl Template {
     }
 
     /// Where fact `name` is first quoted, when [`Template::locate`] said.
-    pub fn origin_of(&self, name: &str) -> Option<&crate::rules::Origin> {
+    pub fn origin_of(&self, name: &str) -> Option<&Origin> {
         self.origins.iter().find(|(n, _)| n == name).map(|(_, o)| o)
     }
 
@@ -442,9 +446,6 @@ fn flatten(parts: &[Part], facts: &Facts, out: &mut Vec<Part>) {
     }
 }
 
-/// Characters a fact may hold to be pasted into a shell command as it is:
-/// no quote, `$`, backtick, `;`, `|`, `&`, redirection or whitespace
-/// (brackets stay, for IPv6 addresses: at worst they glob).
 /// The quote a shell is inside after reading `text` from inside `quote`.
 fn quote_after(mut quote: Option<char>, text: &str) -> Option<char> {
     let mut escaped = false;
@@ -467,13 +468,10 @@ fn in_quote(quote: Option<char>, v: &str) -> Option<String> {
     match quote {
         Some('\'') => (!v.contains('\'')).then(|| v.to_owned()),
         Some(_) => (!v.contains(['"', '$', '`', '\\', '!'])).then(|| v.to_owned()),
-        None if v.chars().all(is_shell_plain) => Some(v.to_owned()),
+        // An empty value adds nothing; anything else is quoted unless plain.
+        None if v.is_empty() => Some(String::new()),
         None => Some(crate::shell::quote(v)),
     }
-}
-
-fn is_shell_plain(c: char) -> bool {
-    c.is_alphanumeric() || "_-./:=@%+,[]".contains(c)
 }
 
 fn is_name_byte(b: u8) -> bool {

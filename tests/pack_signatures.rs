@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::doctor::{BINARY, DOCTOR_TIMEOUT, DoctorRun, run_bounded};
 use crate::support::net::free_port;
-use crate::support::{Lab, Pass};
+use crate::support::{Lab, Pass, pack};
 
 const REFUSED: &str = "2026/12/08 01:00:00 [error] 812#812: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: _, request: \"GET /app HTTP/1.1\", upstream: \"http://127.0.0.1:8000/app\", host: \"localhost\"";
 const SAID: &str = "The test pack says a refused connection is a firewall's doing.";
@@ -16,16 +16,7 @@ const SAID: &str = "The test pack says a refused connection is a firewall's doin
 /// The default pack, copied into `dir` with `conn-refused-tcp` rewritten:
 /// another sentence, `firewall-blocked` first, and the status `status`.
 fn rewritten_pack(dir: &Path, status: &str) -> PathBuf {
-    let rules = dir.join("rules");
-    fs::create_dir_all(&rules).expect("mkdir rules");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    for entry in fs::read_dir(&source).expect("read rules/") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let name = path.file_name().expect("a name");
-            fs::copy(&path, rules.join(name)).expect("copy a rule file");
-        }
-    }
+    let rules = pack::default_copy(dir, &[]);
     let file = rules.join("05-signatures.yaml");
     let text = fs::read_to_string(&file).expect("read signatures");
     let (before, after) = text.split_once("  conn-refused-tcp:\n").expect("the entry");
@@ -76,19 +67,8 @@ fn explain_says_what_the_packs_signature_says() {
 fn scan_gives_the_status_the_pack_says() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let rules = rewritten_pack(tmp.path(), "    status: 504\n");
-    let log = tmp.path().join("error.log");
-    fs::write(&log, format!("{REFUSED}\n")).expect("write log");
 
-    let run = doctor(&[
-        "--rules",
-        rules.to_str().expect("utf-8"),
-        "scan",
-        "--format",
-        "json",
-        "--since",
-        "2000-01-01 00:00",
-        log.to_str().expect("utf-8"),
-    ]);
+    let run = pack::scan_lines(&rules, tmp.path(), REFUSED);
     assert_eq!(run.status, 1, "{run}");
     let row = &run.json["signatures"][0];
     assert_eq!(row["id"], "conn-refused-tcp", "{run}");

@@ -248,7 +248,7 @@ fn an_unknown_builtin_parameter_lists_the_parameters() {
 fn an_unknown_cause_suggests_the_cause_meant() {
     rejects(
         "unknown-cause",
-        "unknown-cause/00-pack.yaml:13:15: `no-fault-fund` is not a cause id of CAUSES.md; \
+        "unknown-cause/00-pack.yaml:13:15: `no-fault-fund` is not a cause id (a key of the pack's `causes:`); \
          did you mean `no-fault-found`?",
     );
 }
@@ -477,7 +477,7 @@ fn every_problem_of_a_pack_is_reported_in_one_run() {
         &[
             "many-problems/00-pack.yaml:11:13: `connect` takes no parameter `prot` \
              (did you mean `port`?); it takes `transport`, `host`, `port`, `path`",
-            "many-problems/00-pack.yaml:25:15: `no-fault-fund` is not a cause id of CAUSES.md; \
+            "many-problems/00-pack.yaml:25:15: `no-fault-fund` is not a cause id (a key of the pack's `causes:`); \
              did you mean `no-fault-found`?",
             "many-problems/00-pack.yaml:26:12: template: `{{` is not closed by `}}` \
              (at character 1)",

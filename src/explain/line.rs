@@ -246,8 +246,7 @@ fn fields(entry: &Entry, reading: &Reading) -> Fields {
     }
 }
 
-/// A cause with the pack's doc; a pack without one still names the cause
-/// with the contract's one-line description.
+/// A cause with the pack's doc.
 fn candidate(id: &str, causes: &BTreeMap<String, CauseDoc>, tokens: &tokens::Tokens) -> Candidate {
     match causes.get(id) {
         Some(doc) => Candidate {
@@ -263,12 +262,11 @@ fn candidate(id: &str, causes: &BTreeMap<String, CauseDoc>, tokens: &tokens::Tok
                 })
                 .collect(),
         },
+        // The pack's signatures name only its causes; a cause without
+        // a doc is shown by its id alone.
         None => Candidate {
             id: id.to_owned(),
-            summary: crate::causes::CAUSES
-                .iter()
-                .find(|(c, _)| *c == id)
-                .map_or_else(String::new, |(_, d)| format!("{d}.")),
+            summary: String::new(),
             checks: Vec::new(),
         },
     }

@@ -1,70 +1,23 @@
 //! Ranking a line's candidate causes with what the line itself shows.
 //!
-//! A signature's candidates (`Signature::candidates`) are ranked for the
-//! failure in general. Some lines say more: the pass directive's protocol is
-//! in the `upstream:` scheme, the backend's address in its peer. Each rule
-//! here rests on one fact of `research/502-catalogue.md`, named in its doc,
-//! and says why it moved a cause so the reader can judge it. Rules are few on
-//! purpose: a guess dressed as a ranking would mislead more than the plain
-//! list.
+//! A signature's candidates are ranked for the failure in general. Some
+//! lines say more: the pass directive's protocol is in the `upstream:`
+//! scheme, the backend's address in its peer. The rules that use it are the
+//! pack's (`rank:` under a signature in `rules/05-signatures.yaml`), each
+//! resting on one fact of `research/502-catalogue.md` and saying why it
+//! moved a cause so the reader can judge it; here they are only applied.
 //!
 //! Already right in the static lists, and tested as such: a unix-socket
 //! `(13: Permission denied)` puts `socket-permission` before
 //! `selinux-denied` (A4); a TCP `(13)` puts `selinux-denied` first (A6, trap 8).
 
-use crate::logs::{ErrorLine, Signature, UpstreamAddr};
+use crate::logs::{ErrorLine, Signature};
+pub use crate::rules::signatures::Ranked;
 use crate::rules::signatures::SignatureBook;
-
-/// php-fpm's usual TCP port (`listen = 127.0.0.1:9000` in php-fpm's sample
-/// pool, and the port every PHP container image exposes).
-const PHP_FPM_PORT: u16 = 9000;
-
-/// Candidates in the order this line suggests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ranked {
-    pub ids: Vec<String>,
-    /// Why the order differs from the signature's, in a sentence.
-    pub why: Option<String>,
-}
 
 /// The causes `line` (which shows `signature`) can mean, most likely first.
 pub fn rank(signature: Signature, line: &ErrorLine, book: &SignatureBook) -> Ranked {
-    let mut ranked = Ranked {
-        ids: book.of(signature).causes.clone(),
-        why: None,
-    };
-    if let Some(why) = http_to_fastcgi_port(signature, line) {
-        promote(&mut ranked.ids, "pass-protocol-mismatch");
-        ranked.why = Some(why);
-    }
-    ranked
-}
-
-/// Catalogue D3, cause 2 (and the §6.7 row "proxy_pass http → php-fpm
-/// TCP"): php-fpm resets a connection that speaks HTTP to it, and nginx
-/// logs exactly `recv() failed (104) while reading response header`. With
-/// `http://` to port 9000 that reading comes first.
-fn http_to_fastcgi_port(signature: Signature, line: &ErrorLine) -> Option<String> {
-    if signature != Signature::ResetHeader {
-        return None;
-    }
-    let upstream = line.upstream_ref()?;
-    let to_fpm_port =
-        matches!(upstream.address, UpstreamAddr::Tcp { port, .. } if port == PHP_FPM_PORT);
-    (upstream.scheme == "http" && to_fpm_port).then(|| {
-        format!(
-            "pass-protocol-mismatch is ranked first: nginx spoke HTTP (proxy_pass) to port {PHP_FPM_PORT}, \
-             php-fpm's usual port, and php-fpm answers HTTP with exactly this reset."
-        )
-    })
-}
-
-/// Moves `id` to the front, if it is a candidate at all.
-fn promote(ids: &mut Vec<String>, id: &str) {
-    if let Some(at) = ids.iter().position(|c| *c == id) {
-        let moved = ids.remove(at);
-        ids.insert(0, moved);
-    }
+    book.ranked(signature, line)
 }
 
 #[cfg(test)]

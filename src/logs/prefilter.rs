@@ -11,45 +11,31 @@
 //!   at `warn`: a `notice`, `info` or `debug` line is rejected on its level
 //!   before the rest of its head is split), a message not
 //!   starting with `client ` nor with `FastCGI sent in stderr: ` (the
-//!   application talking; not counted, see [`counted`]);
+//!   application talking: the scan and the diagnosis both skip it here, so
+//!   it is no upstream failure whatever status a pack gives it);
 //! * the entry: the ` while ` before an upstream action somewhere, or else a
 //!   message starting the way the action-less resolver and configuration
 //!   failures do.
 //!
-//! Both only ever answer "no" when classify would; the tests check that on
-//! every catalogue line and on many random ones. Text after the marker is
+//! Both only ever answer "no" when classify would find no failure (see
+//! `SignatureBook::is_upstream_failure`); the tests check that on every
+//! catalogue line and on many random ones. Text after the marker is
 //! attacker-controlled (a Referer may say " while "), which costs a parse,
 //! never a wrong count.
 
 use memchr::memmem::Finder;
 
 use crate::logs::Level;
+use crate::logs::classify;
 use crate::logs::nginx_line::HeadSpans;
-use crate::logs::signature::Signature;
-
-/// Whether the scan counts `sig`: every upstream failure except FastCGI
-/// stderr, which is the application writing to its error stream (the
-/// client's status is the application's, usually not an error at all).
-pub fn counted(sig: Signature) -> bool {
-    sig != Signature::FastcgiStderr
-}
 
 /// The one message below `error` that classify accepts.
-const DISABLED: Prefix = Prefix::new(b"upstream server temporarily disabled");
-const CLIENT: Prefix = Prefix::new(b"client ");
-const STDERR: Prefix = Prefix::new(b"FastCGI sent in stderr: ");
+const DISABLED: Prefix = Prefix::new(classify::DISABLED.as_bytes());
+const CLIENT: Prefix = Prefix::new(classify::CLIENT.as_bytes());
+const STDERR: Prefix = Prefix::new(classify::STDERR.as_bytes());
 const WHILE_WORD: Prefix = Prefix::new(b"while ");
 /// What every action-based signature holds before its action.
 const WHILE: &str = " while ";
-/// How the messages without an action start (`without_action` in classify).
-const ACTIONLESS: [&[u8]; 4] = [
-    b"no resolver defined to resolve ",
-    b"host not found in upstream \"",
-    b"invalid port in upstream \"",
-    b"no port in upstream \"",
-];
-/// What follows the host name (the message's first word) of a resolver failure.
-const UNRESOLVED: &[u8] = b" could not be resolved (";
 
 /// The two tests, with their searcher built once.
 pub struct Prefilter {
@@ -93,9 +79,12 @@ impl Prefilter {
         if self.action.find(message).is_some() {
             return true;
         }
-        ACTIONLESS.iter().any(|p| message.starts_with(p))
-            || memchr::memchr(b' ', message)
-                .is_some_and(|sp| sp > 0 && message[sp..].starts_with(UNRESOLVED))
+        classify::ACTIONLESS
+            .iter()
+            .any(|p| message.starts_with(p.as_bytes()))
+            || memchr::memchr(b' ', message).is_some_and(|sp| {
+                sp > 0 && message[sp..].starts_with(classify::UNRESOLVED.as_bytes())
+            })
     }
 }
 

@@ -4,8 +4,8 @@
 //! `research/502-catalogue.md`); [`classify`](super::classify::classify)
 //! maps a parsed line to one. What a signature *means* (the status the
 //! client got, a sentence, the causes it can mean, most likely first) is
-//! pack knowledge: `signatures:` in `rules/05-signatures.yaml`, read through
-//! [`SignatureBook`](crate::rules::signatures::SignatureBook). The rules
+//! pack knowledge: `signatures:` in `rules/05-signatures.yaml`, read by the
+//! pack's `SignatureBook` (a layer above this one). The rules
 //! pick among the causes by probing the host.
 //!
 //! Not here: the catalogue's correlation rows (`stale-dns`, `keepalive-race`,
@@ -147,6 +147,31 @@ impl Signature {
     }
 }
 
+/// A set of signatures, small and `Copy`: which ones a reader counts (the
+/// pack decides, see `SignatureBook::upstream_failures`) travels with each
+/// part of a scan and costs a bit test per line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignatureSet(u64);
+
+impl SignatureSet {
+    /// Whether `signature` is in the set.
+    pub fn contains(self, signature: Signature) -> bool {
+        self.0 & bit(signature) != 0
+    }
+}
+
+impl FromIterator<Signature> for SignatureSet {
+    fn from_iter<I: IntoIterator<Item = Signature>>(iter: I) -> Self {
+        SignatureSet(iter.into_iter().fold(0, |set, s| set | bit(s)))
+    }
+}
+
+/// The bit of `signature`: its place in the declaration, below 64 (a test
+/// holds [`Signature::ALL`] to fewer than 64).
+fn bit(signature: Signature) -> u64 {
+    1 << (signature as u32)
+}
+
 /// Serialized as its id, the form reports and rules use.
 impl Serialize for Signature {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -169,6 +194,18 @@ mod tests {
             assert_eq!(Signature::from_id(id), Some(sig));
         }
         assert_eq!(Signature::from_id("no-such-signature"), None);
+    }
+
+    #[test]
+    fn a_set_holds_what_it_was_made_of() {
+        assert!(Signature::ALL.len() < 64, "SignatureSet is a u64");
+        let set: SignatureSet = [Signature::ResetHeader, Signature::BodyPhase]
+            .into_iter()
+            .collect();
+        for sig in Signature::ALL {
+            let want = matches!(sig, Signature::ResetHeader | Signature::BodyPhase);
+            assert_eq!(set.contains(sig), want, "{}", sig.id());
+        }
     }
 
     #[test]

@@ -57,6 +57,10 @@ const FILES: &[(&str, &[u8])] = &[
 /// holds every other file to having none).
 pub const SIGNATURES: &str = "05-signatures.yaml";
 
+/// The file of the default pack that holds its `causes:`, the cause ids
+/// and what each means (a test holds every other file to having none).
+pub const CAUSES: &str = "80-causes.yaml";
+
 /// The embedded files as (display name, bytes).
 pub fn files() -> Vec<(String, Vec<u8>)> {
     FILES.iter().map(owned).collect()
@@ -64,10 +68,20 @@ pub fn files() -> Vec<(String, Vec<u8>)> {
 
 /// The embedded file with the default pack's `signatures:`.
 pub fn signature_files() -> Vec<(String, Vec<u8>)> {
-    // Only that file is copied: `scan` reads it before every scan.
+    only(SIGNATURES)
+}
+
+/// The embedded file with the default pack's `causes:`.
+pub fn cause_files() -> Vec<(String, Vec<u8>)> {
+    only(CAUSES)
+}
+
+/// The embedded file `name` alone: `scan` reads the signatures before
+/// every scan, and copies only what it needs.
+fn only(name: &str) -> Vec<(String, Vec<u8>)> {
     FILES
         .iter()
-        .filter(|(name, _)| *name == SIGNATURES)
+        .filter(|(n, _)| *n == name)
         .map(owned)
         .collect()
 }
@@ -173,5 +187,36 @@ mod tests {
             .collect();
         let embedded: Vec<&str> = FILES.iter().map(|(n, _)| *n).collect();
         assert_eq!(on_disk, embedded, "update FILES in src/rules/embedded.rs");
+    }
+
+    #[test]
+    fn only_the_causes_file_says_what_causes_mean() {
+        let saying: Vec<&str> = FILES
+            .iter()
+            .filter(|(_, bytes)| bytes.split(|b| *b == b'\n').any(|l| l == b"causes:"))
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(saying, [CAUSES]);
+    }
+
+    #[test]
+    fn the_default_causes_are_the_catalogues() {
+        // The catalogue lives beside the checkout, not in it; a clone
+        // without it still builds and tests everything else.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/CAUSES.md");
+        let Ok(catalogue) = std::fs::read_to_string(path) else {
+            eprintln!("skipped: {path} is not here");
+            return;
+        };
+        let mut listed: Vec<&str> = catalogue
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        let set = crate::rules::RuleSet::embedded().expect("the default pack loads");
+        let mut ids: Vec<&str> = set.causes.keys().map(String::as_str).collect();
+        listed.sort_unstable();
+        ids.sort_unstable();
+        assert_eq!(ids, listed);
     }
 }

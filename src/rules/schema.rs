@@ -38,6 +38,21 @@ pub struct SignatureSpec {
     /// The cause ids it can mean, most likely first.
     #[serde(default)]
     pub causes: Vec<String>,
+    /// When a line shows more than its signature: which cause it puts first.
+    #[serde(default)]
+    pub rank: Vec<RankSpec>,
+}
+
+/// A ranking rule of a signature (`explain`'s order of its causes).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankSpec {
+    /// A condition over the line's facts (`upstream.scheme`, ...).
+    pub when: String,
+    /// The cause it puts first: one of the signature's `causes`.
+    pub promote: String,
+    /// Why, in a sentence (a template over the line's facts).
+    pub why: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +63,10 @@ pub struct CauseSpec {
     /// Checks that confirm or rule out this cause, most telling first.
     #[serde(default)]
     pub checks: Vec<CauseCheckSpec>,
+    /// The role a conclusion of this cause has when it does not say:
+    /// `healthy` for "nothing is wrong", `consequence` for a cause that is
+    /// only ever the result of another; `cause` when absent.
+    pub role: Option<Role>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,7 +21,8 @@ use super::upstream::Names;
 use crate::logs::Timestamp;
 use crate::logs::classify::classify_ref;
 use crate::logs::nginx_line::{LineRef, parse_split_ref, scan_fields};
-use crate::logs::prefilter::{Prefilter, Split, counted};
+use crate::logs::prefilter::{Prefilter, Split};
+use crate::logs::signature::SignatureSet;
 
 /// Continuation bytes kept per entry, half after its head, half at its end.
 const CONTINUATION_CAP: usize = 64 * 1024;
@@ -34,6 +35,9 @@ pub struct Window {
     /// Histograms start here (at or after `since`).
     pub origin: Timestamp,
     pub utc_offset: i32,
+    /// The signatures counted: the pack's upstream failures
+    /// (`SignatureBook::upstream_failures`), as the diagnosis reads them.
+    pub failures: SignatureSet,
 }
 
 /// Counts the failures of the entries whose head line starts before a
@@ -201,9 +205,10 @@ impl<'a> Counter<'a> {
         }
     }
 
-    /// Adds `line` to the tally when classify counts it.
+    /// Adds `line` to the tally when it is an upstream failure.
     fn tally_line(&mut self, line: &LineRef) {
-        if let (Some(sig), Some(time)) = (classify_ref(line).filter(|s| counted(*s)), line.time) {
+        let failure = classify_ref(line).filter(|s| self.window.failures.contains(*s));
+        if let (Some(sig), Some(time)) = (failure, line.time) {
             let name = self.names.of(line, sig);
             self.tally.add(sig, time, &name);
         }

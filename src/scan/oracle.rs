@@ -18,7 +18,6 @@ use super::upstream::Names;
 use crate::logs::Timestamp;
 use crate::logs::classify::classify;
 use crate::logs::nginx_line::{line_time, parse_line};
-use crate::logs::prefilter::counted;
 use crate::logs::signature::Signature;
 use crate::scan::tally::SignatureCount;
 
@@ -31,6 +30,7 @@ pub fn window() -> Window {
         since: Timestamp::from_unix(0),
         origin: Timestamp::from_unix(BASE),
         utc_offset: 0,
+        failures: crate::rules::signatures::default_book().upstream_failures(),
     }
 }
 
@@ -70,7 +70,7 @@ fn count(entry: &[u8], window: Window, tally: &mut Tally, names: &mut Names) {
     let Some(time) = line.time.filter(|t| *t >= window.since) else {
         return;
     };
-    if let Some(sig) = classify(&line).filter(|s| counted(*s)) {
+    if let Some(sig) = classify(&line).filter(|s| window.failures.contains(*s)) {
         let borrowed = line.borrowed();
         let name = names.of(&borrowed, sig).into_owned();
         tally.add(sig, time, &name);

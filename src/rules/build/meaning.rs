@@ -1,13 +1,17 @@
 //! Builds the pack's `signatures:` into a complete [`SignatureBook`]: every
 //! signature the classifier emits has exactly one entry, every entry is one
-//! it emits, and every cause is a cause id of CAUSES.md.
+//! it emits, and every cause is one of the pack's cause ids. A ranking
+//! rule reads only the facts of the line (`upstream.port`), and puts first
+//! one of the signature's own causes.
 
 use std::collections::BTreeMap;
 
 use super::hint::closest;
 use super::{At, Builder, Parsed};
+use crate::logs::facts::LINE_FACTS;
 use crate::logs::signature::Signature;
-use crate::rules::signatures::{SignatureBook, SignatureDoc};
+use crate::rules::schema::RankSpec;
+use crate::rules::signatures::{LINE, RankRule, SignatureBook, SignatureDoc};
 use crate::rules::yaml::PathSeg;
 
 impl Builder {
@@ -16,6 +20,8 @@ impl Builder {
     pub(super) fn signature_book(&mut self, files: &[Parsed]) -> Option<SignatureBook> {
         let mut docs: BTreeMap<&'static str, SignatureDoc> = BTreeMap::new();
         let mut last = None;
+        // Ranking rules compare it with signature ids, checked as such.
+        self.signature_facts.insert(format!("{LINE}.signature"));
         for f in files {
             for (id, spec) in &f.file.signatures {
                 let at = At::new(f, vec![PathSeg::Key("signatures"), PathSeg::Key(id)]);
@@ -56,16 +62,7 @@ impl Builder {
         at: &At,
     ) -> SignatureDoc {
         for (i, cause) in spec.causes.iter().enumerate() {
-            if !crate::causes::is_known(cause) {
-                let hint = closest(cause, crate::causes::CAUSES.iter().map(|(c, _)| *c))
-                    .map(|c| format!("; did you mean `{c}`?"))
-                    .unwrap_or_default();
-                let at = at.key("causes").index(i);
-                self.problem(
-                    &at,
-                    format!("`{cause}` is not a cause id of CAUSES.md{hint}"),
-                );
-            }
+            self.known_cause(cause, &at.key("causes").index(i));
         }
         if let Some(status) = spec.status.filter(|s| !(100..=599).contains(s)) {
             self.problem(
@@ -73,10 +70,75 @@ impl Builder {
                 format!("status {status} is no HTTP status (100 to 599)"),
             );
         }
+        let rank = spec.rank.iter().enumerate();
+        let rank =
+            rank.filter_map(|(i, r)| self.rank_rule(r, &spec.causes, &at.key("rank").index(i)));
         SignatureDoc {
             status: spec.status,
             summary: spec.summary.clone(),
             causes: spec.causes.clone(),
+            rank: rank.collect(),
         }
+    }
+
+    /// A ranking rule: a condition and a sentence over the line's facts,
+    /// and a cause the signature lists.
+    fn rank_rule(&mut self, spec: &RankSpec, causes: &[String], at: &At) -> Option<RankRule> {
+        let when_at = at.key("when");
+        let when = self.condition(&spec.when, &when_at);
+        if let Some(when) = &when {
+            for fact in when.facts() {
+                let offset = spec.when.find(fact);
+                self.line_fact(fact, &spec.when, offset, &when_at);
+            }
+        }
+        let promote_at = at.key("promote");
+        if !self.causes.contains_key(&spec.promote) {
+            self.known_cause(&spec.promote, &promote_at);
+        } else if !causes.contains(&spec.promote) {
+            self.problem(&promote_at, format!("`{}` is no cause of this signature, so ranking it first changes nothing; add it to `causes`", spec.promote));
+        }
+        let why = self.template(&spec.why, &at.key("why"));
+        if let Some(why) = &why {
+            for fact in why.facts() {
+                let origin = why.origin_of(fact).cloned();
+                self.line_fact_at(fact, origin, &at.key("why"));
+            }
+        }
+        Some(RankRule {
+            when: when?,
+            promote: spec.promote.clone(),
+            why: why?,
+        })
+    }
+
+    /// A problem unless `fact` (at `offset` of the condition `text`) is a
+    /// fact of the explained line.
+    fn line_fact(&mut self, fact: &str, text: &str, offset: Option<usize>, at: &At) {
+        let origin = offset.map(|o| at.origin_of(text, o, fact));
+        self.line_fact_at(fact, origin, at);
+    }
+
+    fn line_fact_at(&mut self, fact: &str, origin: Option<crate::rules::Origin>, at: &At) {
+        let known = fact
+            .strip_prefix(LINE)
+            .and_then(|f| f.strip_prefix('.'))
+            .is_some_and(|f| LINE_FACTS.contains(&f));
+        if known {
+            return;
+        }
+        let names: Vec<String> = LINE_FACTS.iter().map(|f| format!("{LINE}.{f}")).collect();
+        let hint = closest(fact, names.iter().map(String::as_str))
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        let origin = origin.unwrap_or_else(|| at.origin());
+        self.problems.push(crate::rules::Problem {
+            file: origin.file,
+            pos: Some(origin.pos),
+            message: format!(
+                "`{fact}` is no fact of the explained line: a ranking rule reads only `{LINE}.<name>`, one of {}{hint}",
+                LINE_FACTS.join(", ")
+            ),
+        });
     }
 }

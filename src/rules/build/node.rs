@@ -3,7 +3,6 @@
 
 use super::hint::closest;
 use super::{At, Builder, valid_id};
-use crate::causes;
 use crate::expr::Expr;
 use crate::rules::schema::{self, NodeSpec};
 use crate::rules::{
@@ -177,7 +176,7 @@ impl Builder {
         })
     }
 
-    fn condition(&mut self, text: &str, at: &At) -> Option<Expr> {
+    pub(super) fn condition(&mut self, text: &str, at: &At) -> Option<Expr> {
         let expr = Expr::parse(text)
             .map_err(|e| self.problem(at, format!("condition: {e}")))
             .ok()?;
@@ -252,15 +251,7 @@ impl Builder {
 
     fn conclusion(&mut self, spec: &NodeSpec, at: &At) -> Option<Conclusion> {
         let cause = spec.conclude.clone().unwrap_or_default();
-        if !causes::is_known(&cause) {
-            let hint = closest(&cause, causes::CAUSES.iter().map(|(c, _)| *c))
-                .map(|c| format!("; did you mean `{c}`?"))
-                .unwrap_or_default();
-            self.problem(
-                &at.key("conclude"),
-                format!("`{cause}` is not a cause id of CAUSES.md{hint}"),
-            );
-        }
+        self.known_cause(&cause, &at.key("conclude"));
         if !spec.branches.is_empty() || spec.next.is_some() {
             self.problem(
                 at,
@@ -383,10 +374,12 @@ impl Builder {
         Some(Verify { line, exit })
     }
 
-    /// The conclusion's role: as written, or the cause's default. The
-    /// healthy id cannot be a fault, and a fault id cannot be healthy.
+    /// The conclusion's role: as written, or its cause's (the `role` of its
+    /// entry in `causes:`). A healthy cause cannot be a fault, and a fault
+    /// cannot be healthy.
     fn role(&mut self, cause: &str, written: Option<Role>, at: &At) -> Role {
-        let default = causes::default_role(cause);
+        // An unknown cause was reported where it is concluded.
+        let default = self.causes.get(cause).copied().unwrap_or_default();
         let Some(role) = written else {
             return default;
         };

@@ -14,6 +14,7 @@ fn window() -> Window {
         since: Timestamp::from_unix(0),
         origin: Timestamp::from_unix(1_795_555_080),
         utc_offset: 0,
+        failures: crate::rules::signatures::default_book().upstream_failures(),
     }
 }
 
@@ -99,18 +100,28 @@ fn continuation_lines_before_the_first_head_are_skipped() {
 #[test]
 fn an_entry_spanning_lines_is_classified_whole() {
     let log = format!(
-        "2026/11/24 21:18:00 [error] 1#1: *1 upstream prematurely closed connection\n\n while reading upstream{CTX}\n"
+        "2026/11/24 21:18:00 [error] 1#1: *1 upstream prematurely closed connection\n\n while reading response header from upstream{CTX}\n"
     );
-    assert_eq!(ids(&count(&log, u64::MAX)), [("body-phase", 1)]);
+    assert_eq!(ids(&count(&log, u64::MAX)), [("premature-close-header", 1)]);
 }
 
 #[test]
 fn endless_continuations_keep_the_action_at_the_end() {
     let middle: String = (0..20_000).map(|i| format!("#{i} frame\n")).collect();
     let log = format!(
-        "2026/11/24 21:18:00 [error] 1#1: *1 upstream prematurely closed connection\n{middle} while reading upstream{CTX}\n"
+        "2026/11/24 21:18:00 [error] 1#1: *1 upstream prematurely closed connection\n{middle} while reading response header from upstream{CTX}\n"
     );
-    assert_eq!(ids(&count(&log, u64::MAX)), [("body-phase", 1)]);
+    assert_eq!(ids(&count(&log, u64::MAX)), [("premature-close-header", 1)]);
+}
+
+#[test]
+fn a_body_phase_failure_is_not_counted() {
+    // The client already had the backend's status: no 502 or 504, so the
+    // diagnosis does not walk it either.
+    let log = format!(
+        "2026/11/24 21:18:00 [error] 1#1: *1 upstream prematurely closed connection while reading upstream{CTX}\n"
+    );
+    assert_eq!(count(&log, u64::MAX).total(), 0);
 }
 
 #[test]

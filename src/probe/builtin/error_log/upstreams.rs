@@ -11,6 +11,7 @@ use crate::rules::signatures::{SignatureBook, SignatureDoc};
 use std::collections::BTreeMap;
 
 use crate::logs::Timestamp;
+use crate::logs::facts::{line_facts, resolved_name};
 use crate::logs::nginx_line::ErrorLine;
 use crate::logs::signature::Signature;
 use crate::logs::upstream_ref::UpstreamAddr;
@@ -19,88 +20,6 @@ use crate::value::Value;
 
 /// A logged line shown in a report is cut to this many characters.
 const LINE_CHARS: usize = 800;
-
-/// The facts of one upstream's item, as the rules know them (`upstream.*`).
-pub const ITEM_FACTS: &[&str] = &[
-    "key",
-    "upstream",
-    "scheme",
-    "address",
-    "transport",
-    "host",
-    "port",
-    "path",
-    "name",
-    "signature",
-    "summary",
-    "candidates",
-    "http_status",
-    "errno",
-    "errno_text",
-    "action",
-    "request",
-    "uri",
-    "server",
-    "time",
-    "clock",
-    "first_clock",
-    "span",
-    "line",
-    "count",
-    "failures",
-    "signatures",
-    "mode_count",
-    "mode_since",
-    "first_unix",
-    "last_unix",
-    "earlier",
-    "earlier_count",
-];
-
-/// The item facts every item has (empty text reads as unknown, so only
-/// those that can never be empty): what a message may quote unguarded.
-pub const ITEM_ALWAYS: &[&str] = &[
-    "key",
-    "count",
-    "failures",
-    "signatures",
-    "signature",
-    "summary",
-    "line",
-    "mode_count",
-    "earlier_count",
-];
-
-/// The facts an item has whenever its latest line has signature `sig`:
-/// nginx names the upstream (and its time) on every line of a connection
-/// or a response that failed; a TCP-only or unix-only signature tells the
-/// address's kind. Lint lets a text after `signature == "..."` quote them.
-pub fn known_with(sig: Signature) -> Vec<&'static str> {
-    use Signature as S;
-    let mut known = vec![
-        "upstream",
-        "scheme",
-        "address",
-        "transport",
-        "time",
-        "clock",
-    ];
-    match sig {
-        S::ConnRefusedTcp | S::TcpEacces | S::PortExhaustion => known.extend(["host", "port"]),
-        S::HostUnreachable | S::NetUnreachable => known.extend(["host", "port"]),
-        S::UnixSocketStale | S::UnixSocketMissing | S::UnixSocketEacces | S::UnixBacklogFull => {
-            known.push("path");
-        }
-        S::ConnectTimeout | S::NoLiveUpstreams | S::SendTimeout | S::SendReset => {}
-        S::ReadHeaderTimeout | S::PrematureCloseHeader | S::ResetHeader | S::TooBigHeader => {}
-        S::InvalidHeader | S::NoValidHttp | S::InvalidStatus | S::GrpcFrame => {}
-        S::FastcgiProtocolVersion | S::FastcgiBadRecord | S::FastcgiClosedStdout => {}
-        S::SslWrongVersion | S::SslHandshakeAlert | S::SslHandshakeTimeout => {}
-        S::SslVerifyError | S::SslNameMismatch => {}
-        _ => known.clear(),
-    }
-    known
-}
 
 /// One failure of the window.
 pub struct Seen {
@@ -157,15 +76,6 @@ fn key(line: &ErrorLine, sig: Signature) -> String {
     }
 }
 
-/// The host name of a "could not be resolved" or "no resolver" line.
-fn resolved_name(line: &ErrorLine) -> Option<&str> {
-    let m = line.message.as_str();
-    m.strip_prefix("no resolver defined to resolve ")
-        .or_else(|| m.split_once(" could not be resolved").map(|(name, _)| name))
-        .map(str::trim)
-        .filter(|n| !n.is_empty() && !n.contains(' '))
-}
-
 fn item(
     key: String,
     lines: &[&Seen],
@@ -207,59 +117,25 @@ fn item(
     facts
 }
 
-/// The facts the latest line tells: what failed, where, and for which request.
+/// The facts the latest line tells: what failed, where, and for which
+/// request (as `explain` reads a line too), and what the pack says it means.
 fn describe_line(
     seen: &Seen,
     clock: Clock,
     meaning: &SignatureDoc,
     set: &mut impl FnMut(&str, Value),
 ) {
-    let l = &seen.line;
-    let text = |s: Option<&String>| Value::from(s.map(|s| clean(s)));
-    set("signature", seen.sig.id().into());
+    for (name, value) in line_facts(&seen.line, seen.sig) {
+        set(name, value);
+    }
     set("summary", meaning.summary.clone().into());
     set("candidates", meaning.causes.join(", ").into());
     set("http_status", meaning.status.map(i64::from).into());
-    set("errno", l.errno.map(i64::from).into());
-    set("errno_text", text(l.errno_text.as_ref()));
-    set("action", l.action.map(|a| a.as_str()).into());
-    set("upstream", text(l.upstream.as_ref()));
-    set("request", text(l.request.as_ref()));
-    // The path of the failing request, for a command that repeats it.
-    let uri = l
-        .request
-        .as_deref()
-        .and_then(|r| r.split_whitespace().nth(1));
-    set("uri", uri.filter(|u| u.starts_with('/')).map(clean).into());
-    set("server", text(l.server.as_ref()));
-    set("time", l.time.map(|t| t.to_string()).into());
-    set("clock", clock.show(l.time).into());
+    set("clock", clock.show(seen.line.time).into());
     set(
         "line",
         sanitize::truncate(&clean(seen.raw.trim_end()), LINE_CHARS).into(),
     );
-    set("name", resolved_name(l).map(clean).into());
-    let Some(up) = l.upstream_ref() else {
-        return;
-    };
-    set("scheme", up.scheme.clone().into());
-    set("address", clean(&up.address.to_string()).into());
-    match up.address {
-        UpstreamAddr::Tcp { host, port } => {
-            set("transport", "tcp".into());
-            set("host", host.to_string().into());
-            set("port", i64::from(port).into());
-        }
-        UpstreamAddr::Unix(path) => {
-            set("transport", "unix".into());
-            set("address", clean(&path).into());
-            set("path", clean(&path).into());
-        }
-        UpstreamAddr::Group(name) => {
-            set("transport", "group".into());
-            set("host", clean(&name).into());
-        }
-    }
 }
 
 /// When the latest unbroken run of the current mode began.
