@@ -46,11 +46,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cli::{ExplainArgs, ListFormat};
+use crate::error::Error;
 use crate::logs::{self, Signature};
-use crate::rules::CauseDoc;
 use crate::rules::signatures::SignatureBook;
+use crate::rules::{CauseDoc, RuleSet};
 use crate::sanitize;
-use crate::{ExitStatus, print_error, print_stdout};
+use crate::{ExitStatus, print_stdout};
 
 pub use emerg::Stage;
 pub use when::Context;
@@ -296,18 +297,12 @@ fn read_stdin() -> std::io::Result<Vec<u8>> {
 /// Explains the line given, or standard input; see the module doc. Exit 0
 /// when the input held an nginx error-log line, 2 when it held none (or the
 /// rule pack is invalid), 3 when input or output failed.
-pub fn run(args: &ExplainArgs, rules: Option<&Path>) -> ExitStatus {
-    let input = match read_input(args.line.as_deref()) {
-        Ok(input) => input,
-        Err(e) => {
-            print_error(&format!("cannot read standard input: {e}"));
-            return ExitStatus::CouldNotRun;
-        }
-    };
-    let set = match crate::rules_command::load(rules) {
-        Ok(set) => set,
-        Err(status) => return status,
-    };
+pub fn run(args: &ExplainArgs, rules: Option<&Path>) -> Result<ExitStatus, Error> {
+    let input = read_input(args.line.as_deref()).map_err(|source| Error::Input {
+        what: "standard input".into(),
+        source,
+    })?;
+    let set = RuleSet::load(rules).map_err(Error::RulePack)?;
     let mut explanation = explain(&input.text, Pack::of(&set), logs::local_utc_offset());
     explanation.input_truncated = input.truncated;
     let text = match args.format {
@@ -315,15 +310,11 @@ pub fn run(args: &ExplainArgs, rules: Option<&Path>) -> ExitStatus {
         ListFormat::Text if explanation.lines.is_empty() => String::new(),
         ListFormat::Text => render::text(&explanation),
     };
-    if let Err(e) = print_stdout(&text) {
-        print_error(&format!("cannot write to stdout: {e}"));
-        return ExitStatus::CouldNotRun;
-    }
+    print_stdout(&text).map_err(|e| Error::output("to stdout", e))?;
     if explanation.lines.is_empty() {
-        print_error(&render::not_nginx(&said_when(&input.text)));
-        return ExitStatus::Usage;
+        return Err(Error::Usage(render::not_nginx(&said_when(&input.text))));
     }
-    ExitStatus::Healthy
+    Ok(ExitStatus::Healthy)
 }
 
 #[cfg(test)]

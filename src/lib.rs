@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod cli;
 pub mod config_command;
 pub mod engine;
+pub mod error;
 pub mod exit;
 pub mod explain;
 pub mod expr;
@@ -46,13 +47,17 @@ pub use exit::ExitStatus;
 pub fn run(cli: Cli) -> ExitStatus {
     interrupt::install();
     set_color(cli.diagnose.color);
-    let status = match cli.command {
+    let result = match &cli.command {
         Some(Command::Rules(cmd)) => rules_command::run(cmd, cli.diagnose.rules.as_deref()),
-        Some(Command::Explain(args)) => explain::run(&args, cli.diagnose.rules.as_deref()),
-        Some(Command::Scan(args)) => scan::run(&args, cli.diagnose.rules.as_deref()),
-        Some(Command::Config(args)) => config_command::run(&args),
+        Some(Command::Explain(args)) => explain::run(args, cli.diagnose.rules.as_deref()),
+        Some(Command::Scan(args)) => scan::run(args, cli.diagnose.rules.as_deref()),
+        Some(Command::Config(args)) => config_command::run(args),
         None => diagnose::run(&cli.diagnose),
     };
+    let status = result.unwrap_or_else(|error| {
+        error.print();
+        error.status()
+    });
     // A run that printed nothing commits here: its status stands unless a
     // signal came first, and then this parks while the signal thread exits 130.
     interrupt::commit();
@@ -80,10 +85,4 @@ pub(crate) fn print_stdout(text: &str) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
-}
-
-/// Prints an error the one way every error is printed.
-pub(crate) fn print_error(message: &str) {
-    use colored::Colorize;
-    let _ = writeln!(std::io::stderr(), "{} {message}", "error:".red().bold());
 }

@@ -39,6 +39,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::cli::{ListFormat, ScanArgs};
+use crate::error::{Error, Result};
 use crate::logs::Timestamp;
 use crate::logs::nginx_line::line_time;
 use crate::logs::rotated::{Source, window_sources};
@@ -47,7 +48,7 @@ use crate::logs::time::local_utc_offset;
 use crate::probe::builtin::Discover;
 use crate::rules::signatures::SignatureBook;
 use crate::session::Session;
-use crate::{ExitStatus, print_error, print_stdout};
+use crate::{ExitStatus, print_stdout};
 use count::Window;
 pub use tally::{Histogram, SignatureCount, Tally};
 
@@ -67,14 +68,8 @@ pub struct Scan {
 }
 
 /// Runs `nginx-doctor scan`; see the module doc.
-pub fn run(args: &ScanArgs, rules: Option<&Path>) -> ExitStatus {
-    let mut session = match Session::start(&args.request()) {
-        Ok(s) => s,
-        Err(e) => {
-            print_error(&e.to_string());
-            return e.status();
-        }
-    };
+pub fn run(args: &ScanArgs, rules: Option<&Path>) -> Result<ExitStatus> {
+    let mut session = Session::start(&args.request())?;
     let since = session.options.since;
     // The logs named (as arguments or with --error-log), else the
     // configuration's.
@@ -83,29 +78,22 @@ pub fn run(args: &ScanArgs, rules: Option<&Path>) -> ExitStatus {
     if logs.is_empty() {
         logs = session.error_logs();
     }
-    let book = match SignatureBook::load(rules) {
-        Ok(book) => book,
-        Err(problems) => return crate::rules_command::refuse(problems),
-    };
+    let book = SignatureBook::load(rules).map_err(Error::RulePack)?;
     let scan = scan_logs(&logs, since, local_utc_offset(), book.upstream_failures());
     let report = render::Report::new(&scan, &book);
     let printed = match args.format {
         ListFormat::Text => render::text(&report),
         ListFormat::Json => render::json(&report),
     };
-    if let Err(e) = print_stdout(&printed) {
-        print_error(&format!("could not write the output: {e}"));
-        return ExitStatus::CouldNotRun;
-    }
+    print_stdout(&printed).map_err(|e| Error::output("the output", e))?;
     if scan.read.is_empty() {
-        print_error(
-            "no log could be read; name one (nginx-doctor scan /var/log/nginx/error.log) or run as root",
-        );
-        ExitStatus::CouldNotRun
+        Err(Error::CouldNotRun(
+            "no log could be read; name one (nginx-doctor scan /var/log/nginx/error.log) or run as root".into(),
+        ))
     } else if report.total > 0 {
-        ExitStatus::Faults
+        Ok(ExitStatus::Faults)
     } else {
-        ExitStatus::Healthy
+        Ok(ExitStatus::Healthy)
     }
 }
 
