@@ -10,7 +10,7 @@
 
 pub mod bundle;
 pub mod cli;
-pub mod config_command;
+pub mod cmd;
 pub mod engine;
 pub mod error;
 pub mod exit;
@@ -35,9 +35,6 @@ pub mod template;
 pub mod value;
 pub mod walk;
 
-mod diagnose;
-mod rules_command;
-
 use std::io::Write;
 
 use cli::{Cli, ColorChoice, Command};
@@ -48,11 +45,11 @@ pub fn run(cli: Cli) -> ExitStatus {
     interrupt::install();
     set_color(cli.diagnose.color);
     let result = match &cli.command {
-        Some(Command::Rules(cmd)) => rules_command::run(cmd, cli.diagnose.rules.as_deref()),
-        Some(Command::Explain(args)) => explain::run(args, cli.diagnose.rules.as_deref()),
-        Some(Command::Scan(args)) => scan::run(args, cli.diagnose.rules.as_deref()),
-        Some(Command::Config(args)) => config_command::run(args),
-        None => diagnose::run(&cli.diagnose),
+        Some(Command::Rules(action)) => cmd::rules::run(action, cli.diagnose.rules.as_deref()),
+        Some(Command::Explain(args)) => cmd::explain::run(args, cli.diagnose.rules.as_deref()),
+        Some(Command::Scan(args)) => cmd::scan::run(args, cli.diagnose.rules.as_deref()),
+        Some(Command::Config(args)) => cmd::config::run(args),
+        None => cmd::diagnose::run(&cli.diagnose),
     };
     let status = result.unwrap_or_else(|error| {
         error.print();

@@ -19,7 +19,7 @@
 //!   date's midnight; only the rest is parsed without copying
 //!   (`nginx_line::parse_line_ref`), classified (`count`) and named
 //!   (`upstream`) into a `tally` whose size does not depend on the log's;
-//! * `render` prints the result, every host string sanitized.
+//! * `cmd::scan` prints the result, every host string sanitized.
 
 mod clock;
 mod count;
@@ -29,7 +29,6 @@ mod mapped;
 #[cfg(test)]
 mod oracle;
 mod read;
-mod render;
 mod seek;
 mod tally;
 mod upstream;
@@ -38,19 +37,12 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ListFormat, ScanArgs};
-use crate::error::{Error, Result};
 use crate::logs::Timestamp;
 use crate::logs::nginx_line::line_time;
 use crate::logs::rotated::{Source, window_sources};
 use crate::logs::signature::SignatureSet;
-use crate::logs::time::local_utc_offset;
-use crate::probe::builtin::Discover;
-use crate::rules::signatures::SignatureBook;
-use crate::session::Session;
-use crate::{ExitStatus, print_stdout};
 use count::Window;
-pub use tally::{Histogram, SignatureCount, Tally};
+pub use tally::{Histogram, SignatureCount, Tally, width_for_span};
 
 /// What a scan found.
 #[derive(Debug)]
@@ -65,36 +57,6 @@ pub struct Scan {
     pub read: Vec<PathBuf>,
     /// The files that could not be read, with the reason.
     pub unreadable: Vec<(PathBuf, String)>,
-}
-
-/// Runs `nginx-doctor scan`; see the module doc.
-pub fn run(args: &ScanArgs, rules: Option<&Path>) -> Result<ExitStatus> {
-    let mut session = Session::start(&args.request())?;
-    let since = session.options.since;
-    // The logs named (as arguments or with --error-log), else the
-    // configuration's.
-    let mut logs = args.logs.clone();
-    logs.extend(session.options.error_logs.iter().cloned());
-    if logs.is_empty() {
-        logs = session.error_logs();
-    }
-    let book = SignatureBook::load(rules).map_err(Error::RulePack)?;
-    let scan = scan_logs(&logs, since, local_utc_offset(), book.upstream_failures());
-    let report = render::Report::new(&scan, &book);
-    let printed = match args.format {
-        ListFormat::Text => render::text(&report),
-        ListFormat::Json => render::json(&report),
-    };
-    print_stdout(&printed).map_err(|e| Error::output("the output", e))?;
-    if scan.read.is_empty() {
-        Err(Error::CouldNotRun(
-            "no log could be read; name one (nginx-doctor scan /var/log/nginx/error.log) or run as root".into(),
-        ))
-    } else if report.total > 0 {
-        Ok(ExitStatus::Faults)
-    } else {
-        Ok(ExitStatus::Healthy)
-    }
 }
 
 /// Counts the upstream failures (the signatures of `failures`) logged at or

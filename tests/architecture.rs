@@ -64,11 +64,32 @@ fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
 }
 
 /// Unit-test files may reach anywhere; they are not part of the build.
-fn is_test_file(path: &Path) -> bool {
+fn is_test_file(path: &Path, test_only: &BTreeSet<PathBuf>) -> bool {
     let name = path.file_name().unwrap().to_string_lossy();
     name == "tests.rs"
-        || name.ends_with("_tests.rs")
         || path.components().any(|c| c.as_os_str() == "tests")
+        || test_only.contains(path)
+}
+
+/// The files of modules declared `#[cfg(test)] mod name;` (test fixtures
+/// such as an oracle), which are not part of the build either.
+fn test_only_files(files: &[PathBuf]) -> BTreeSet<PathBuf> {
+    let mut found = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).expect("a source file");
+        let children = file.with_extension("");
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() != "#[cfg(test)]" {
+                continue;
+            }
+            let next = lines.next().unwrap_or("").trim();
+            if let Some(name) = next.strip_prefix("mod ").and_then(|n| n.strip_suffix(';')) {
+                found.insert(children.join(format!("{name}.rs")));
+            }
+        }
+    }
+    found
 }
 
 /// The top-level modules a file's code (not its comments, not its
@@ -108,8 +129,11 @@ fn imports(path: &Path) -> BTreeSet<String> {
 /// Every import between two top-level modules, with the files behind it.
 fn edges() -> BTreeMap<(String, String), Vec<String>> {
     let mut edges: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for (module, files) in modules() {
-        for file in files.iter().filter(|f| !is_test_file(f)) {
+    let modules = modules();
+    let all: Vec<PathBuf> = modules.values().flatten().cloned().collect();
+    let test_only = test_only_files(&all);
+    for (module, files) in modules {
+        for file in files.iter().filter(|f| !is_test_file(f, &test_only)) {
             for target in imports(file) {
                 if target != module {
                     let shown = file.strip_prefix(ROOT).unwrap().display().to_string();
