@@ -40,17 +40,13 @@ mod tokens;
 mod when;
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
-use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cli::{ExplainArgs, ListFormat};
-use crate::logs::{self, Signature};
+use crate::logs::Signature;
 use crate::rules::CauseDoc;
 use crate::rules::signatures::SignatureBook;
 use crate::sanitize;
-use crate::{ExitStatus, print_error, print_stdout};
 
 pub use emerg::Stage;
 pub use when::Context;
@@ -256,74 +252,19 @@ fn clean(text: &str, max_chars: usize) -> String {
     sanitize::truncate(&sanitize::for_terminal(text.as_bytes()), max_chars)
 }
 
-/// The input and whether it was cut at [`MAX_INPUT`].
-struct Input {
-    text: String,
-    truncated: bool,
+/// The text of an explanation, as `explain` prints it.
+pub fn text(explanation: &Explanation) -> String {
+    render::text(explanation)
 }
 
-fn read_input(line: Option<&str>) -> std::io::Result<Input> {
-    let owned;
-    let bytes = match line {
-        Some(l) => l.as_bytes(),
-        None => {
-            owned = read_stdin()?;
-            &owned[..]
-        }
-    };
-    let kept = &bytes[..bytes.len().min(MAX_INPUT)];
-    Ok(Input {
-        text: String::from_utf8_lossy(kept).into_owned(),
-        truncated: bytes.len() > MAX_INPUT,
-    })
+/// The JSON of an explanation.
+pub fn json(explanation: &Explanation) -> String {
+    render::json(explanation)
 }
 
-/// Standard input up to one byte past [`MAX_INPUT`], so a longer input is
-/// noticed without being read.
-fn read_stdin() -> std::io::Result<Vec<u8>> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprintln!("Paste the nginx error-log line(s), then press Ctrl-D:");
-    }
-    let mut buf = Vec::new();
-    stdin
-        .lock()
-        .take(MAX_INPUT as u64 + 1)
-        .read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-/// Explains the line given, or standard input; see the module doc. Exit 0
-/// when the input held an nginx error-log line, 2 when it held none (or the
-/// rule pack is invalid), 3 when input or output failed.
-pub fn run(args: &ExplainArgs, rules: Option<&Path>) -> ExitStatus {
-    let input = match read_input(args.line.as_deref()) {
-        Ok(input) => input,
-        Err(e) => {
-            print_error(&format!("cannot read standard input: {e}"));
-            return ExitStatus::CouldNotRun;
-        }
-    };
-    let set = match crate::rules_command::load(rules) {
-        Ok(set) => set,
-        Err(status) => return status,
-    };
-    let mut explanation = explain(&input.text, Pack::of(&set), logs::local_utc_offset());
-    explanation.input_truncated = input.truncated;
-    let text = match args.format {
-        ListFormat::Json => render::json(&explanation),
-        ListFormat::Text if explanation.lines.is_empty() => String::new(),
-        ListFormat::Text => render::text(&explanation),
-    };
-    if let Err(e) = print_stdout(&text) {
-        print_error(&format!("cannot write to stdout: {e}"));
-        return ExitStatus::CouldNotRun;
-    }
-    if explanation.lines.is_empty() {
-        print_error(&render::not_nginx(&said_when(&input.text)));
-        return ExitStatus::Usage;
-    }
-    ExitStatus::Healthy
+/// What to say when `input` held no nginx error-log line.
+pub fn not_nginx(input: &str) -> String {
+    render::not_nginx(&said_when(input))
 }
 
 #[cfg(test)]

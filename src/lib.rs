@@ -10,8 +10,9 @@
 
 pub mod bundle;
 pub mod cli;
-pub mod config_command;
+pub mod cmd;
 pub mod engine;
+pub mod error;
 pub mod exit;
 pub mod explain;
 pub mod expr;
@@ -34,9 +35,6 @@ pub mod template;
 pub mod value;
 pub mod walk;
 
-mod diagnose;
-mod rules_command;
-
 use std::io::Write;
 
 use cli::{Cli, ColorChoice, Command};
@@ -46,13 +44,17 @@ pub use exit::ExitStatus;
 pub fn run(cli: Cli) -> ExitStatus {
     interrupt::install();
     set_color(cli.diagnose.color);
-    let status = match cli.command {
-        Some(Command::Rules(cmd)) => rules_command::run(cmd, cli.diagnose.rules.as_deref()),
-        Some(Command::Explain(args)) => explain::run(&args, cli.diagnose.rules.as_deref()),
-        Some(Command::Scan(args)) => scan::run(&args, cli.diagnose.rules.as_deref()),
-        Some(Command::Config(args)) => config_command::run(&args),
-        None => diagnose::run(&cli.diagnose),
+    let result = match &cli.command {
+        Some(Command::Rules(action)) => cmd::rules::run(action, cli.diagnose.rules.as_deref()),
+        Some(Command::Explain(args)) => cmd::explain::run(args, cli.diagnose.rules.as_deref()),
+        Some(Command::Scan(args)) => cmd::scan::run(args, cli.diagnose.rules.as_deref()),
+        Some(Command::Config(args)) => cmd::config::run(args),
+        None => cmd::diagnose::run(&cli.diagnose),
     };
+    let status = result.unwrap_or_else(|error| {
+        error.print();
+        error.status()
+    });
     // A run that printed nothing commits here: its status stands unless a
     // signal came first, and then this parks while the signal thread exits 130.
     interrupt::commit();
@@ -80,10 +82,4 @@ pub(crate) fn print_stdout(text: &str) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
-}
-
-/// Prints an error the one way every error is printed.
-pub(crate) fn print_error(message: &str) {
-    use colored::Colorize;
-    let _ = writeln!(std::io::stderr(), "{} {message}", "error:".red().bold());
 }

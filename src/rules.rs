@@ -239,6 +239,14 @@ impl RuleSet {
     }
 
     /// Every `*.yaml` file of `dir`, in name order.
+    /// The pack in `dir`, or the embedded one: what `--rules` means.
+    pub fn load(dir: Option<&Path>) -> Result<RuleSet, Problems> {
+        match dir {
+            Some(d) => RuleSet::from_dir(d),
+            None => RuleSet::embedded(),
+        }
+    }
+
     pub fn from_dir(dir: &Path) -> Result<RuleSet, Problems> {
         let files = embedded::read_dir(dir)?;
         build::build(&embedded::display_name(dir), files)

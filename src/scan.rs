@@ -19,7 +19,7 @@
 //!   date's midnight; only the rest is parsed without copying
 //!   (`nginx_line::parse_line_ref`), classified (`count`) and named
 //!   (`upstream`) into a `tally` whose size does not depend on the log's;
-//! * `render` prints the result, every host string sanitized.
+//! * `cmd::scan` prints the result, every host string sanitized.
 
 mod clock;
 mod count;
@@ -29,7 +29,6 @@ mod mapped;
 #[cfg(test)]
 mod oracle;
 mod read;
-mod render;
 mod seek;
 mod tally;
 mod upstream;
@@ -38,18 +37,12 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ListFormat, ScanArgs};
 use crate::logs::Timestamp;
 use crate::logs::nginx_line::line_time;
 use crate::logs::rotated::{Source, window_sources};
 use crate::logs::signature::SignatureSet;
-use crate::logs::time::local_utc_offset;
-use crate::probe::builtin::Discover;
-use crate::rules::signatures::SignatureBook;
-use crate::session::Session;
-use crate::{ExitStatus, print_error, print_stdout};
 use count::Window;
-pub use tally::{Histogram, SignatureCount, Tally};
+pub use tally::{Histogram, SignatureCount, Tally, width_for_span};
 
 /// What a scan found.
 #[derive(Debug)]
@@ -64,49 +57,6 @@ pub struct Scan {
     pub read: Vec<PathBuf>,
     /// The files that could not be read, with the reason.
     pub unreadable: Vec<(PathBuf, String)>,
-}
-
-/// Runs `nginx-doctor scan`; see the module doc.
-pub fn run(args: &ScanArgs, rules: Option<&Path>) -> ExitStatus {
-    let mut session = match Session::start(&args.request()) {
-        Ok(s) => s,
-        Err(e) => {
-            print_error(&e.to_string());
-            return e.status();
-        }
-    };
-    let since = session.options.since;
-    // The logs named (as arguments or with --error-log), else the
-    // configuration's.
-    let mut logs = args.logs.clone();
-    logs.extend(session.options.error_logs.iter().cloned());
-    if logs.is_empty() {
-        logs = session.error_logs();
-    }
-    let book = match SignatureBook::load(rules) {
-        Ok(book) => book,
-        Err(problems) => return crate::rules_command::refuse(problems),
-    };
-    let scan = scan_logs(&logs, since, local_utc_offset(), book.upstream_failures());
-    let report = render::Report::new(&scan, &book);
-    let printed = match args.format {
-        ListFormat::Text => render::text(&report),
-        ListFormat::Json => render::json(&report),
-    };
-    if let Err(e) = print_stdout(&printed) {
-        print_error(&format!("could not write the output: {e}"));
-        return ExitStatus::CouldNotRun;
-    }
-    if scan.read.is_empty() {
-        print_error(
-            "no log could be read; name one (nginx-doctor scan /var/log/nginx/error.log) or run as root",
-        );
-        ExitStatus::CouldNotRun
-    } else if report.total > 0 {
-        ExitStatus::Faults
-    } else {
-        ExitStatus::Healthy
-    }
 }
 
 /// Counts the upstream failures (the signatures of `failures`) logged at or

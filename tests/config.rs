@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nginx_doctor::config_command::view::{ConfigView, Origin, UserView};
+use nginx_doctor::cmd::config::view::{ConfigView, Origin, UserView};
 use nginx_doctor::logs::Timestamp;
 use nginx_doctor::nginx::{model, parse_dump, parse_file};
 use nginx_doctor::probe::builtin;

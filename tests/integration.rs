@@ -5,6 +5,7 @@
 
 mod support;
 
+mod architecture;
 mod clean_words;
 mod cli;
 mod config;

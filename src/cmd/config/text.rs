@@ -299,7 +299,7 @@ fn count(view: &ConfigView) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config_command::view::{Origin, UserView};
+    use crate::cmd::config::view::{Origin, UserView};
     use crate::nginx::{model, parse_str};
 
     const CONF: &str = "http {

@@ -14,45 +14,27 @@ mod text;
 pub mod view;
 
 use crate::cli::{ConfigArgs, ListFormat};
+use crate::error::Error;
 use crate::probe::builtin::Discover;
 use crate::session::Session;
-use crate::{ExitStatus, print_error, print_stdout};
+use crate::{ExitStatus, print_stdout};
 
 use view::{ConfigView, Origin, OtherMaster, UserView, lossy};
 
 /// Prints the model; exit 3 when no configuration can be found or read.
-pub fn run(args: &ConfigArgs) -> ExitStatus {
-    let mut session = match Session::start(&args.request()) {
-        Ok(s) => s,
-        Err(e) => {
-            print_error(&e.to_string());
-            return e.status();
-        }
-    };
-    let view = match discover(&mut session) {
-        Ok(v) => v,
-        Err(message) => {
-            print_error(&message);
-            return ExitStatus::CouldNotRun;
-        }
-    };
+pub fn run(args: &ConfigArgs) -> Result<ExitStatus, Error> {
+    let mut session = Session::start(&args.request())?;
+    let view = discover(&mut session).map_err(Error::CouldNotRun)?;
     let out = match args.format {
-        ListFormat::Json => match serde_json::to_string_pretty(&view) {
-            Ok(json) => json + "\n",
-            Err(e) => {
-                print_error(&format!("cannot encode the configuration as JSON: {e}"));
-                return ExitStatus::CouldNotRun;
-            }
-        },
+        ListFormat::Json => {
+            serde_json::to_string_pretty(&view)
+                .map_err(|e| Error::output("the configuration as JSON", e))?
+                + "\n"
+        }
         ListFormat::Text => text::render(&view),
     };
-    match print_stdout(&out) {
-        Ok(()) => ExitStatus::Healthy,
-        Err(e) => {
-            print_error(&format!("cannot write to stdout: {e}"));
-            ExitStatus::CouldNotRun
-        }
-    }
+    print_stdout(&out).map_err(|e| Error::output("to stdout", e))?;
+    Ok(ExitStatus::Healthy)
 }
 
 /// Finds and reads the configuration as a diagnosis would; the error says

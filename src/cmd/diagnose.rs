@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::cli::DiagnoseArgs;
 use crate::engine::{Engine, Walk};
+use crate::error::{Error, Result};
 use crate::guide::fixer::{Fixer, SystemFixer};
 use crate::guide::terminal::Terminal;
 use crate::guide::{Guide, Interrupted};
@@ -20,27 +21,18 @@ use crate::rules::RuleSet;
 use crate::session::{Options, Session};
 use crate::value::Facts;
 use crate::walk::Finding;
-use crate::{ExitStatus, interrupt, print_error, print_stdout, rules_command};
+use crate::{ExitStatus, interrupt, print_stdout};
 
 use crate::bundle::{
     self, Bundle, RecordingGuide, RecordingProber, ReplayFixer, ReplayGuide, Replayer,
 };
 
-pub fn run(args: &DiagnoseArgs) -> ExitStatus {
-    let rules = match rules_command::load(args.rules.as_deref()) {
-        Ok(r) => r,
-        Err(status) => return status,
-    };
+pub fn run(args: &DiagnoseArgs) -> Result<ExitStatus> {
+    let rules = RuleSet::load(args.rules.as_deref()).map_err(Error::RulePack)?;
     if let Some(path) = &args.replay {
         return replay(&rules, path, args);
     }
-    let options = match Options::check(&args.request()) {
-        Ok(o) => o,
-        Err(e) => {
-            print_error(&e.to_string());
-            return e.status();
-        }
-    };
+    let options = Options::check(&args.request())?;
     let host = Session::new(options.clone()).with_signatures(rules.signatures.clone());
     let info = host.info();
     let context = context_facts(&host, args);
@@ -57,14 +49,7 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
             .run()
             .map(|walk| (walk, Vec::new()))
     };
-    let (walk, tape) = match walked {
-        Ok(w) => w,
-        Err(Interrupted) => {
-            RUNNING.kill_all();
-            eprintln!("\ninterrupted; {}", interrupt::what_changed());
-            return ExitStatus::Interrupted;
-        }
-    };
+    let (walk, tape) = walked.map_err(interrupted)?;
     let mode = if guided { "guided" } else { "auto" };
     let recorded = args
         .record
@@ -72,24 +57,26 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
         .map(|_| Bundle::of_walk(&walk, tape, mode, &info, &context));
     let mut report = Report::new(walk, mode, rules_info(&rules), info);
     if guided && report.has_fault() {
-        match recheck(&rules, &options, &context, &report.findings, &mut terminal) {
-            Ok(checks) => report.rechecks = checks,
-            Err(Interrupted) => {
-                RUNNING.kill_all();
-                eprintln!("\ninterrupted; {}", interrupt::what_changed());
-                return ExitStatus::Interrupted;
-            }
-        }
+        report.rechecks = recheck(&rules, &options, &context, &report.findings, &mut terminal)
+            .map_err(interrupted)?;
     }
     let saver: Option<&mut dyn Guide> = if guided { Some(&mut terminal) } else { None };
     let status = deliver(&report, args, saver);
-    match (&args.record, recorded) {
-        (Some(dir), Some(b)) => match write_bundle(dir, &b, &report) {
-            Ok(()) => status,
-            Err(()) => ExitStatus::CouldNotRun,
-        },
-        _ => status,
+    if let (Some(dir), Some(b)) = (&args.record, recorded) {
+        if let Err(e) = &status {
+            // The bundle is still written; the report's error is said first.
+            e.print();
+        }
+        write_bundle(dir, &b, &report)?;
     }
+    status
+}
+
+/// The error of a run a person or a signal interrupted: the probes it
+/// started are stopped, and the message says what the run changed.
+fn interrupted(_: Interrupted) -> Error {
+    RUNNING.kill_all();
+    Error::Interrupted(interrupt::what_changed())
 }
 
 /// Guided mode, after the diagnosis: while the person asks for it, walks the
@@ -150,7 +137,7 @@ fn walk_recording(
 
 /// Writes the bundle after the report was printed, so a bundle that cannot
 /// be written never costs the user the report.
-fn write_bundle(dir: &Path, b: &Bundle, report: &Report) -> Result<(), ()> {
+fn write_bundle(dir: &Path, b: &Bundle, report: &Report) -> Result<()> {
     let written = serde_json::to_value(report)
         .map_err(|e| format!("cannot write the bundle to {}: {e}", dir.display()))
         .and_then(|json| bundle::save(dir, b, &json).map_err(|e| e.to_string()));
@@ -159,33 +146,23 @@ fn write_bundle(dir: &Path, b: &Bundle, report: &Report) -> Result<(), ()> {
             eprintln!("bundle written to {}", dir.display());
             Ok(())
         }
-        Err(message) => {
-            print_error(&format!("{message}; the report was printed above"));
-            Err(())
-        }
+        Err(message) => Err(Error::CouldNotRun(format!(
+            "{message}; the report was printed above"
+        ))),
     }
 }
 
 /// Diagnoses a recorded bundle: the same engine and rules, but every probe
 /// answered from the recording and every question as the user answered it.
-fn replay(rules: &RuleSet, path: &Path, args: &DiagnoseArgs) -> ExitStatus {
-    let loaded = match bundle::load(path) {
-        Ok(l) => l,
-        Err(e) => {
-            print_error(&e.to_string());
-            return ExitStatus::Usage;
-        }
-    };
+fn replay(rules: &RuleSet, path: &Path, args: &DiagnoseArgs) -> Result<ExitStatus> {
+    let loaded = bundle::load(path).map_err(|e| Error::Usage(e.to_string()))?;
     let recorded = &loaded.bundle;
     let mut prober = Replayer::new(&recorded.observations);
     let mut guide = ReplayGuide::new(rules, &recorded.answers).with_fixes(&recorded.fixes);
     let mut fixer = ReplayFixer::new(&recorded.fixes);
     let context = recorded.context_facts();
     let engine = Engine::new(rules, &mut prober, Some(&mut guide), context).with_fixer(&mut fixer);
-    let walk = match engine.run() {
-        Ok(w) => w,
-        Err(Interrupted) => return ExitStatus::Interrupted,
-    };
+    let walk = engine.run().map_err(interrupted)?;
     let report = Report::new(walk, "replay", rules_info(rules), recorded.host.info());
     let status = deliver(&report, args, None);
     if let Some(before) = &loaded.report {
@@ -230,22 +207,23 @@ fn context_facts(host: &Session, args: &DiagnoseArgs) -> Facts {
 /// Prints the report, writes `--output` (or, in guided mode, where the
 /// person asks to keep it), and picks the exit status. A file that cannot
 /// be written does not lose the report: it is still printed.
-fn deliver(report: &Report, args: &DiagnoseArgs, guide: Option<&mut dyn Guide>) -> ExitStatus {
+fn deliver(
+    report: &Report,
+    args: &DiagnoseArgs,
+    guide: Option<&mut dyn Guide>,
+) -> Result<ExitStatus> {
     // Nothing reaches stdout, `--output` or the bundle of a run a signal
     // interrupted; from here on, a signal no longer discards this report.
     interrupt::commit();
     let text = report.render(args.format);
     // A fault checked again and found gone no longer fails the host.
     let fixed = report.rechecks.last().is_some_and(|c| c.gone);
-    let mut status = match (report.has_fault() && !fixed, &report.stopped) {
+    let status = match (report.has_fault() && !fixed, &report.stopped) {
         (true, _) => ExitStatus::Faults,
         (false, Some(_)) => ExitStatus::CouldNotRun,
         (false, None) => ExitStatus::Healthy,
     };
-    if let Err(e) = print_stdout(&text) {
-        print_error(&format!("cannot write the report to stdout: {e}"));
-        status = ExitStatus::CouldNotRun;
-    }
+    let printed = print_stdout(&text).map_err(|e| Error::output("the report to stdout", e));
     let mut target = args.output.clone().map(|p| (p, args.format));
     // Offered only where the report went to the terminal: with stdout piped
     // (`| tee report.txt`) it is being kept already, and a prompt would
@@ -266,15 +244,15 @@ fn deliver(report: &Report, args: &DiagnoseArgs, guide: Option<&mut dyn Guide>) 
         match std::fs::write(&path, plain) {
             Ok(()) => eprintln!("report written to {}", path.display()),
             Err(e) => {
-                print_error(&format!(
-                    "cannot write the report to {}: {e}; it was printed above",
-                    path.display()
-                ));
-                status = ExitStatus::CouldNotRun;
+                let what = format!("the report to {}; it was printed above", path.display());
+                if let Err(first) = &printed {
+                    first.print();
+                }
+                return Err(Error::output(what, e));
             }
         }
     }
-    status
+    printed.map(|()| status)
 }
 
 /// The report format a file name asks for: `.md` Markdown, `.json` JSON,

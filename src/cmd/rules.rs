@@ -5,18 +5,16 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cli::{ListFormat, RulesCommand};
-use crate::rules::{NodeKind, Problems, RuleSet, graph};
-use crate::{ExitStatus, print_error, print_stdout};
+use crate::error::{Error, Result};
+use crate::rules::{NodeKind, RuleSet, graph};
+use crate::{ExitStatus, print_stdout};
 
-pub fn run(cmd: RulesCommand, rules_dir: Option<&Path>) -> ExitStatus {
+pub fn run(cmd: &RulesCommand, rules_dir: Option<&Path>) -> Result<ExitStatus> {
     let dir = match &cmd {
         RulesCommand::Lint { dir: Some(d) } => Some(d.as_path()),
         _ => rules_dir,
     };
-    let set = match load(dir) {
-        Ok(set) => set,
-        Err(status) => return status,
-    };
+    let set = RuleSet::load(dir).map_err(Error::RulePack)?;
     let text = match cmd {
         RulesCommand::Lint { .. } => format!(
             "{}: {} nodes, {} probes, {} causes; no problems found\n",
@@ -31,35 +29,10 @@ pub fn run(cmd: RulesCommand, rules_dir: Option<&Path>) -> ExitStatus {
         RulesCommand::List {
             format: ListFormat::Text,
         } => list_text(&set),
-        RulesCommand::Graph { format } => graph::render(&set, format),
+        RulesCommand::Graph { format } => graph::render(&set, *format),
     };
-    match print_stdout(&text) {
-        Ok(()) => ExitStatus::Healthy,
-        Err(e) => {
-            print_error(&format!("cannot write to stdout: {e}"));
-            ExitStatus::CouldNotRun
-        }
-    }
-}
-
-/// Loads the pack, printing every problem and mapping them to exit 2.
-pub fn load(dir: Option<&Path>) -> Result<RuleSet, ExitStatus> {
-    let loaded = match dir {
-        Some(d) => RuleSet::from_dir(d),
-        None => RuleSet::embedded(),
-    };
-    loaded.map_err(refuse)
-}
-
-/// Prints a pack's problems; the status of a run that refused the pack.
-pub fn refuse(problems: Problems) -> ExitStatus {
-    let n = problems.0.len();
-    eprintln!("{problems}");
-    print_error(&format!(
-        "the rule pack has {n} problem{}; nothing was run",
-        if n == 1 { "" } else { "s" }
-    ));
-    ExitStatus::Usage
+    print_stdout(&text).map_err(|e| Error::output("to stdout", e))?;
+    Ok(ExitStatus::Healthy)
 }
 
 #[derive(Serialize)]

@@ -11,10 +11,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::Scan;
-use super::tally::{Histogram, width_for_span};
 use crate::rules::signatures::SignatureBook;
 use crate::sanitize;
+use crate::scan::{Histogram, Scan, width_for_span};
 
 /// Marks per sparkline at most; longer histograms are summed in groups.
 const MAX_MARKS: usize = 96;
