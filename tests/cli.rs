@@ -2,21 +2,13 @@
 //! what was wrong, `rules list`/`rules graph` output, and a report that is
 //! printed whatever else fails.
 
-use std::path::Path;
-
 use serde_json::Value;
 
-use crate::support::doctor::{BINARY, DOCTOR_TIMEOUT, DoctorRun, run_bounded};
+use crate::support::doctor::{DoctorRun, crate_root, doctor_in};
 
 /// Runs the binary from the crate root with stdin null and `NO_COLOR=1`.
 fn doctor(args: &[&str]) -> DoctorRun {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    run_bounded(
-        BINARY,
-        &args,
-        Path::new(env!("CARGO_MANIFEST_DIR")),
-        DOCTOR_TIMEOUT,
-    )
+    doctor_in(crate_root(), args)
 }
 
 fn assert_no_panic(run: &DoctorRun) {

@@ -24,20 +24,16 @@ use serde_json::Value;
 
 use crate::fix_commands::network::append_error;
 use crate::hostile::{Run, Scene, assert_terminal_safe, check};
+use crate::support::Lab;
 use crate::support::backend::Mode;
-use crate::support::doctor::{BINARY, DOCTOR_TIMEOUT, DoctorRun, run_bounded};
+use crate::support::doctor::{
+    BINARY, DOCTOR_TIMEOUT, DoctorRun, crate_root, doctor_in, run_bounded,
+};
 use crate::support::lab::is_root;
-use crate::support::{Lab, Pass};
 
 /// Runs the binary from the crate root with `args`.
 fn doctor_at(args: &[&str]) -> DoctorRun {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    run_bounded(
-        BINARY,
-        &args,
-        Path::new(env!("CARGO_MANIFEST_DIR")),
-        DOCTOR_TIMEOUT,
-    )
+    doctor_in(crate_root(), args)
 }
 
 // --- not root ---------------------------------------------------------------
@@ -118,8 +114,7 @@ fn a_named_error_log_only_root_may_read_is_exit_3_with_what_to_do() {
 #[test]
 fn a_refusal_diagnosed_without_root_says_to_read_the_packet_filter_as_root() {
     let lab = Lab::new();
-    let app = lab.backend(Mode::Ok);
-    lab.nginx(|c| c.location("/", Pass::proxy_http(app)));
+    let app = lab.proxying_to(Mode::Ok);
     assert_eq!(lab.get("/app"), 200);
     let upstream = format!("http://{app}/app");
     let refused = "connect() failed (111: Connection refused)";

@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::support::doctor::{BINARY, DOCTOR_TIMEOUT, DoctorRun, run_bounded};
+use crate::support::doctor::{DoctorRun, doctor_in};
 use crate::support::net::free_port;
 use crate::support::{Lab, Pass, pack};
 
@@ -46,8 +46,7 @@ fn refused_lab() -> Lab {
 }
 
 fn doctor(args: &[&str]) -> DoctorRun {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    run_bounded(BINARY, &args, Path::new("/"), DOCTOR_TIMEOUT)
+    doctor_in(Path::new("/"), args)
 }
 
 #[test]

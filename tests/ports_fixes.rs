@@ -6,10 +6,10 @@
 //! program holding the other connections; then the request succeeds with no new
 //! failure logged.
 
+use crate::support::Lab;
 use crate::support::backend::Mode;
 use crate::support::follow;
 use crate::support::isolate::in_netns;
-use crate::support::{Lab, Pass};
 use std::net::TcpStream;
 
 const ID: &str = "ephemeral-ports-exhausted";
@@ -23,8 +23,7 @@ fn a_narrowed_port_range_gets_the_default_back_and_the_502_ends() {
         &["sysctl"],
         || {
             let lab = Lab::new();
-            let backend = lab.backend(Mode::Ok);
-            lab.nginx(|c| c.location("/", Pass::proxy_http(backend)));
+            let backend = lab.proxying_to(Mode::Ok);
             assert_eq!(lab.get("/app"), 200, "the backend answered before");
             std::fs::write(RANGE, "40000 40001").expect("narrow the port range");
             let held: Vec<TcpStream> = (0..2)

@@ -62,8 +62,7 @@ fn a_tls_only_app_behind_plain_proxy_pass_gets_https_and_the_fix_works() {
         return;
     }
     let lab = Lab::new();
-    let app = lab.backend(Mode::Tls);
-    lab.nginx(|c| c.location("/", Pass::proxy_http(app)));
+    let app = lab.proxying_to(Mode::Tls);
     assert_eq!(lab.get("/app"), 502);
     let quote = lab.error_log_message("upstream prematurely closed connection");
 
@@ -165,8 +164,7 @@ fn proxy_pass_to_php_fpm_gets_fastcgi_pass_with_its_parameters_and_the_fix_works
 #[test]
 fn an_app_that_hangs_up_is_named_and_php_fpm_is_not_mentioned() {
     let lab = Lab::new();
-    let app = lab.backend(Mode::Reset);
-    lab.nginx(|c| c.location("/", Pass::proxy_http(app)));
+    lab.proxying_to(Mode::Reset);
     assert_eq!(lab.get("/app"), 502);
     lab.error_log_line("Connection reset by peer");
 
@@ -192,8 +190,7 @@ fn an_app_that_hangs_up_is_named_and_php_fpm_is_not_mentioned() {
 #[test]
 fn an_invalid_header_is_shown_by_running_the_printed_request_to_the_backend() {
     let lab = Lab::new();
-    let app = lab.backend(Mode::BadHeader);
-    lab.nginx(|c| c.location("/", Pass::proxy_http(app)));
+    let app = lab.proxying_to(Mode::BadHeader);
     assert_eq!(lab.get("/app"), 502);
 
     let run = diagnose(&lab);

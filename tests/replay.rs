@@ -21,13 +21,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Runs the binary under test with `args` (no `--conf`: nothing of a lab).
 fn doctor(args: &[&str]) -> DoctorRun {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    doctor::run_bounded(
-        doctor::BINARY,
-        &args,
-        Path::new("/"),
-        doctor::DOCTOR_TIMEOUT,
-    )
+    doctor::doctor_in(Path::new("/"), args)
 }
 
 fn replay(bundle: &Path) -> DoctorRun {

@@ -161,8 +161,7 @@ fn a_slow_app_gets_a_longer_timeout_as_printed() {
 #[test]
 fn a_backend_answering_502_gets_a_working_check() {
     let lab = Lab::new();
-    let backend = lab.backend(Mode::Status502);
-    lab.nginx(|c| c.location("/", Pass::proxy_http(backend)));
+    lab.proxying_to(Mode::Status502);
     assert_eq!(lab.get("/app"), 502);
     let run = diagnose(&lab);
     // The backend's own 502 is its bug: the fix finds it, the verify line shows the log.
@@ -246,8 +245,7 @@ fn an_untrusted_backend_certificate_gets_a_working_check() {
 #[test]
 fn an_app_that_hangs_up_gets_the_kernel_log() {
     let lab = Lab::new();
-    let app = lab.backend(Mode::Reset);
-    lab.nginx(|c| c.location("/", Pass::proxy_http(app)));
+    lab.proxying_to(Mode::Reset);
     assert_eq!(lab.get("/app"), 502);
     lab.error_log_line("Connection reset by peer");
     let run = diagnose(&lab);

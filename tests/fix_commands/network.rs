@@ -59,8 +59,7 @@ fn a_refusal_by_a_listening_port_gets_the_rules_listed() {
         "a_refusal_by_a_listening_port_gets_the_rules_listed",
         || {
             let lab = Lab::new();
-            let app = lab.backend(Mode::Ok);
-            lab.nginx(|c| c.location("/", Pass::proxy_http(app)));
+            let app = lab.proxying_to(Mode::Ok);
             assert_eq!(lab.get("/app"), 200);
             // A refusal nginx logged while the backend listened, as a tcp-reset reject rule
             // matching only nginx's traffic gives; the rule is gone now.

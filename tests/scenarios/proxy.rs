@@ -13,8 +13,7 @@ use std::process::Command;
 /// A lab proxying `/` to a backend in `mode`; `{backend}` is its address.
 fn proxied(mode: Mode) -> Fault {
     let lab = Lab::new();
-    let backend = lab.backend(mode);
-    lab.nginx(|c| c.location("/", Pass::proxy_http(backend)));
+    let backend = lab.proxying_to(mode);
     Fault::new(lab).var("backend", backend)
 }
 
@@ -41,8 +40,7 @@ fn variable_host(extra: &str) -> Pass {
 /// namespace: the rule is the namespace's own.
 fn reject_with_tcp_reset() -> Fault {
     let lab = Lab::new();
-    let backend = lab.backend(Mode::Ok);
-    lab.nginx(|c| c.location("/", Pass::proxy_http(backend)));
+    let backend = lab.proxying_to(Mode::Ok);
     assert_eq!(lab.get("/app"), 200, "the backend answers before the rule");
     let rule = format!("tcp dport {} reject with tcp reset", backend.port());
     let script = [

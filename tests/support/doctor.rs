@@ -114,6 +114,18 @@ impl std::fmt::Display for DoctorRun {
     }
 }
 
+/// The crate's root, where tests that need no lab run the binary from.
+pub fn crate_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the binary under test in `cwd` with `args`, bounded by [`DOCTOR_TIMEOUT`] (see
+/// [`run_bounded`]: stdin null, `NO_COLOR=1`).
+pub fn doctor_in(cwd: &Path, args: &[&str]) -> DoctorRun {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    run_bounded(BINARY, &args, cwd, DOCTOR_TIMEOUT)
+}
+
 /// Every string inside a JSON value.
 pub fn strings(v: &Value) -> Vec<&str> {
     match v {

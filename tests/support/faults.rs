@@ -2,9 +2,11 @@
 //! "php-fpm stopped" means the same lab in the scenarios, the fix proofs, guided mode
 //! and the degraded-host tests.
 
+use super::backend::Mode;
 use super::fpm::{Fpm, Pool};
 use super::lab::Lab;
 use super::nginx::Pass;
+use std::net::SocketAddr;
 
 /// The location every PHP lab passes through.
 pub const PHP: &str = "~ \\.php$";
@@ -43,6 +45,13 @@ impl Lab {
         self.stop(fpm.pid);
         assert_eq!(self.get("/ok.php"), 502, "php-fpm stopped: 502");
         fpm
+    }
+
+    /// A backend in `mode` that nginx proxies `/` to over HTTP; its address.
+    pub fn proxying_to(&self, mode: Mode) -> SocketAddr {
+        let backend = self.backend(mode);
+        self.nginx(|c| c.location("/", Pass::proxy_http(backend)));
+        backend
     }
 
     /// A new lab whose php-fpm pool `www`, behind a unix socket, served a page and then
