@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Format;
 use crate::rules::graph::GraphFormat;
+use crate::session::Request;
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -57,16 +58,12 @@ pub struct DiagnoseArgs {
     /// Also write the report to this file
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// nginx's main configuration file (default: the running master's -c)
-    #[arg(long, value_name = "PATH")]
-    pub conf: Option<PathBuf>,
+    #[command(flatten)]
+    pub nginx: NginxArgs,
     /// php-fpm's main configuration file, when it is not in a standard place
     /// (a stopped php-fpm is found through its configuration)
     #[arg(long = "fpm-conf", value_name = "PATH")]
     pub fpm_conf: Option<PathBuf>,
-    /// An nginx error log to read (default: those the configuration names)
-    #[arg(long = "error-log", value_name = "PATH")]
-    pub error_logs: Vec<PathBuf>,
     /// The URL that fails, to request it on loopback
     #[arg(long)]
     pub url: Option<String>,
@@ -88,6 +85,63 @@ pub struct DiagnoseArgs {
     /// When to colour the output
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+}
+
+impl DiagnoseArgs {
+    /// The flags a diagnosis session is started from.
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            fpm_conf: self.fpm_conf.as_deref(),
+            url: self.url.as_deref(),
+            since: &self.since,
+            budget: &self.budget,
+            ..self.nginx.request()
+        }
+    }
+}
+
+/// `--conf`, declared once for every command that finds nginx.
+#[derive(Debug, Args)]
+pub struct ConfArg {
+    /// nginx's main configuration file (default: the running master's -c)
+    #[arg(long, value_name = "PATH")]
+    pub conf: Option<PathBuf>,
+}
+
+/// `--conf` and `--error-log`, declared once for every command that reads
+/// nginx's error logs.
+#[derive(Debug, Args)]
+pub struct NginxArgs {
+    #[command(flatten)]
+    pub conf: ConfArg,
+    /// An nginx error log to read (default: those the configuration names)
+    #[arg(long = "error-log", value_name = "PATH")]
+    pub error_logs: Vec<PathBuf>,
+}
+
+impl NginxArgs {
+    /// These flags, with the defaults of a session that only finds nginx.
+    fn request(&self) -> Request<'_> {
+        Request {
+            error_logs: &self.error_logs,
+            ..self.conf.request()
+        }
+    }
+}
+
+impl ConfArg {
+    /// This flag, with the defaults of a session that only finds nginx:
+    /// the window ends now, and `nginx -V` has the usual 60 s budget.
+    fn request(&self) -> Request<'_> {
+        Request {
+            conf: self.conf.as_deref(),
+            fpm_conf: None,
+            error_logs: &[],
+            url: None,
+            since: "0s",
+            budget: "60s",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,9 +169,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
-    /// nginx's main configuration file (default: the running master's -c)
-    #[arg(long, value_name = "PATH")]
-    pub conf: Option<PathBuf>,
+    #[command(flatten)]
+    pub conf: ConfArg,
     /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
@@ -139,12 +192,30 @@ pub struct ScanArgs {
     /// How far back to count: 15m, 2h, 1d or "2026-11-24 10:00"
     #[arg(long, default_value = "1d", value_name = "WHEN")]
     pub since: String,
-    /// nginx's main configuration file, to find its logs
-    #[arg(long, value_name = "PATH")]
-    pub conf: Option<PathBuf>,
+    #[command(flatten)]
+    pub nginx: NginxArgs,
     /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
+}
+
+impl ConfigArgs {
+    /// The flags a `config` session is started from.
+    pub fn request(&self) -> Request<'_> {
+        self.conf.request()
+    }
+}
+
+impl ScanArgs {
+    /// The flags a `scan` session is started from: its window, and 30 s
+    /// for finding nginx's logs (`nginx -V`).
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            since: &self.since,
+            budget: "30s",
+            ..self.nginx.request()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

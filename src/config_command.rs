@@ -6,26 +6,30 @@
 //! configuration was found (the running master, `--conf`, `nginx -V`), and
 //! what `nginx -t` would refuse in it, with nginx's words and file:line.
 //!
-//! Discovery is the `nginx` built-in's ([`crate::probe::builtin::Host::nginx`]), so
+//! Discovery is the session's ([`crate::probe::builtin::Discover`]), so
 //! this command shows exactly what a diagnosis would reason about. The tree
 //! is built in [`view`] and rendered as text in [`text`] or as JSON.
 
 mod text;
 pub mod view;
 
-use std::path::Path;
-use std::time::Duration;
-
 use crate::cli::{ConfigArgs, ListFormat};
-use crate::logs::Timestamp;
-use crate::probe::builtin::{Host, HostOptions};
+use crate::probe::builtin::Discover;
+use crate::session::Session;
 use crate::{ExitStatus, print_error, print_stdout};
 
 use view::{ConfigView, Origin, OtherMaster, UserView, lossy};
 
 /// Prints the model; exit 3 when no configuration can be found or read.
 pub fn run(args: &ConfigArgs) -> ExitStatus {
-    let view = match discover(args.conf.as_deref()) {
+    let mut session = match Session::start(&args.request()) {
+        Ok(s) => s,
+        Err(e) => {
+            print_error(&e.to_string());
+            return e.status();
+        }
+    };
+    let view = match discover(&mut session) {
         Ok(v) => v,
         Err(message) => {
             print_error(&message);
@@ -53,19 +57,8 @@ pub fn run(args: &ConfigArgs) -> ExitStatus {
 
 /// Finds and reads the configuration as a diagnosis would; the error says
 /// what was tried and what to pass.
-pub fn discover(conf: Option<&Path>) -> Result<ConfigView, String> {
-    // Relative to where the user stands, so file:line citations are absolute.
-    let conf = conf.map(|c| std::path::absolute(c).unwrap_or_else(|_| c.to_path_buf()));
-    let mut host = Host::new(HostOptions {
-        conf: conf.clone(),
-        fpm_conf: None,
-        error_logs: Vec::new(),
-        since: Timestamp::now(),
-        window: String::new(),
-        url: None,
-        budget: Duration::from_secs(60),
-    });
-    let found = host.nginx();
+pub fn discover(session: &mut Session) -> Result<ConfigView, String> {
+    let found = session.nginx();
     let Some(path) = found.conf.clone() else {
         return Err(format!(
             "no nginx configuration found ({}): no nginx master is running, `nginx -V` names no \
@@ -116,7 +109,24 @@ fn other_masters(shown: Option<i32>) -> Vec<OtherMaster> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use crate::session::{Options, Request};
+    use std::path::{Path, PathBuf};
+
+    /// Discovery of `conf` as given, past the flag's check (which refuses
+    /// a missing file before discovery would).
+    fn discover_at(conf: &Path) -> Result<ConfigView, String> {
+        let request = Request {
+            conf: None,
+            fpm_conf: None,
+            error_logs: &[],
+            url: None,
+            since: "0s",
+            budget: "60s",
+        };
+        let mut options = Options::check(&request).expect("no flags to refuse");
+        options.conf = Some(conf.to_path_buf());
+        discover(&mut Session::new(options))
+    }
 
     fn fixture(rel: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -126,7 +136,7 @@ mod tests {
 
     #[test]
     fn given_conf_is_read_and_said_so() {
-        let view = discover(Some(&fixture("debian/nginx.conf"))).unwrap();
+        let view = discover_at(&fixture("debian/nginx.conf")).unwrap();
         assert_eq!(view.origin.how, "given with --conf");
         assert_eq!(view.origin.conf, Some(lossy(&fixture("debian/nginx.conf"))));
         assert_eq!(view.servers.len(), 2);
@@ -135,14 +145,14 @@ mod tests {
     #[test]
     fn unreadable_conf_names_the_file_and_the_flag() {
         let missing = fixture("no-such/nginx.conf");
-        let err = discover(Some(&missing)).unwrap_err();
+        let err = discover_at(&missing).unwrap_err();
         assert!(err.contains(&missing.display().to_string()), "{err}");
         assert!(err.contains("--conf PATH"), "{err}");
     }
 
     #[test]
     fn include_cycle_is_an_error_not_a_hang() {
-        let err = discover(Some(&fixture("cycle/a.conf"))).unwrap_err();
+        let err = discover_at(&fixture("cycle/a.conf")).unwrap_err();
         assert!(err.contains("include cycle"), "{err}");
     }
 }

@@ -9,14 +9,14 @@ use crate::cli::DiagnoseArgs;
 use crate::engine::{Engine, Walk};
 use crate::guide::terminal::Terminal;
 use crate::guide::{Guide, Interrupted};
+use crate::interrupt::groups::RUNNING;
 use crate::logs::time::{Timestamp, local_utc_offset};
-use crate::probe::builtin::{Host, HostOptions};
-use crate::probe::groups::RUNNING;
 use crate::probe::system::SystemProber;
 use crate::probe::{Observation, Prober};
 use crate::recheck::Recheck;
-use crate::report::{Format, HostInfo, Report, RulesInfo};
+use crate::report::{Format, Report, RulesInfo};
 use crate::rules::RuleSet;
+use crate::session::{Options, Session};
 use crate::value::Facts;
 use crate::walk::Finding;
 use crate::{ExitStatus, interrupt, print_error, print_stdout, rules_command};
@@ -31,14 +31,14 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
     if let Some(path) = &args.replay {
         return replay(&rules, path, args);
     }
-    let options = match HostOptions::from_args(args) {
+    let options = match Options::check(&args.request()) {
         Ok(o) => o,
         Err(e) => {
             print_error(&e.to_string());
             return e.status();
         }
     };
-    let host = Host::new(options.clone()).with_signatures(rules.signatures.clone());
+    let host = Session::new(options.clone()).with_signatures(rules.signatures.clone());
     let info = host.info();
     let context = context_facts(&host, args);
     let guided = !args.auto && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -91,7 +91,7 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
 /// faults found `before` are gone. Stops once nothing fails.
 fn recheck(
     rules: &RuleSet,
-    options: &HostOptions,
+    options: &Options,
     context: &Facts,
     before: &[Finding],
     terminal: &mut Terminal,
@@ -105,7 +105,7 @@ fn recheck(
             break;
         }
         let mut prober = SystemProber {
-            host: Host::new(options.clone()).with_signatures(rules.signatures.clone()),
+            host: Session::new(options.clone()).with_signatures(rules.signatures.clone()),
         };
         let after = Engine::new(rules, &mut prober, None, context.clone()).run()?;
         let at = Timestamp::now().clock(Timestamp::now(), local_utc_offset());
@@ -206,7 +206,7 @@ fn rules_info(rules: &RuleSet) -> RulesInfo {
     }
 }
 
-fn context_facts(host: &Host, args: &DiagnoseArgs) -> Facts {
+fn context_facts(host: &Session, args: &DiagnoseArgs) -> Facts {
     let mut facts = Facts::new();
     facts.set("host.root", host.root);
     facts.set("host.systemd", host.systemd);
@@ -286,20 +286,6 @@ fn format_for(path: &Path) -> Format {
         Some("md" | "markdown") => Format::Markdown,
         Some("json") => Format::Json,
         _ => Format::Text,
-    }
-}
-
-impl Host {
-    /// What the report says about the machine it ran on.
-    pub fn info(&self) -> HostInfo {
-        HostInfo {
-            hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_owned())
-                .unwrap_or_default(),
-            euid: nix::unistd::geteuid().as_raw(),
-            root: self.root,
-            systemd: self.systemd,
-        }
     }
 }
 

@@ -18,13 +18,19 @@
 //!
 //! (Children start with an empty signal mask: std resets it at spawn.)
 //! Guided prompts see Ctrl-C as a key in raw mode and end the walk themselves.
+//!
+//! The registry of running process groups ([`groups`]) lives here, below the
+//! probes: the runner registers each probe it starts, and this module, which
+//! must kill them, needs nothing from the runner.
+
+pub(crate) mod groups;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
 
-use crate::probe::groups::RUNNING;
+use groups::RUNNING;
 
 const DIAGNOSING: u8 = 0;
 const DELIVERING: u8 = 1;

@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: the rule pack ([`rules`]) is loaded and proven sound;
 //! the [`engine`] walks its decision tree, asking a [`probe::Prober`] to look
-//! at the host (commands through a bounded runner, or [`builtin`] probes that
+//! at the host (commands through a bounded runner, or [`probe::builtin`] probes that
 //! read /proc, logs and configs) and a [`guide::Guide`] to talk to a person;
 //! what it found becomes a [`report`]. Knowledge about nginx lives in the
 //! YAML rules, not here.
@@ -28,6 +28,7 @@ pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod scan;
+pub mod session;
 pub mod shell;
 pub mod template;
 pub mod value;

@@ -37,7 +37,6 @@ mod upstream;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::cli::{ListFormat, ScanArgs};
 use crate::logs::Timestamp;
@@ -45,14 +44,12 @@ use crate::logs::nginx_line::line_time;
 use crate::logs::rotated::{Source, window_sources};
 use crate::logs::signature::SignatureSet;
 use crate::logs::time::local_utc_offset;
-use crate::probe::builtin::{Host, HostOptions, parse_since};
+use crate::probe::builtin::Discover;
 use crate::rules::signatures::SignatureBook;
+use crate::session::Session;
 use crate::{ExitStatus, print_error, print_stdout};
 use count::Window;
 pub use tally::{Histogram, SignatureCount, Tally};
-
-/// Time finding nginx's configuration may take (it runs `nginx -V`).
-const DISCOVERY_BUDGET: Duration = Duration::from_secs(30);
 
 /// What a scan found.
 #[derive(Debug)]
@@ -71,18 +68,21 @@ pub struct Scan {
 
 /// Runs `nginx-doctor scan`; see the module doc.
 pub fn run(args: &ScanArgs, rules: Option<&Path>) -> ExitStatus {
-    let Some(since) = parse_since(&args.since, Timestamp::now()) else {
-        print_error(&format!(
-            "--since {:?} is not a duration (15m, 2h, 1d) nor a local time (\"2026-11-24 10:00\")",
-            args.since
-        ));
-        return ExitStatus::Usage;
+    let mut session = match Session::start(&args.request()) {
+        Ok(s) => s,
+        Err(e) => {
+            print_error(&e.to_string());
+            return e.status();
+        }
     };
-    let logs = if args.logs.is_empty() {
-        configured_logs(args, since)
-    } else {
-        args.logs.clone()
-    };
+    let since = session.options.since;
+    // The logs named (as arguments or with --error-log), else the
+    // configuration's.
+    let mut logs = args.logs.clone();
+    logs.extend(session.options.error_logs.iter().cloned());
+    if logs.is_empty() {
+        logs = session.error_logs();
+    }
     let book = match SignatureBook::load(rules) {
         Ok(book) => book,
         Err(problems) => return crate::rules_command::refuse(problems),
@@ -107,20 +107,6 @@ pub fn run(args: &ScanArgs, rules: Option<&Path>) -> ExitStatus {
     } else {
         ExitStatus::Healthy
     }
-}
-
-/// The error logs the running nginx's configuration names (or `--conf`'s).
-fn configured_logs(args: &ScanArgs, since: Timestamp) -> Vec<PathBuf> {
-    let mut host = Host::new(HostOptions {
-        conf: args.conf.clone(),
-        fpm_conf: None,
-        error_logs: Vec::new(),
-        since,
-        window: args.since.clone(),
-        url: None,
-        budget: DISCOVERY_BUDGET,
-    });
-    host.error_logs()
 }
 
 /// Counts the upstream failures (the signatures of `failures`) logged at or

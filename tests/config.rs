@@ -6,7 +6,7 @@
 //! built-in sizing a real php-fpm pool from its measured workers.
 //!
 //! `nginx -T` against the files for the debian fixture is tested in
-//! `src/nginx/live_tests.rs`; here it is the lab's generated configuration.
+//! `src/nginx/tests/live.rs`; here it is the lab's generated configuration.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use nginx_doctor::config_command::view::{ConfigView, Origin, UserView};
 use nginx_doctor::logs::Timestamp;
 use nginx_doctor::nginx::{model, parse_dump, parse_file};
-use nginx_doctor::probe::builtin::{self, Host, HostOptions};
+use nginx_doctor::probe::builtin;
 use nginx_doctor::probe::{Observation, ProbeStatus};
+use nginx_doctor::session::{Options, Session};
 use nginx_doctor::value::Value;
 use regex::Regex;
 use serde_json::Value as Json;
@@ -202,13 +203,23 @@ fn text_output_cites_file_and_line_relative_to_the_conf() {
     );
 }
 
+/// `--conf` is checked as every command checks it: a file that is not
+/// there is a wrong argument (exit 2) named with what to give instead.
+#[test]
+fn a_missing_configuration_is_a_usage_error_that_says_what_to_pass() {
+    let run = config(&["--conf", "/nonexistent/nginx.conf"]);
+    assert_eq!(run.status, 2, "{run}");
+    assert_eq!(run.stdout, "", "{run}");
+    assert!(
+        run.stderr
+            .contains("--conf /nonexistent/nginx.conf: no such file."),
+        "{run}"
+    );
+    assert!(run.stderr.contains("ps -o args= -C nginx"), "{run}");
+}
+
 #[test]
 fn unreadable_configuration_exits_3_and_says_what_to_pass() {
-    let run = config(&["--conf", "/nonexistent/nginx.conf"]);
-    assert_eq!(run.status, 3, "{run}");
-    assert_eq!(run.stdout, "", "{run}");
-    assert!(run.stderr.contains("/nonexistent/nginx.conf"), "{run}");
-    assert!(run.stderr.contains("--conf PATH"), "{run}");
     let cycle = config(&[
         "--conf",
         &fixtures().join("cycle/a.conf").display().to_string(),
@@ -321,8 +332,8 @@ fn real_nginx_dump_gives_the_model_config_prints() {
     );
 }
 
-pub(crate) fn host(conf: &Path) -> Host {
-    Host::new(HostOptions {
+pub(crate) fn host(conf: &Path) -> Session {
+    Session::new(Options {
         conf: Some(conf.to_path_buf()),
         fpm_conf: None,
         error_logs: Vec::new(),
@@ -403,7 +414,7 @@ fn failing_request_is_traced_to_the_location_that_served_it() {
 
 /// Runs `capacity` until it sees `workers` workers (a fresh pool's children
 /// retitle themselves a moment after the master accepts).
-fn capacity(host: &mut Host, conf: &Path, workers: i64) -> Observation {
+fn capacity(host: &mut Session, conf: &Path, workers: i64) -> Observation {
     let p = params(&[("pool", "www"), ("conf", &conf.display().to_string())]);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

@@ -411,5 +411,4 @@ fn pass(model: &Model, p: &Pass) -> PassView {
 }
 
 #[cfg(test)]
-#[path = "view_tests.rs"]
 mod tests;

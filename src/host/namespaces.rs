@@ -230,5 +230,4 @@ fn container_id(text: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "namespaces_tests.rs"]
 mod tests;

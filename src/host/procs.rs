@@ -385,5 +385,4 @@ pub fn nginx_worker_users_in(procs: &[Process], master_pid: i32) -> Vec<String> 
 }
 
 #[cfg(test)]
-#[path = "procs_tests.rs"]
 mod tests;

@@ -10,8 +10,29 @@
 //! missing one gets the install line for this host's package manager right
 //! before it (see `engine::conclude`).
 
-use crate::probe::command::locate;
+use std::ffi::OsStr;
+use std::path::PathBuf;
+
 use crate::value::Facts;
+
+/// Where an admin's root shell finds programs that a non-root `PATH` often lacks.
+pub const SBIN_DIRS: [&str; 3] = ["/usr/sbin", "/sbin", "/usr/local/sbin"];
+
+/// Finds a program the way an admin's root shell would: PATH, then the sbin dirs (a non-root PATH often lacks them).
+pub fn locate(program: &str) -> Option<PathBuf> {
+    locate_with_path(program, std::env::var_os("PATH").as_deref())
+}
+
+fn locate_with_path(program: &str, path: Option<&OsStr>) -> Option<PathBuf> {
+    if program.is_empty() {
+        return None;
+    }
+    if program.contains('/') {
+        return which::which(program).ok();
+    }
+    path.and_then(|dirs| which::which_in(program, Some(dirs), "/").ok())
+        .or_else(|| which::which_in(program, Some(SBIN_DIRS.join(":")), "/").ok())
+}
 
 /// A program a fix may name, and the package that installs it on Debian
 /// and Ubuntu (`apt`) and on RHEL and Fedora (`dnf`).
@@ -126,6 +147,14 @@ pub fn programs_of_line(line: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locate_falls_back_to_sbin_dirs() {
+        let found = locate_with_path("nologin", Some(OsStr::new("/nonexistent")));
+        assert!(found.is_some_and(|p| SBIN_DIRS.iter().any(|d| p.starts_with(d))));
+        assert!(locate_with_path("sh", None).is_none_or(|p| p.ends_with("sh")));
+        assert_eq!(locate(""), None);
+    }
 
     #[test]
     fn a_line_runs_the_first_word_of_each_command() {

@@ -16,6 +16,23 @@ use super::Level;
 use super::nginx_line::{Action, ErrorLine, LineRef};
 use super::signature::Signature;
 
+// The anchors the scan's prefilter tests as well (`logs::prefilter`), said
+// once so that the two cannot drift apart.
+/// FastCGI stderr: the application writing, never counted by the scan.
+pub(crate) const STDERR: &str = "FastCGI sent in stderr: ";
+/// The one message below `error` that is a failure (logged at `warn`).
+pub(crate) const DISABLED: &str = "upstream server temporarily disabled";
+/// Client-side errors: never an upstream failure.
+pub(crate) const CLIENT: &str = "client ";
+/// How the messages without an action start (see [`without_action`]).
+pub(crate) const NO_RESOLVER: &str = "no resolver defined to resolve ";
+pub(crate) const HOST_NOT_FOUND: &str = "host not found in upstream \"";
+pub(crate) const INVALID_PORT: &str = "invalid port in upstream \"";
+pub(crate) const NO_PORT: &str = "no port in upstream \"";
+pub(crate) const ACTIONLESS: [&str; 4] = [NO_RESOLVER, HOST_NOT_FOUND, INVALID_PORT, NO_PORT];
+/// What follows the host name (the message's first word) of a resolver failure.
+pub(crate) const UNRESOLVED: &str = " could not be resolved (";
+
 /// The signature `line` shows, or `None` for lines that are no known
 /// upstream failure (client-side errors, startup notices, unknown text).
 pub fn classify(line: &ErrorLine) -> Option<Signature> {
@@ -25,7 +42,7 @@ pub fn classify(line: &ErrorLine) -> Option<Signature> {
 /// [`classify`] on a borrowed line (what `scan` parses).
 pub fn classify_ref(line: &LineRef) -> Option<Signature> {
     let msg = line.message;
-    if msg.starts_with("FastCGI sent in stderr: ") {
+    if msg.starts_with(STDERR) {
         return Some(Signature::FastcgiStderr);
     }
     // Below `error`, only the peer-disabled warning matters; the rest is
@@ -33,9 +50,8 @@ pub fn classify_ref(line: &LineRef) -> Option<Signature> {
     // nginx logs that warning at `warn` (ngx_http_upstream_free_round_robin_peer),
     // so `notice`, `info` and `debug` lines are never failures: the scan's
     // prefilter rejects them on the level alone.
-    let disabled =
-        line.level.at_least(Level::Warn) && msg.starts_with("upstream server temporarily disabled");
-    if msg.starts_with("client ") || !(line.level.at_least(Level::Error) || disabled) {
+    let disabled = line.level.at_least(Level::Warn) && msg.starts_with(DISABLED);
+    if msg.starts_with(CLIENT) || !(line.level.at_least(Level::Error) || disabled) {
         return None;
     }
     match line.action {
@@ -59,7 +75,7 @@ fn connecting(line: &LineRef) -> Option<Signature> {
     if msg.starts_with("no live upstreams") {
         return Some(Signature::NoLiveUpstreams);
     }
-    if msg.starts_with("upstream server temporarily disabled") {
+    if msg.starts_with(DISABLED) {
         return Some(Signature::UpstreamDisabledWarn);
     }
     if is_internal_500(msg) {
@@ -198,16 +214,16 @@ fn is_invalid_header(what: &str) -> bool {
 
 /// Lines nginx writes with no action: resolver and config-time failures.
 fn without_action(msg: &str) -> Option<Signature> {
-    if msg.starts_with("no resolver defined to resolve ") {
+    if msg.starts_with(NO_RESOLVER) {
         return Some(Signature::NoResolver);
     }
-    if msg.starts_with("host not found in upstream \"") {
+    if msg.starts_with(HOST_NOT_FOUND) {
         return Some(Signature::HostNotFoundConfig);
     }
-    if msg.starts_with("invalid port in upstream \"") || msg.starts_with("no port in upstream \"") {
+    if msg.starts_with(INVALID_PORT) || msg.starts_with(NO_PORT) {
         return Some(Signature::BadPortConfig);
     }
-    let (name, _) = msg.split_once(" could not be resolved (")?;
+    let (name, _) = msg.split_once(UNRESOLVED)?;
     (!name.is_empty() && !name.contains(' ')).then_some(Signature::ResolveFailed)
 }
 

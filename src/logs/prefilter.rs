@@ -26,24 +26,16 @@
 use memchr::memmem::Finder;
 
 use crate::logs::Level;
+use crate::logs::classify;
 use crate::logs::nginx_line::HeadSpans;
 
 /// The one message below `error` that classify accepts.
-const DISABLED: Prefix = Prefix::new(b"upstream server temporarily disabled");
-const CLIENT: Prefix = Prefix::new(b"client ");
-const STDERR: Prefix = Prefix::new(b"FastCGI sent in stderr: ");
+const DISABLED: Prefix = Prefix::new(classify::DISABLED.as_bytes());
+const CLIENT: Prefix = Prefix::new(classify::CLIENT.as_bytes());
+const STDERR: Prefix = Prefix::new(classify::STDERR.as_bytes());
 const WHILE_WORD: Prefix = Prefix::new(b"while ");
 /// What every action-based signature holds before its action.
 const WHILE: &str = " while ";
-/// How the messages without an action start (`without_action` in classify).
-const ACTIONLESS: [&[u8]; 4] = [
-    b"no resolver defined to resolve ",
-    b"host not found in upstream \"",
-    b"invalid port in upstream \"",
-    b"no port in upstream \"",
-];
-/// What follows the host name (the message's first word) of a resolver failure.
-const UNRESOLVED: &[u8] = b" could not be resolved (";
 
 /// The two tests, with their searcher built once.
 pub struct Prefilter {
@@ -87,9 +79,12 @@ impl Prefilter {
         if self.action.find(message).is_some() {
             return true;
         }
-        ACTIONLESS.iter().any(|p| message.starts_with(p))
-            || memchr::memchr(b' ', message)
-                .is_some_and(|sp| sp > 0 && message[sp..].starts_with(UNRESOLVED))
+        classify::ACTIONLESS
+            .iter()
+            .any(|p| message.starts_with(p.as_bytes()))
+            || memchr::memchr(b' ', message).is_some_and(|sp| {
+                sp > 0 && message[sp..].starts_with(classify::UNRESOLVED.as_bytes())
+            })
     }
 }
 

@@ -449,5 +449,4 @@ fn directive(
 }
 
 #[cfg(test)]
-#[path = "parse_tests.rs"]
 mod tests;

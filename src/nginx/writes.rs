@@ -226,5 +226,4 @@ pub fn parent(path: &Path) -> Option<&Path> {
 }
 
 #[cfg(test)]
-#[path = "writes_tests.rs"]
 mod tests;

@@ -15,7 +15,6 @@
 //! to the host as a side effect ([`run_isolated`]) runs where its writes
 //! vanish (see [`super::isolate`]).
 
-use std::ffi::OsStr;
 use std::io::{self, ErrorKind, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -27,17 +26,13 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use super::groups::{Groups, RUNNING, kill_group};
 use super::isolate::{Armed, Plan};
-use super::lock;
+pub use crate::host::tools::locate;
+use crate::interrupt::groups::{Groups, RUNNING, kill_group, lock};
 
-/// How long a probe may run unless its spec says otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many bytes of each of stdout and stderr are kept unless the spec says otherwise.
-pub const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
+/// A probe's bounds unless its spec says otherwise: the rule model's.
+pub use crate::rules::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT};
 
-/// Where an admin's root shell finds programs that a non-root `PATH` often lacks.
-const SBIN_DIRS: [&str; 3] = ["/usr/sbin", "/sbin", "/usr/local/sbin"];
 /// How long to wait for a SIGKILLed group to be reaped; only a process stuck in
 /// the kernel (uninterruptible I/O) takes longer, and then we stop waiting.
 const KILL_GRACE: Duration = Duration::from_secs(2);
@@ -152,22 +147,6 @@ impl CommandOutput {
     }
 }
 
-/// Finds a program the way an admin's root shell would: PATH, then the sbin dirs (a non-root PATH often lacks them).
-pub fn locate(program: &str) -> Option<PathBuf> {
-    locate_with_path(program, std::env::var_os("PATH").as_deref())
-}
-
-fn locate_with_path(program: &str, path: Option<&OsStr>) -> Option<PathBuf> {
-    if program.is_empty() {
-        return None;
-    }
-    if program.contains('/') {
-        return which::which(program).ok();
-    }
-    path.and_then(|dirs| which::which_in(program, Some(dirs), "/").ok())
-        .or_else(|| which::which_in(program, Some(SBIN_DIRS.join(":")), "/").ok())
-}
-
 /// Tells "no such program" from "there is one, but it cannot run", searching
 /// the same places as [`locate`].
 fn classify_missing(program: &str) -> Outcome {
@@ -177,7 +156,7 @@ fn classify_missing(program: &str) -> Outcome {
     } else {
         let path = std::env::var_os("PATH").unwrap_or_default();
         std::env::split_paths(&path)
-            .chain(SBIN_DIRS.iter().map(PathBuf::from))
+            .chain(crate::host::tools::SBIN_DIRS.iter().map(PathBuf::from))
             .any(|dir| exists(&dir.join(program)))
     };
     if found {

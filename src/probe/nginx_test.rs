@@ -17,7 +17,8 @@ use super::isolate::Plan;
 use super::{Observation, ProbeStatus};
 use crate::nginx::writes::{self, TestCommand, Writes};
 use crate::nginx::{BuildInfo, parse_file};
-use crate::probe::builtin::Host;
+use crate::probe::builtin::Discover;
+use crate::session::Session;
 
 /// Program names of nginx and its common builds.
 const NGINX_NAMES: [&str; 3] = ["nginx", "openresty", "tengine"];
@@ -44,7 +45,7 @@ pub fn recognize(argv: &[String]) -> Option<TestCommand> {
 }
 
 /// Runs the test `spec` so that it changes nothing, or refuses to.
-pub fn run(spec: &CommandSpec, test: &TestCommand, host: &mut Host) -> Guarded {
+pub fn run(spec: &CommandSpec, test: &TestCommand, host: &mut Session) -> Guarded {
     let writes = writes_of(&spec.argv[0], test, host);
     let why = match isolated(spec, &writes, host.root) {
         Ok(ran) => return ran,
@@ -118,7 +119,7 @@ fn isolated(spec: &CommandSpec, writes: &Writes, root: bool) -> Result<Guarded, 
 
 /// What the test would write: the configuration it names, read as nginx
 /// would, and the build's defaults.
-fn writes_of(program: &str, test: &TestCommand, host: &mut Host) -> Writes {
+fn writes_of(program: &str, test: &TestCommand, host: &mut Session) -> Writes {
     let build = build_of(program, host);
     let config = test.conf_path(&build).and_then(|conf| {
         let parsed = parse_file(&conf).ok()?;
@@ -131,7 +132,7 @@ fn writes_of(program: &str, test: &TestCommand, host: &mut Host) -> Writes {
 }
 
 /// The build facts of `program`: the diagnosed nginx's when it is that one.
-fn build_of(program: &str, host: &mut Host) -> BuildInfo {
+fn build_of(program: &str, host: &mut Session) -> BuildInfo {
     let located = command::locate(program);
     let view = host.nginx();
     match (&located, &view.binary) {

@@ -12,13 +12,13 @@ use std::time::Instant;
 use super::command::{self, CommandOutput, CommandSpec, Outcome};
 use super::nginx_test::{self, Guarded};
 use super::{Invocation, Observation, ProbeStatus, Prober};
-use crate::probe::builtin::Host;
 use crate::rules::{Need, Probe};
+use crate::session::Session;
 use crate::shell::words as shell_words;
 
 /// Runs probes on this machine.
 pub struct SystemProber {
-    pub host: Host,
+    pub host: Session,
 }
 
 impl Prober for SystemProber {

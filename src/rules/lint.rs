@@ -11,7 +11,7 @@ mod known;
 use std::collections::BTreeSet;
 
 use super::{Action, NodeKind, Problem, RuleSet};
-use crate::probe::builtin::CONTEXT_FACTS;
+use crate::rules::builtins::CONTEXT_FACTS;
 use crate::template::Template;
 
 /// Every graph-wide problem of `set`.

@@ -4,16 +4,18 @@
 //! nginx writes an error-log line for every 502/504 it generates itself; a
 //! 502 in the access log with none in the error log came from upstream.
 
+use super::nginx_probe::Discover;
+use crate::session::Session;
 use std::path::PathBuf;
 
-use super::{Host, Out};
+use super::Out;
 use crate::logs::Timestamp;
 use crate::logs::window::tail_since;
 use crate::sanitize;
 
 const READ_BUDGET: u64 = 16 << 20;
 
-pub fn run(host: &mut Host, out: &mut Out) {
+pub fn run(host: &mut Session, out: &mut Out) {
     let logs = access_logs(host);
     out.shown_as = shown(&logs);
     let since = host.options.since;
@@ -46,7 +48,7 @@ pub(super) fn shown(logs: &[PathBuf]) -> String {
     format!("awk '$9 ~ /^50[24]$/' {}", crate::shell::words(&words))
 }
 
-pub(super) fn access_logs(host: &mut Host) -> Vec<PathBuf> {
+pub(super) fn access_logs(host: &mut Session) -> Vec<PathBuf> {
     let view = host.nginx();
     let mut logs: Vec<PathBuf> = view
         .model

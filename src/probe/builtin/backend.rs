@@ -8,12 +8,13 @@
 //! configuration named with `--fpm-conf` and the distributions' usual
 //! configuration paths say what should be there.
 
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use super::Out;
 use super::sockets_probe::endpoint;
-use super::{Host, Out};
 use crate::host::fpm_conf::{self, ErrorLog, FpmConfig, ListenSpec, Pool};
 use crate::host::procs::FpmMaster;
 use crate::host::{Endpoint, Sourced};
@@ -26,48 +27,13 @@ mod start;
 /// What a person would type to see the php-fpm masters.
 pub(super) const SHOWN: &str = "ps -o pid,args -C php-fpm";
 
-/// The facts set whenever a pool serves the address (`pool`): its file
-/// and line, its process manager, its request timeout and where each group
-/// of settings a fix edits is written. `rules lint` lets a text quote them
-/// after a branch on `exists(backend.pool)`.
-pub const WITH_POOL: &[&str] = &[
-    "pool",
-    "pool_file",
-    "pool_line",
-    "pm",
-    "terminate_timeout",
-    "pm_file",
-    "pm_lines",
-    "pm_at",
-    "socket_file",
-    "socket_lines",
-    "socket_at",
-    "slowlog_file",
-    "slowlog_lines",
-    "slowlog_at",
-    "terminate_file",
-    "terminate_lines",
-    "terminate_at",
-    "backlog_file",
-    "backlog_lines",
-    "backlog_at",
-];
-
-/// What `rules lint` may count known with what: the pool's facts are set
-/// only for the pool that serves the address, all together; the unit is
-/// named from the binary.
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (&["pool", "pm", "max_children", "backlog"], WITH_POOL),
-    (&["binary"], &["unit"]),
-];
-
 /// A configuration and whether a master runs it.
 struct Found {
     config: FpmConfig,
     master: Option<FpmMaster>,
 }
 
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let target = match endpoint(params) {
         Ok(t) => t,
         Err(e) => return out.fail(e),

@@ -11,10 +11,7 @@
 //! host cannot afford more workers: the fix is elsewhere (slow requests,
 //! caching), and `affordable` is false to say so.
 
-mod cgroup;
-mod cpu;
 mod facts;
-mod memory;
 mod sizing;
 
 use std::collections::BTreeMap;
@@ -24,42 +21,11 @@ use super::Out;
 use crate::host::Sourced;
 use crate::host::fpm_conf::{self, MemoryLimit};
 use crate::host::procs::{self, FpmMaster, FpmWorker};
+use crate::host::{cgroup, cpu, memory};
 
 use cpu::Cpus;
 use memory::{Consumer, MemInfo, Metric};
 use sizing::{Inputs, Sizing};
-
-/// The facts set whenever the pool was sized (`recommended_max_children`,
-/// `affordable`): `rules lint` lets a text quote them after a branch on
-/// either.
-pub const WITH_SIZING: &[&str] = &[
-    "pool",
-    "workers",
-    "measured_with",
-    "per_worker_mib",
-    "per_worker_basis",
-    "mem_available_mib",
-    "mem_total_mib",
-    "available_from",
-    "cpus",
-    "cpus_from",
-    "cpu_bound",
-    "cpu_share",
-    "by_memory",
-    "by_cpu",
-    "recommended_max_children",
-    "start_servers",
-    "min_spare",
-    "max_spare",
-    "idle_max_mib",
-    "arithmetic",
-    "affordable",
-];
-
-/// What `rules lint` may count known with what: a pool sized has its
-/// whole sizing.
-pub const SET_TOGETHER: &[(&[&str], &[&str])] =
-    &[(&["recommended_max_children", "affordable"], WITH_SIZING)];
 
 /// How many of the other processes holding memory are named.
 const OTHERS: usize = 3;

@@ -5,13 +5,15 @@
 //! Reading is from the end and bounded, so a 10 GiB log costs what a small
 //! one does. Lines before the window are counted as history, not faults.
 
+use super::nginx_probe::Discover;
 use crate::rules::signatures::SignatureBook;
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 mod upstreams;
 
-use super::{Host, Out};
+use super::Out;
 use crate::logs::classify::classify;
 use crate::logs::nginx_line;
 use crate::logs::prefilter::Prefilter;
@@ -19,10 +21,10 @@ use crate::logs::signature::Signature;
 use crate::logs::upstream_ref::UpstreamAddr;
 use crate::logs::window::{TailError, tail_since};
 use crate::logs::{Timestamp, time::local_utc_offset};
+use crate::rules::builtins::known::ITEM_FACTS;
 use crate::sanitize;
 use crate::value::Value;
 use upstreams::{Clock, Seen};
-pub use upstreams::{ITEM_ALWAYS, ITEM_FACTS, known_with};
 
 /// Bytes read back from the end of each log for the window itself.
 const WINDOW_BUDGET: u64 = 16 << 20;
@@ -33,7 +35,7 @@ const HISTORY_BUDGET: u64 = 256 << 10;
 const HISTORY_SECS: u64 = 7 * 86_400;
 const LINE_CHARS: usize = 800;
 
-pub fn run(host: &mut Host, out: &mut Out) {
+pub fn run(host: &mut Session, out: &mut Out) {
     let Some(book) = host.signatures().cloned() else {
         return out.fail("the rule pack's signatures were not given to this check");
     };

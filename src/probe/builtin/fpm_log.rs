@@ -4,10 +4,11 @@
 //! This is what tells a "Connection reset by peer" apart: the nginx line is
 //! the same for a killed request and a crashed worker, php-fpm's is not.
 
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{Host, Out};
+use super::Out;
 use crate::logs::Timestamp;
 use crate::logs::fpm_line::{self, FpmEvent};
 use crate::logs::time::local_utc_offset;
@@ -51,7 +52,7 @@ impl Near {
 /// (graceful), SIGTERM (request_terminate_timeout, reloads).
 const DELIBERATE: [i32; 2] = [3, 15];
 
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let near = Near::from_params(params);
     let Some(path) = params.get("path").map(String::as_str) else {
         out.set("readable", false);

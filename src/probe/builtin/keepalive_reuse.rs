@@ -13,12 +13,14 @@
 //! connection) to more than [`LONGEST`]. Only a backend nginx itself talks
 //! to is asked: loopback, or a server of the upstream group.
 
+use super::nginx_probe::Discover;
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use super::{Host, Out};
+use super::Out;
 
 /// The idle times tried, in milliseconds; the probe stops at the first
 /// the backend does not survive.
@@ -31,23 +33,7 @@ const IO_TIMEOUT: Duration = Duration::from_secs(2);
 /// A response larger than this is not read to its end.
 const MAX_RESPONSE: usize = 1 << 20;
 
-/// What is set together: the measurement (`describe`), the group's
-/// `keepalive` line, its `keepalive_timeout` line (`config_facts`).
-const MEASURED: &[&str] = &["idle", "keeps_alive"];
-const KEEPALIVE: &[&str] = &["keepalive", "keepalive_file", "keepalive_line"];
-const TIMEOUT: &[&str] = &["timeout_directive", "timeout_file", "timeout_line"];
-const GROUP: &[&str] = &["block_at", "timeout"];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (MEASURED, MEASURED),
-    (&["suggested"], MEASURED),
-    (KEEPALIVE, KEEPALIVE),
-    (TIMEOUT, TIMEOUT),
-    (KEEPALIVE, GROUP),
-    (TIMEOUT, GROUP),
-    (GROUP, GROUP),
-];
-
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let block = params.get("block").cloned();
     config_facts(host, block.as_deref(), out);
     let Some(addr) = address(params) else {
@@ -77,7 +63,7 @@ fn address(params: &BTreeMap<String, String>) -> Option<SocketAddr> {
 }
 
 /// Whether `addr` is a server of upstream `block` as the model parsed it.
-fn group_serves(host: &mut Host, block: Option<&str>, addr: SocketAddr) -> bool {
+fn group_serves(host: &mut Session, block: Option<&str>, addr: SocketAddr) -> bool {
     let view = host.nginx();
     let group = block.and_then(|b| view.model.as_ref()?.upstream(b));
     group.is_some_and(|g| {
@@ -91,7 +77,7 @@ fn group_serves(host: &mut Host, block: Option<&str>, addr: SocketAddr) -> bool 
 }
 
 /// Where the group's `keepalive` and `keepalive_timeout` are written.
-fn config_facts(host: &mut Host, block: Option<&str>, out: &mut Out) {
+fn config_facts(host: &mut Session, block: Option<&str>, out: &mut Out) {
     let Some(block) = block else { return };
     let Some(cfg) = host.nginx().config.as_ref() else {
         return;

@@ -10,11 +10,12 @@
 //! kernel's default, the connections to the backend by state and by the
 //! programs holding them, and the file that sets the range at boot.
 
+use crate::session::Session;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
-use super::{Host, Out};
+use super::Out;
 use crate::host::sockets::{self, Connection};
 
 const RANGE: &str = "/proc/sys/net/ipv4/ip_local_port_range";
@@ -30,23 +31,7 @@ const SYSCTL_FILES: &[&str] = &[
 ];
 const KEY: &str = "net.ipv4.ip_local_port_range";
 
-/// What is set once the range is read, and with the file that sets it.
-const RANGE_READ: &[&str] = &[
-    "range",
-    "range_size",
-    "default_range",
-    "narrow",
-    "time_wait",
-    "established",
-];
-const SET_IN: &[&str] = &["set_file", "set_line", "set_text"];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (RANGE_READ, RANGE_READ),
-    (SET_IN, SET_IN),
-    (SET_IN, &["range"]),
-];
-
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let Some(backend) = address(params) else {
         return out.fail("no TCP backend address (IP and port) to count local ports for");
     };
@@ -100,7 +85,7 @@ fn parse_range(text: &str) -> Option<(u16, u16)> {
 
 /// Which programs other than nginx hold connections to the backend:
 /// `python3 (pid 12): 2`.
-fn holders(host: &mut Host, conns: &[Connection]) -> Option<String> {
+fn holders(host: &mut Session, conns: &[Connection]) -> Option<String> {
     let inodes: HashSet<u64> = conns.iter().map(|c| c.inode).filter(|&i| i != 0).collect();
     let mut per_pid: HashMap<i32, usize> = HashMap::new();
     for pids in sockets::holders(&inodes).values() {

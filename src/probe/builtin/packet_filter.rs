@@ -38,21 +38,6 @@ struct Listing {
     families: Vec<&'static str>,
 }
 
-/// What is set with the chain that stops the connection (`describe`), and
-/// with the rule in it: a text after `packet-filter.tool == "nft"` may
-/// quote the chain.
-const STOPPED_IN: &[&str] = &[
-    "family", "table", "chain", "tool", "program", "read", "local",
-];
-const STOPPED_BY: &[&str] = &["rule", "verdict", "handle"];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (STOPPED_IN, STOPPED_IN),
-    (&["policy"], STOPPED_IN),
-    (STOPPED_BY, &["rule", "verdict", "chain"]),
-    (&["saved_file", "saved_line"], &["saved_file", "saved_line"]),
-    (&["blocked"], &["read", "local"]),
-];
-
 pub fn run(params: &BTreeMap<String, String>, out: &mut Out) {
     let Some(syn) = packet(params) else {
         return out.fail("no TCP backend address (IP and port) to check the packet filter for");

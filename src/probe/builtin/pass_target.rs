@@ -9,11 +9,13 @@
 //! nginx's matching rules pick for the request's path. Without them, or when
 //! the match passes elsewhere, the first candidate is quoted and the note says so.
 
+use super::nginx_probe::Discover;
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::{Host, Out};
+use super::Out;
 use crate::nginx::{Address, Effective, Location, Model, Pass, Server};
 
 /// What a person would type to see the pass directives.
@@ -46,27 +48,7 @@ impl MatchedBy {
     }
 }
 
-/// What a chosen pass always has (`describe`), and what is set only with
-/// it (`when fact has a value, these have one`, applied transitively by
-/// lint): a text after `exists(pass-target.target_host)` may quote the
-/// pass's file and line.
-const DESCRIBED: &[&str] = &[
-    "matched_by",
-    "kind",
-    "directive",
-    "target",
-    "file",
-    "line",
-    "at",
-    "location",
-];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (DESCRIBED, DESCRIBED),
-    (&["target_host", "upstream_block"], DESCRIBED),
-    (&["keepalive"], &["upstream_block"]),
-];
-
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let view = host.nginx();
     let Some(model) = &view.model else {
         out.set("found", false);

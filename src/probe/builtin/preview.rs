@@ -4,14 +4,20 @@
 //! command rather than an internal name. Each built-in uses the same words
 //! for its `shown_as` once it ran.
 
+use super::nginx_probe::Discover;
+use crate::session::Session;
 use std::collections::BTreeMap;
 
 use super::sockets_probe::endpoint;
-use super::{Host, access_log, backend, error_log, fpm_log, pass_target, protocol, sockets_probe};
+use super::{access_log, backend, error_log, fpm_log, pass_target, protocol, sockets_probe};
 use crate::host::sockets;
 
 /// The command for built-in `name` with `params`, when there is one.
-pub fn preview(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Option<String> {
+pub fn preview(
+    name: &str,
+    params: &BTreeMap<String, String>,
+    host: &mut Session,
+) -> Option<String> {
     let param = |k: &str| params.get(k).map(String::as_str);
     let target = || endpoint(params).ok();
     Some(match name {

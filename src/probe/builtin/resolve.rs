@@ -14,13 +14,15 @@
 
 mod dns;
 
+use super::nginx_probe::Discover;
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::{Host, Out, conf_scope};
+use super::{Out, conf_scope};
 use dns::Answer;
 
 /// Bound on the system's own lookup (it may try several servers).
@@ -31,22 +33,7 @@ const HOSTS: &str = "/etc/hosts";
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 const SMALL_FILE: u64 = 1 << 20;
 
-/// What is set together: a DNS server's answer and the server, the
-/// resolver in effect and where it is written, the pass with a variable.
-const NAMESERVER: &[&str] = &["nameserver_answer", "nameserver_knows"];
-const RESOLVER: &[&str] = &["resolver", "resolver_at", "resolver_file", "resolver_line"];
-const RESOLVER_ASKED: &[&str] = &["resolver_answer", "resolver_knows"];
-const VARIABLE: &[&str] = &["variable_set", "variable_pass"];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (NAMESERVER, NAMESERVER),
-    (NAMESERVER, &["nameserver"]),
-    (RESOLVER, RESOLVER),
-    (RESOLVER_ASKED, RESOLVER_ASKED),
-    (RESOLVER_ASKED, &["resolver"]),
-    (VARIABLE, VARIABLE),
-];
-
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let Some(name) = params
         .get("name")
         .map(|n| n.trim_end_matches('.').to_owned())
@@ -153,7 +140,7 @@ fn nginx_address(ip: IpAddr) -> String {
 /// The `resolver` in effect where the pass (`file`, `line`) is written,
 /// and what its first address answers for `name`.
 fn nginx_resolver(
-    host: &mut Host,
+    host: &mut Session,
     params: &BTreeMap<String, String>,
     name: &str,
     v6: bool,

@@ -3,12 +3,13 @@
 //! as typed parameters (transport, host, port, path) — never as a string
 //! handed to a tool — and refuse values that do not parse.
 
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Host, Out};
+use super::Out;
 use crate::host::Endpoint;
 use crate::host::connect::{self, ConnectResult, Reply};
 use crate::host::procs::Process;
@@ -45,7 +46,7 @@ pub fn endpoint(params: &BTreeMap<String, String>) -> Result<Endpoint, String> {
 }
 
 /// Runs one of this module's built-ins.
-pub fn run(host: &mut Host, name: &str, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, name: &str, params: &BTreeMap<String, String>, out: &mut Out) {
     if name == "socket-file" {
         return socket_file(params, out);
     }
@@ -73,7 +74,7 @@ pub fn run(host: &mut Host, name: &str, params: &BTreeMap<String, String>, out: 
     }
 }
 
-fn listeners(host: &mut Host, target: &Endpoint, out: &mut Out) {
+fn listeners(host: &mut Session, target: &Endpoint, out: &mut Out) {
     let all = host.listeners().to_vec();
     let procs = host.processes();
     out.shown_as = sockets::ss_equivalent(target);

@@ -12,12 +12,14 @@
 //! its owner can vouch for it), a name the certificate does not carry (and
 //! whether its CN would verify instead).
 
+use super::nginx_probe::Discover;
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Host, Out};
+use super::Out;
 use crate::probe::command::{self, CommandSpec, Outcome};
 
 /// A handshake on loopback or a LAN takes milliseconds; this bounds a dead one.
@@ -42,36 +44,7 @@ struct Seen {
     errors: Vec<(u32, String)>,
 }
 
-/// What is set together: a certificate presented and checked
-/// (`fetch_and_check`), its common name, the TLS lines beside the pass.
-const CHECKED: &[&str] = &[
-    "presented",
-    "name_checked",
-    "pem",
-    "chain_trusted",
-    "name_matches",
-];
-const CN: &[&str] = &["cn", "cn_matches"];
-const TRUSTED: &[&str] = &["trusted_file", "trusted_line", "trusted_text"];
-const SSL_NAME: &[&str] = &["ssl_name_file", "ssl_name_line", "ssl_name_text"];
-pub const SET_TOGETHER: &[(&[&str], &[&str])] = &[
-    (
-        &[
-            "name_checked",
-            "pem",
-            "chain_trusted",
-            "name_matches",
-            "self_signed",
-        ],
-        CHECKED,
-    ),
-    (CN, CN),
-    (CN, &["pem"]),
-    (TRUSTED, TRUSTED),
-    (SSL_NAME, SSL_NAME),
-];
-
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     written_here(host, params, out);
     fetch_and_check(params, out);
 }
@@ -80,7 +53,7 @@ pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
 /// pass's own block (where a fix replaces them rather than adds a second,
 /// which nginx refuses as a duplicate): `trusted_file`, `trusted_line`,
 /// `trusted_text`, and `ssl_name_` the same.
-fn written_here(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+fn written_here(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     let Some(cfg) = host.nginx().config.as_ref() else {
         return;
     };

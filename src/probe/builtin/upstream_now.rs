@@ -10,12 +10,14 @@
 //! owner and mode changed. Failures that stopped before such a change, at an
 //! address that answers now, are history: the rules report them resolved.
 
+use super::nginx_probe::Discover;
+use crate::session::Session;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
+use super::Out;
 use super::sockets_probe::endpoint;
-use super::{Host, Out};
 use crate::host::Endpoint;
 use crate::host::connect::{self, ConnectResult};
 use crate::host::procs::{self, Process};
@@ -35,7 +37,7 @@ struct Change {
     what: String,
 }
 
-pub fn run(host: &mut Host, params: &BTreeMap<String, String>, out: &mut Out) {
+pub fn run(host: &mut Session, params: &BTreeMap<String, String>, out: &mut Out) {
     // Log times are whole seconds: a change in the same second as the last
     // failure may have come before it, so only a later second counts.
     let last = params.get("last_unix").and_then(|v| v.parse::<i64>().ok());
@@ -79,7 +81,7 @@ fn same_address(target: &Endpoint, logged: &str) -> bool {
 
 /// Everything that changed recently that could end a failure: nginx's last
 /// (re)load, the start of whatever listens at the target, the socket file.
-fn changes(host: &mut Host, procs: &[Process], target: Option<&Endpoint>) -> Vec<Change> {
+fn changes(host: &mut Session, procs: &[Process], target: Option<&Endpoint>) -> Vec<Change> {
     let clock = |t: i64| Timestamp::from_unix(t).clock(Timestamp::now(), local_utc_offset());
     let mut found = Vec::new();
     if let Some(at) = nginx_loaded(host, procs) {
@@ -115,7 +117,7 @@ fn changes(host: &mut Host, procs: &[Process], target: Option<&Endpoint>) -> Vec
 /// When the running nginx last loaded its configuration: when its current
 /// workers started (a reload starts new ones; old ones shutting down and a
 /// crashed worker's replacement do not count).
-fn nginx_loaded(host: &mut Host, procs: &[Process]) -> Option<i64> {
+fn nginx_loaded(host: &mut Session, procs: &[Process]) -> Option<i64> {
     let master = host.nginx().master.as_ref()?.pid;
     procs
         .iter()
@@ -195,7 +197,7 @@ fn answer(target: &Endpoint, user: Option<&str>, out: &mut Out) -> Option<bool> 
 /// With `--url`: whether the URL was answered without a 5xx through the
 /// same pass directive as these failures; `None` when no URL was asked or
 /// it went through another one.
-fn url_answered(host: &mut Host, params: &BTreeMap<String, String>) -> Option<bool> {
+fn url_answered(host: &mut Session, params: &BTreeMap<String, String>) -> Option<bool> {
     let code: u16 = params.get("url_code")?.parse().ok()?;
     let path = url_path(params.get("url")?)?;
     let pass_at = params.get("pass_at")?;

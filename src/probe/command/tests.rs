@@ -98,14 +98,6 @@ fn executable_that_is_not_a_program_is_not_executable() {
 }
 
 #[test]
-fn locate_falls_back_to_sbin_dirs() {
-    let found = locate_with_path("nologin", Some(OsStr::new("/nonexistent")));
-    assert!(found.is_some_and(|p| SBIN_DIRS.iter().any(|d| p.starts_with(d))));
-    assert!(locate_with_path("sh", None).is_none_or(|p| p.ends_with("sh")));
-    assert_eq!(locate(""), None);
-}
-
-#[test]
 fn timeout_kills_the_process() {
     let mut slow = spec(&["sleep", "30"]);
     slow.timeout = Duration::from_millis(200);

@@ -7,10 +7,10 @@ use std::time::Duration;
 use super::hint::closest;
 use super::{At, Builder};
 use crate::expr::{compile_regex, regex_error};
-use crate::probe::builtin;
-use crate::probe::command::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT};
+use crate::rules::builtins as builtin;
 use crate::rules::schema::ProbeSpec;
 use crate::rules::{Action, Extract, Probe};
+use crate::rules::{DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT};
 
 impl Builder {
     pub(super) fn probe(&mut self, id: &str, spec: &ProbeSpec, at: &At) -> Option<Probe> {

@@ -6,7 +6,7 @@
 //! the regex can match some id at all. Which facts hold signature ids is
 //! declared by the built-ins ([`BuiltinInfo::signatures`]), not guessed.
 //!
-//! [`BuiltinInfo::signatures`]: crate::probe::builtin::BuiltinInfo::signatures
+//! [`BuiltinInfo::signatures`]: crate::rules::builtins::BuiltinInfo::signatures
 
 use std::collections::BTreeSet;
 
@@ -17,7 +17,7 @@ use super::hint::closest;
 use super::{At, Builder, Parsed};
 use crate::expr::{Against, Expr};
 use crate::logs::signature::Signature;
-use crate::probe::builtin;
+use crate::rules::builtins as builtin;
 use crate::rules::{Action, Probe, Problem};
 use crate::value::Value;
 

@@ -200,7 +200,7 @@ fn branch_edges(set: &RuleSet, branches: &[Branch], known: &Known) -> Vec<(usize
 fn when_true(set: &RuleSet, fact: &str) -> Known {
     let mut out = when_set(set, fact);
     for f in probe_builtin(set, fact)
-        .map(|(probe, b, name)| (probe, crate::probe::builtin::known_when_true(b, name)))
+        .map(|(probe, b, name)| (probe, crate::rules::builtins::known_when_true(b, name)))
         .into_iter()
         .flat_map(|(probe, implied)| implied.iter().map(move |f| format!("{probe}.{f}")))
     {
@@ -221,7 +221,7 @@ fn when_set(set: &RuleSet, fact: &str) -> Known {
     let mut todo = vec![fact.to_owned()];
     while let Some(f) = todo.pop() {
         let name = f.split_once('.').map_or("", |(_, n)| n);
-        for implied in crate::probe::builtin::known_when_set(builtin, name) {
+        for implied in crate::rules::builtins::known_when_set(builtin, name) {
             let full = format!("{probe}.{implied}");
             if full != fact && out.insert(full.clone()) {
                 todo.push(full);
@@ -250,7 +250,7 @@ fn item_known(set: &RuleSet, e: &crate::rules::Each) -> Vec<String> {
         Action::Builtin { name, .. } if p.id == probe => Some(name.as_str()),
         _ => None,
     });
-    let always = builtin.map_or(&[][..], |b| crate::probe::builtin::item_always(b, list));
+    let always = builtin.map_or(&[][..], |b| crate::rules::builtins::item_always(b, list));
     always.iter().map(|f| format!("{}.{f}", e.prefix)).collect()
 }
 
@@ -335,7 +335,7 @@ fn equal(fact: &Expr, lit: &Expr) -> Known {
 /// The facts next to `prefix.signature` that a line of signature `id` has.
 fn with_signature(sig: &str, id: &str) -> Known {
     let prefix = sig.trim_end_matches("signature");
-    crate::probe::builtin::known_with_signature(id)
+    crate::rules::builtins::known_with_signature(id)
         .iter()
         .map(|f| format!("{prefix}{f}"))
         .collect()

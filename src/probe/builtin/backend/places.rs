@@ -85,7 +85,7 @@ mod tests {
         let pool = debian_www();
         super::super::describe_pool(&pool, &mut out);
         describe(&pool, &mut out);
-        for name in super::super::WITH_POOL {
+        for name in crate::rules::builtins::known::backend::WITH_POOL {
             assert!(out.has(name), "{name}");
         }
     }

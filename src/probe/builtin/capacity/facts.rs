@@ -2,10 +2,10 @@
 //! MiB, the recommendation with its arithmetic, and the commands a person
 //! would run to see the same numbers.
 
-use super::memory::{Consumer, Metric};
 use super::{Capacity, Out};
 use crate::host::Sourced;
 use crate::host::fpm_conf::MemoryLimit;
+use crate::host::memory::{Consumer, Metric};
 
 pub(super) fn report(c: &Capacity, out: &mut Out) {
     let s = &c.sizing;
@@ -125,8 +125,8 @@ fn shown_as(c: &Capacity) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::builtin::capacity::cpu::Cpus;
-    use crate::probe::builtin::capacity::memory::MemInfo;
+    use crate::host::cpu::Cpus;
+    use crate::host::memory::MemInfo;
     use crate::probe::builtin::capacity::sizing::{self, Inputs};
     use crate::value::Value;
     use std::path::PathBuf;
@@ -222,7 +222,7 @@ mod tests {
         let mut out = Out::default();
         report(&c, &mut out);
         let obs = out.finish();
-        for name in crate::probe::builtin::capacity::WITH_SIZING {
+        for name in crate::rules::builtins::known::capacity::WITH_SIZING {
             let value = obs.facts.iter().find(|(k, _)| k == name).map(|(_, v)| v);
             assert!(
                 value.is_some_and(|v| !matches!(v, Value::Null)),

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::live_tests::{NGINX, nginx_available};
-use super::*;
+use super::super::*;
+use super::live::{NGINX, nginx_available};
 
 /// The first `[emerg]` of an `nginx -t` run: the message and where.
 #[derive(Debug, PartialEq, Eq)]

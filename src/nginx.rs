@@ -36,6 +36,4 @@ pub use model::{
 pub use parse::{ConfError, Config, Directive, OpenBlock, parse_dump, parse_file, parse_str};
 
 #[cfg(test)]
-mod live_tests;
-#[cfg(test)]
-mod nginx_t_tests;
+mod tests;

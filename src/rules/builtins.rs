@@ -1,9 +1,15 @@
-//! Built-in probes: host facts read directly instead of parsing command text.
+//! The pack's catalogue of the built-in probes: what each takes and gives.
 //!
 //! Parsing `ss` or `ps` output is fragile across versions and locales, so the
-//! engine reads /proc, the logs and the configs itself. Each built-in
-//! declares its parameters and the facts it produces here, which is what
-//! `rules lint` checks a pack against; the implementations live beside.
+//! engine reads /proc, the logs and the configs itself, in the built-ins of
+//! `probe::builtin`. What a pack may ask of each (its parameters) and what it
+//! gets back (its facts, lists and signature facts) is declared here, in the
+//! pack's layer, so `rules lint` checks a pack against it without importing
+//! the probes; [`known`] says which facts are known together.
+
+pub mod known;
+
+pub use known::{item_always, known_when_set, known_when_true, known_with_signature};
 
 /// What a built-in takes and gives.
 #[derive(Debug)]
@@ -121,7 +127,7 @@ pub const BUILTINS: &[BuiltinInfo] = &[
             "unreadable",
             "window",
         ],
-        lists: &[("upstreams", error_log::ITEM_FACTS)],
+        lists: &[("upstreams", known::ITEM_FACTS)],
         signatures: &["signature", "upstreams.signature"],
     },
     BuiltinInfo {
@@ -549,89 +555,6 @@ pub const COMMON_FACTS: &[&str] = &["status", "exit", "stdout", "stderr", "reaso
 
 /// Facts known before any probe runs; the engine keeps the `walk.` ones
 /// up to date (faults and resolved upstreams found so far).
-/// The facts every item of built-in `builtin`'s list `list` has, whatever
-/// its log line said (`rules lint` lets a text quote them unguarded).
-pub fn item_always(builtin: &str, list: &str) -> &'static [&'static str] {
-    match (builtin, list) {
-        ("error-log", "upstreams") => error_log::ITEM_ALWAYS,
-        _ => &[],
-    }
-}
-
-/// The facts (without the prefix) that a failure's item, or `error-log`
-/// itself, has whenever its `signature` is `id`.
-pub fn known_with_signature(id: &str) -> Vec<&'static str> {
-    crate::logs::signature::Signature::from_id(id).map_or_else(Vec::new, error_log::known_with)
-}
-
-/// The facts built-in `builtin` always sets when its fact `fact` is true:
-/// a found nginx has a configuration, an existing socket an owner.
-pub fn known_when_true(builtin: &str, fact: &str) -> &'static [&'static str] {
-    match (builtin, fact) {
-        ("nginx", "found") => &["conf", "binary", "user", "source"],
-        ("pass-target", "found") => PASS_FOUND,
-        ("pass-target", "read_timeout_here") => &["read_timeout_file", "read_timeout_line"],
-        ("protocol", "mismatch") => &["expects", "expects_name", "speaks", "speaks_name", "heard"],
-        ("listeners", "listening") => &["owners"],
-        ("socket-file", "exists") => &["is_socket", "owner", "group", "mode"],
-        ("tls-peer", "presented") => &["name_checked", "pem", "chain_trusted", "name_matches"],
-        ("tls-peer", "self_signed") => &["subject", "issuer"],
-        _ => &[],
-    }
-}
-
-/// What `pass-target` sets whenever it found the pass (`describe`).
-const PASS_FOUND: &[&str] = &[
-    "matched_by",
-    "kind",
-    "directive",
-    "target",
-    "file",
-    "line",
-    "at",
-    "location",
-    "server",
-    "read_timeout",
-    "read_timeout_at",
-    "read_timeout_default",
-    "read_timeout_here",
-    "effective",
-    "connect_timeout",
-    "buffer_size",
-    "buffer_size_at",
-    "buffer_size_default",
-    "buffer_size_effective",
-    "buffers_here",
-    "buffers_lines",
-    "add_line",
-    "shared_line",
-];
-
-/// The facts built-in `builtin` always sets together with `fact`, whenever
-/// `fact` has a value (any value, `false` too): a pass found has its file
-/// and line, a rule that stops a connection its chain and verdict. Lint
-/// lets a text after `exists(fact)`, a bare `fact` or `fact == "..."`
-/// quote them, and what they imply in turn. Each list is next to the code
-/// that sets its facts.
-pub fn known_when_set(builtin: &str, fact: &str) -> Vec<&'static str> {
-    let promises: &[(&[&str], &[&str])] = match builtin {
-        "pass-target" => pass_target::SET_TOGETHER,
-        "packet-filter" => packet_filter::SET_TOGETHER,
-        "keepalive-reuse" => keepalive_reuse::SET_TOGETHER,
-        "local-ports" => local_ports::SET_TOGETHER,
-        "resolve" => resolve::SET_TOGETHER,
-        "tls-peer" => tls_peer::SET_TOGETHER,
-        "backend" => backend::SET_TOGETHER,
-        "capacity" => capacity::SET_TOGETHER,
-        _ => &[],
-    };
-    promises
-        .iter()
-        .filter(|(when, _)| when.contains(&fact))
-        .flat_map(|(_, implied)| implied.iter().copied())
-        .collect()
-}
-
 pub const CONTEXT_FACTS: &[&str] = &[
     "host.root",
     "host.systemd",
@@ -640,125 +563,3 @@ pub const CONTEXT_FACTS: &[&str] = &[
     "walk.faults",
     "walk.resolved",
 ];
-
-mod access_log;
-mod backend;
-mod capacity;
-mod conf_scope;
-mod config_lines;
-mod context;
-mod error_log;
-mod fpm_log;
-mod keepalive_reuse;
-mod local_ports;
-mod nginx_probe;
-mod packet_filter;
-mod pass_target;
-mod preview;
-mod protocol;
-mod resolve;
-mod sockets_probe;
-mod tls_peer;
-mod upstream_now;
-
-pub use context::{Host, HostOptions, parse_since};
-pub use error_log::recorded_items;
-pub(crate) use nginx_probe::build_info;
-pub use preview::preview;
-
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-use crate::probe::{Observation, ProbeStatus};
-use crate::value::Value;
-
-/// What a built-in is building up: its facts, how a person would see the
-/// same thing, and whether it could do its job.
-#[derive(Debug, Default)]
-pub struct Out {
-    facts: Vec<(String, Value)>,
-    pub shown_as: String,
-    failure: Option<String>,
-    excerpt: String,
-}
-
-impl Out {
-    pub fn set(&mut self, name: &str, value: impl Into<Value>) {
-        let value = match value.into() {
-            Value::Str(s) if s.is_empty() => Value::Null,
-            v => v,
-        };
-        self.facts.retain(|(n, _)| n != name);
-        self.facts.push((name.to_owned(), value));
-    }
-
-    /// Whether fact `name` was set to a value.
-    #[cfg(test)]
-    pub fn has(&self, name: &str) -> bool {
-        self.facts
-            .iter()
-            .any(|(n, v)| n == name && !matches!(v, Value::Null))
-    }
-
-    /// Says the built-in could not do its job, and why (with what to do).
-    pub fn fail(&mut self, reason: impl Into<String>) {
-        self.failure = Some(reason.into());
-    }
-
-    /// A few lines a person would want to see in the report.
-    pub fn note(&mut self, line: &str) {
-        if !self.excerpt.is_empty() {
-            self.excerpt.push('\n');
-        }
-        self.excerpt.push_str(line);
-    }
-
-    fn finish(self) -> Observation {
-        let (status, reason) = match self.failure {
-            None => (ProbeStatus::Ok, None),
-            Some(r) => (ProbeStatus::Error, Some(r)),
-        };
-        Observation {
-            status,
-            exit: None,
-            stdout: self.excerpt,
-            stderr: String::new(),
-            duration: Duration::ZERO,
-            facts: self.facts,
-            shown_as: self.shown_as,
-            reason,
-        }
-    }
-}
-
-/// Runs the built-in `name` with its parameters.
-pub fn run(name: &str, params: &BTreeMap<String, String>, host: &mut Host) -> Observation {
-    let mut out = Out::default();
-    match name {
-        "nginx" => nginx_probe::run(host, &mut out),
-        "error-log" => error_log::run(host, &mut out),
-        "pass-target" => pass_target::run(host, params, &mut out),
-        "upstream-now" => upstream_now::run(host, params, &mut out),
-        "protocol" => protocol::run(params, &mut out),
-        "fpm-log" => fpm_log::run(host, params, &mut out),
-        "backend" => backend::run(host, params, &mut out),
-        "capacity" => capacity::run(params, &mut out),
-        "config-lines" => config_lines::run(params, &mut out),
-        "access-log" => access_log::run(host, &mut out),
-        "resolve" => resolve::run(host, params, &mut out),
-        "packet-filter" => packet_filter::run(params, &mut out),
-        "keepalive-reuse" => keepalive_reuse::run(host, params, &mut out),
-        "tls-peer" => tls_peer::run(host, params, &mut out),
-        "local-ports" => local_ports::run(host, params, &mut out),
-        "listeners" | "connect" | "fastcgi-ping" | "http-get" | "socket-file" => {
-            sockets_probe::run(host, name, params, &mut out)
-        }
-        _ => out.fail(format!("built-in `{name}` is not available in this build")),
-    }
-    // A built-in that gave up before it knew its target still has a name
-    // in the report's list of checks.
-    if out.shown_as.is_empty() {
-        out.shown_as = name.to_owned();
-    }
-    out.finish()
-}

@@ -8,13 +8,11 @@
 
 pub mod builtin;
 pub mod command;
-pub mod groups;
 pub mod isolate;
 pub mod nginx_test;
 pub mod system;
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -189,12 +187,4 @@ mod millis {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         u64::deserialize(d).map(Duration::from_millis)
     }
-}
-
-/// A poisoned lock still holds valid data (captured bytes, the running
-/// groups); a panic elsewhere must not lose them.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -14,8 +14,6 @@ use std::sync::{Mutex, MutexGuard};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::lock;
-
 /// Probe process groups, and whether new probes may still start.
 #[derive(Debug)]
 pub struct Groups {
@@ -116,4 +114,12 @@ pub fn kill_group(pgid: Option<i32>) {
         // ESRCH (group already gone) is the normal case and needs no action.
         let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
     }
+}
+
+/// A poisoned lock still holds valid data (captured bytes, the running
+/// groups); a panic elsewhere must not lose them.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -6,6 +6,7 @@
 //! The format is documented in `rules/README.md`.
 
 pub mod build;
+pub mod builtins;
 pub mod embedded;
 pub mod graph;
 pub mod lint;
@@ -179,6 +180,11 @@ pub struct FixStep {
     pub line: Option<Template>,
     pub snippet: Option<Template>,
 }
+
+/// How long a probe may run unless its spec says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many bytes of each of stdout and stderr are kept unless the spec says otherwise.
+pub const DEFAULT_MAX_OUTPUT: usize = 1 << 20;
 
 #[derive(Debug)]
 pub struct Probe {

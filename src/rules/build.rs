@@ -488,7 +488,7 @@ fn list_facts(probe: &Probe) -> Vec<(String, Vec<String>)> {
     let super::Action::Builtin { name, .. } = &probe.action else {
         return Vec::new();
     };
-    crate::probe::builtin::info(name)
+    crate::rules::builtins::info(name)
         .into_iter()
         .flat_map(|b| b.lists)
         .map(|(list, facts)| {

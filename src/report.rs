@@ -152,13 +152,7 @@ pub struct RulesInfo {
     pub source: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct HostInfo {
-    pub hostname: String,
-    pub euid: u32,
-    pub root: bool,
-    pub systemd: bool,
-}
+pub use crate::session::HostInfo;
 
 impl Report {
     pub fn new(walk: Walk, mode: &'static str, rules: RulesInfo, host: HostInfo) -> Report {

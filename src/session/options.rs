@@ -1,22 +1,32 @@
-//! What the built-in probes share: the user's overrides (`--conf`,
-//! `--error-log`, `--since`), who we are, and what was already learned about
-//! nginx so later probes do not parse the configuration again.
+//! The person's flags, checked once for every command: `--conf`,
+//! `--error-log`, `--fpm-conf`, `--url`, `--since` and `--budget` mean the
+//! same in `diagnose`, `scan` and `config`, and their error sentences are
+//! written here alone.
+//!
+//! The flags arrive as a [`Request`] of plain values, not as clap's structs,
+//! so nothing below the commands depends on the command line's shape.
 
-use crate::rules::signatures::SignatureBook;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::nginx_probe::NginxView;
-use crate::cli::DiagnoseArgs;
 use crate::exit::ExitStatus;
-use crate::host::procs::{self, Process};
-use crate::host::sockets::{self, Listener};
 use crate::inputs::{self, InputError};
 use crate::logs::Timestamp;
 
+/// The flags as written, before any is checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub conf: Option<&'a Path>,
+    pub fpm_conf: Option<&'a Path>,
+    pub error_logs: &'a [PathBuf],
+    pub url: Option<&'a str>,
+    pub since: &'a str,
+    pub budget: &'a str,
+}
+
 /// The user's overrides, checked.
 #[derive(Debug, Clone)]
-pub struct HostOptions {
+pub struct Options {
     pub conf: Option<PathBuf>,
     /// `--fpm-conf`: a php-fpm configuration outside the standard places.
     pub fpm_conf: Option<PathBuf>,
@@ -30,48 +40,55 @@ pub struct HostOptions {
     pub budget: Duration,
 }
 
-impl HostOptions {
+impl Options {
     /// Checks the flags; the error says what was wrong and what to write.
-    pub fn from_args(args: &DiagnoseArgs) -> Result<HostOptions, OptionsError> {
-        let now = Timestamp::now();
-        let since = parse_since(&args.since, now).ok_or_else(|| {
-            format!("--since {:?} is not a duration (15m, 2h, 1d) nor a local time (\"2026-11-24 10:00\")", args.since)
-        })?;
-        if let Some(conf) = &args.conf {
+    pub fn check(args: &Request<'_>) -> Result<Options, OptionsError> {
+        let since = since_or_error(args.since, Timestamp::now())?;
+        if let Some(conf) = args.conf {
             inputs::check_conf(conf)?;
         }
-        if let Some(fpm) = &args.fpm_conf {
+        if let Some(fpm) = args.fpm_conf {
             crate::host::fpm_conf::parse(fpm).map_err(|e| format!("--fpm-conf: {e}"))?;
         }
-        for log in &args.error_logs {
+        for log in args.error_logs {
             inputs::check_error_log(log)?;
         }
-        if let Some(url) = &args.url {
+        if let Some(url) = args.url {
             check_url(url)?;
         }
         let window = if args.since.contains(':') {
             format!("since {}", args.since)
         } else {
-            args.since.clone()
+            args.since.to_owned()
         };
-        let budget = parse_budget(&args.budget).ok_or_else(|| {
+        let budget = parse_budget(args.budget).ok_or_else(|| {
             format!(
                 "--budget {:?} is not a time like 60s, 90s or 5m (at most 1h)",
                 args.budget
             )
         })?;
-        Ok(HostOptions {
+        Ok(Options {
             budget,
             // Relative to where the user stands: nginx -t would read a
-            // relative -c against nginx's prefix instead.
-            conf: args.conf.as_deref().map(absolute),
-            fpm_conf: args.fpm_conf.as_deref().map(absolute),
-            error_logs: args.error_logs.clone(),
+            // relative -c against nginx's prefix instead, and a citation
+            // of file:line must name the file wherever it is pasted.
+            conf: args.conf.map(absolute),
+            fpm_conf: args.fpm_conf.map(absolute),
+            error_logs: args.error_logs.iter().map(|p| absolute(p)).collect(),
             since,
             window,
-            url: args.url.clone(),
+            url: args.url.map(str::to_owned),
         })
     }
+}
+
+/// `--since` read against `now`, or the sentence that says what to write.
+pub fn since_or_error(text: &str, now: Timestamp) -> Result<Timestamp, OptionsError> {
+    parse_since(text, now).ok_or_else(|| {
+        OptionsError::Value(format!(
+            "--since {text:?} is not a duration (15m, 2h, 1d) nor a local time (\"2026-11-24 10:00\")"
+        ))
+    })
 }
 
 /// Why the flags cannot be used: a value that does not parse, or a path
@@ -111,7 +128,7 @@ fn check_url(url: &str) -> Result<(), String> {
     ))
 }
 
-fn absolute(path: &std::path::Path) -> PathBuf {
+fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
@@ -163,78 +180,6 @@ fn parse_local(text: &str) -> Option<Timestamp> {
     };
     let stamp = format!("{} {time}", date.replace('-', "/"));
     crate::logs::nginx_line::line_time(stamp.as_bytes(), crate::logs::time::local_utc_offset())
-}
-
-/// The host as the built-ins see it.
-#[derive(Debug)]
-pub struct Host {
-    pub options: HostOptions,
-    pub root: bool,
-    pub systemd: bool,
-    started: Instant,
-    nginx: Option<NginxView>,
-    /// The process and socket tables, read once per run: every upstream's
-    /// walk asks them again, and reading every process's descriptors for
-    /// the socket owners is the costliest look at the host.
-    processes: Option<Vec<Process>>,
-    listeners: Option<Vec<Listener>>,
-    /// What each signature means, from the pack the diagnosis runs: the
-    /// error-log check needs it; finding nginx (`scan`, `config`) does not.
-    signatures: Option<SignatureBook>,
-}
-
-impl Host {
-    pub fn new(options: HostOptions) -> Host {
-        Host {
-            options,
-            root: nix::unistd::geteuid().is_root(),
-            systemd: crate::host::procs::pid1_is_systemd(),
-            started: Instant::now(),
-            nginx: None,
-            processes: None,
-            listeners: None,
-            signatures: None,
-        }
-    }
-
-    /// The host as a diagnosis with this pack's signatures sees it.
-    pub fn with_signatures(mut self, book: SignatureBook) -> Host {
-        self.signatures = Some(book);
-        self
-    }
-
-    /// What each signature means, when the pack's were given.
-    pub fn signatures(&self) -> Option<&SignatureBook> {
-        self.signatures.as_ref()
-    }
-
-    /// What is left of the run's time budget; zero when it is used up.
-    pub fn remaining(&self) -> Duration {
-        self.options.budget.saturating_sub(self.started.elapsed())
-    }
-
-    /// What is known about nginx, discovered on first use.
-    pub fn nginx(&mut self) -> &NginxView {
-        let conf = self.options.conf.clone();
-        self.nginx
-            .get_or_insert_with(|| super::nginx_probe::discover(conf.as_deref()))
-    }
-
-    /// The process table, as first read in this run.
-    pub fn processes(&mut self) -> &[Process] {
-        self.processes.get_or_insert_with(procs::processes)
-    }
-
-    /// The listening sockets with their owners, as first read in this run.
-    pub fn listeners(&mut self) -> &[Listener] {
-        self.listeners.get_or_insert_with(sockets::listeners)
-    }
-
-    /// The nginx error logs this run reads.
-    pub fn error_logs(&mut self) -> Vec<PathBuf> {
-        let flag = self.options.error_logs.clone();
-        super::nginx_probe::error_logs(&flag, self.nginx())
-    }
 }
 
 #[cfg(test)]

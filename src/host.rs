@@ -1,14 +1,19 @@
-//! Built-in probes that read the host directly instead of running a tool and parsing its text:
-//! the process table (`ps`), the listening-socket table (`ss`), TCP/unix connects and tiny
-//! FastCGI/HTTP exchanges on loopback (`curl`), user and group lookups (`id`), and the php-fpm
-//! configuration (`php-fpm -tt`). They exist because the external tools are often missing in
-//! containers, print locale- and version-dependent text, and need a shell to combine; reading
-//! `/proc` and talking to the socket ourselves gives typed facts with no parsing guesswork.
+//! Readers of the host itself, below the probes: the process table (`ps`), the listening-socket
+//! table (`ss`), TCP/unix connects and tiny FastCGI/HTTP exchanges on loopback (`curl`), user
+//! and group lookups (`id`), the php-fpm configuration (`php-fpm -tt`), and the memory and CPUs
+//! processes use and may use (`/proc/PID/smaps_rollup`, `/proc/meminfo`, `/sys/fs/cgroup`). They
+//! exist because the external tools are often missing in containers, print locale- and
+//! version-dependent text, and need a shell to combine; reading `/proc` and talking to the
+//! socket ourselves gives typed facts with no parsing guesswork. The built-in probes
+//! (`probe::builtin`) turn what these read into a pack's facts.
 //!
 //! Everything here is best effort and read-only: an unreadable entry is skipped, never a panic.
 
+pub mod cgroup;
 pub mod connect;
+pub mod cpu;
 pub mod fpm_conf;
+pub mod memory;
 pub mod namespaces;
 pub mod procs;
 mod sock_diag;

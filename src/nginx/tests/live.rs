@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use super::*;
+use super::super::*;
 
 pub(super) const NGINX: &str = "/usr/sbin/nginx";
 
