@@ -4,8 +4,8 @@
 #
 #   bench/scenarios.sh            (TIMING_RUNS is fixed at 5 by the tests)
 #
-# 1. builds the release binary and runs the lab scenarios (tests/scenarios.rs,
-#    tests/real_host.rs, tests/messy_host.rs, tests/nginx_down.rs,
+# 1. builds the release binary and runs the lab scenarios (tests/scenarios/,
+#    tests/messy_host.rs, tests/nginx_down.rs,
 #    tests/protocol_mismatch.rs) in release with DOCTOR_TIMING=1: after its own
 #    diagnosis each scenario runs `--auto --format json` five more times on
 #    the live fault and prints `timing: <test> median_ms=<n>`;
@@ -28,7 +28,7 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/nginx-doctor"
 
 echo "== lab scenarios (cargo test --release, DOCTOR_TIMING=1)" >&2
 DOCTOR_TIMING=1 cargo test --release --locked --test integration -- \
-    --nocapture --test-threads=1 scenarios:: real_host:: messy_host:: nginx_down:: \
+    --nocapture --test-threads=1 scenarios:: messy_host:: nginx_down:: \
     protocol_mismatch:: >"$WORK/test.out" 2>&1 || true
 grep -oE 'timing: [^ ]+ median_ms=[0-9]+' "$WORK/test.out" |
     sed -E 's/^timing: ([^ ]+) median_ms=([0-9]+)$/\1 \2/' >"$WORK/table"

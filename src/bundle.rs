@@ -8,6 +8,8 @@
 //! and, with the same rule pack, the same report comes out; a newer pack
 //! reads the old evidence anew. Every string is redacted before it is
 //! written ([`redact::Redactor`]), so a bundle can be sent to someone else.
+//! A fix the person accepted is kept as it ran; a replay shows it again and
+//! runs nothing.
 
 mod record;
 pub mod redact;
@@ -22,9 +24,10 @@ use serde::{Deserialize, Serialize};
 use crate::probe::{Invocation, Observation, ProbeStatus};
 use crate::report::HostInfo;
 use crate::value::{Facts, Value};
+use crate::walk::FixRecord;
 
 pub use record::{RecordingGuide, RecordingProber};
-pub use replay::{ReplayGuide, Replayer, differences};
+pub use replay::{ReplayFixer, ReplayGuide, Replayer, differences};
 pub use store::{load, save};
 
 /// The bundle format this build writes and reads.
@@ -59,6 +62,10 @@ pub struct Bundle {
     /// One entry per check of the report, in the order they ran.
     #[serde(default)]
     pub observations: Vec<Recording>,
+    /// The fix commands the person accepted, as they ran; a replay shows
+    /// them again without running anything.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<FixRecord>,
 }
 
 /// What the bundle says about the machine it was recorded on.

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::cli::DiagnoseArgs;
 use crate::engine::{Engine, Walk};
+use crate::guide::fixer::{Fixer, SystemFixer};
 use crate::guide::terminal::Terminal;
 use crate::guide::{Guide, Interrupted};
 use crate::interrupt::groups::RUNNING;
@@ -21,7 +22,9 @@ use crate::value::Facts;
 use crate::walk::Finding;
 use crate::{ExitStatus, interrupt, print_error, print_stdout, rules_command};
 
-use crate::bundle::{self, Bundle, RecordingGuide, RecordingProber, ReplayGuide, Replayer};
+use crate::bundle::{
+    self, Bundle, RecordingGuide, RecordingProber, ReplayFixer, ReplayGuide, Replayer,
+};
 
 pub fn run(args: &DiagnoseArgs) -> ExitStatus {
     let rules = match rules_command::load(args.rules.as_deref()) {
@@ -45,10 +48,12 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
     let mut prober = SystemProber { host };
     let mut terminal = Terminal::default();
     let guide: Option<&mut dyn Guide> = if guided { Some(&mut terminal) } else { None };
+    let mut fixer = SystemFixer;
     let walked = if args.record.is_some() {
-        walk_recording(&rules, &mut prober, guide, context.clone())
+        walk_recording(&rules, &mut prober, guide, &mut fixer, context.clone())
     } else {
         Engine::new(&rules, &mut prober, guide, context.clone())
+            .with_fixer(&mut fixer)
             .run()
             .map(|walk| (walk, Vec::new()))
     };
@@ -56,7 +61,7 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
         Ok(w) => w,
         Err(Interrupted) => {
             RUNNING.kill_all();
-            eprintln!("\ninterrupted; nothing was changed");
+            eprintln!("\ninterrupted; {}", interrupt::what_changed());
             return ExitStatus::Interrupted;
         }
     };
@@ -71,12 +76,13 @@ pub fn run(args: &DiagnoseArgs) -> ExitStatus {
             Ok(checks) => report.rechecks = checks,
             Err(Interrupted) => {
                 RUNNING.kill_all();
-                eprintln!("\ninterrupted; nothing was changed");
+                eprintln!("\ninterrupted; {}", interrupt::what_changed());
                 return ExitStatus::Interrupted;
             }
         }
     }
-    let status = deliver(&report, args, guided);
+    let saver: Option<&mut dyn Guide> = if guided { Some(&mut terminal) } else { None };
+    let status = deliver(&report, args, saver);
     match (&args.record, recorded) {
         (Some(dir), Some(b)) => match write_bundle(dir, &b, &report) {
             Ok(()) => status,
@@ -94,13 +100,13 @@ fn recheck(
     options: &Options,
     context: &Facts,
     before: &[Finding],
-    terminal: &mut Terminal,
+    guide: &mut dyn Guide,
 ) -> Result<Vec<Recheck>, Interrupted> {
     let mut checks: Vec<Recheck> = Vec::new();
     loop {
         let last = checks.last();
         if last.is_some_and(|c| c.gone)
-            || !terminal.offer_recheck(last.is_some(), last.is_some_and(Recheck::unchanged))
+            || !guide.offer_recheck(last.is_some(), last.is_some_and(Recheck::unchanged))
         {
             break;
         }
@@ -110,7 +116,7 @@ fn recheck(
         let after = Engine::new(rules, &mut prober, None, context.clone()).run()?;
         let at = Timestamp::now().clock(Timestamp::now(), local_utc_offset());
         let check = Recheck::compare(before, &after, at);
-        terminal.show_recheck(&check);
+        guide.show_recheck(&check);
         checks.push(check);
     }
     Ok(checks)
@@ -123,12 +129,15 @@ fn walk_recording(
     rules: &RuleSet,
     prober: &mut dyn Prober,
     guide: Option<&mut dyn Guide>,
+    fixer: &mut dyn Fixer,
     context: Facts,
 ) -> Result<(Walk, Vec<Observation>), Interrupted> {
     match guide {
         Some(person) => {
             let mut recorder = RecordingGuide::new(person);
-            let walk = Engine::new(rules, prober, Some(&mut recorder), context).run()?;
+            let walk = Engine::new(rules, prober, Some(&mut recorder), context)
+                .with_fixer(fixer)
+                .run()?;
             Ok((walk, recorder.into_tape()))
         }
         None => {
@@ -169,14 +178,16 @@ fn replay(rules: &RuleSet, path: &Path, args: &DiagnoseArgs) -> ExitStatus {
     };
     let recorded = &loaded.bundle;
     let mut prober = Replayer::new(&recorded.observations);
-    let mut guide = ReplayGuide::new(rules, &recorded.answers);
+    let mut guide = ReplayGuide::new(rules, &recorded.answers).with_fixes(&recorded.fixes);
+    let mut fixer = ReplayFixer::new(&recorded.fixes);
     let context = recorded.context_facts();
-    let walk = match Engine::new(rules, &mut prober, Some(&mut guide), context).run() {
+    let engine = Engine::new(rules, &mut prober, Some(&mut guide), context).with_fixer(&mut fixer);
+    let walk = match engine.run() {
         Ok(w) => w,
         Err(Interrupted) => return ExitStatus::Interrupted,
     };
     let report = Report::new(walk, "replay", rules_info(rules), recorded.host.info());
-    let status = deliver(&report, args, false);
+    let status = deliver(&report, args, None);
     if let Some(before) = &loaded.report {
         compare(before, &report);
     }
@@ -216,9 +227,10 @@ fn context_facts(host: &Session, args: &DiagnoseArgs) -> Facts {
     facts
 }
 
-/// Prints the report, writes `--output`, and picks the exit status. A file
-/// that cannot be written does not lose the report: it is still printed.
-fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
+/// Prints the report, writes `--output` (or, in guided mode, where the
+/// person asks to keep it), and picks the exit status. A file that cannot
+/// be written does not lose the report: it is still printed.
+fn deliver(report: &Report, args: &DiagnoseArgs, guide: Option<&mut dyn Guide>) -> ExitStatus {
     // Nothing reaches stdout, `--output` or the bundle of a run a signal
     // interrupted; from here on, a signal no longer discards this report.
     interrupt::commit();
@@ -238,8 +250,14 @@ fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
     // Offered only where the report went to the terminal: with stdout piped
     // (`| tee report.txt`) it is being kept already, and a prompt would
     // write over it on the terminal.
-    if guided && target.is_none() && std::io::stdout().is_terminal() {
-        target = offer_to_save();
+    if let Some(guide) = guide
+        && target.is_none()
+        && std::io::stdout().is_terminal()
+    {
+        target = guide.save_report().map(|path| {
+            let format = format_for(&path);
+            (path, format)
+        });
     }
     if let Some((path, format)) = target {
         // The file gets the plain report: colour codes belong to terminals.
@@ -259,28 +277,8 @@ fn deliver(report: &Report, args: &DiagnoseArgs, guided: bool) -> ExitStatus {
     status
 }
 
-/// Asks whether to keep the report; the file's name says its format
-/// (`.md` Markdown, `.json` JSON, anything else text), and the path is made
-/// absolute so the message says exactly where it went.
-fn offer_to_save() -> Option<(std::path::PathBuf, Format)> {
-    let save = inquire::Confirm::new("Save this report to a file?")
-        .with_default(false)
-        .prompt()
-        .ok()?;
-    if !save {
-        return None;
-    }
-    let name = inquire::Text::new("File name:")
-        .with_default("nginx-doctor-report.md")
-        .with_help_message("ends in .md for Markdown, .json for JSON, anything else for text")
-        .prompt()
-        .ok()?;
-    let path = std::path::absolute(name.trim()).ok()?;
-    let format = format_for(&path);
-    Some((path, format))
-}
-
-/// The report format a file name asks for.
+/// The report format a file name asks for: `.md` Markdown, `.json` JSON,
+/// anything else text.
 fn format_for(path: &Path) -> Format {
     match path.extension().and_then(|e| e.to_str()) {
         Some("md" | "markdown") => Format::Markdown,

@@ -4,16 +4,20 @@
 //! [`Prober`], records what it found as facts, follows the first branch whose
 //! condition holds, asks questions (through a [`Guide`] in guided mode, from
 //! facts and defaults with `--auto`), walks every item of a list (every
-//! failing upstream) in turn, and records a finding at each conclusion. It
-//! knows nothing about nginx: that is all in the rules.
+//! failing upstream) in turn, and records a finding at each conclusion. In
+//! guided mode it offers each fix step to the person and runs the ones they
+//! accept through a [`Fixer`], recording each in the walk. It knows nothing
+//! about nginx: that is all in the rules.
 
 mod conclude;
+mod fix;
 mod install;
 mod items;
 mod observe;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::guide::fixer::Fixer;
 use crate::guide::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
 use crate::probe::{Invocation, Observation, ProbeStatus, Prober};
 use crate::rules::{Action, Ask, Branch, Check, NodeKind, Probe, RuleSet};
@@ -21,7 +25,7 @@ use crate::template::Template;
 use crate::value::{Facts, Value};
 use items::Frame;
 
-pub use crate::walk::{CheckRecord, Finding, FixText, StepText, Walk, millis};
+pub use crate::walk::{CheckRecord, Finding, FixRecord, FixText, StepText, Walk, millis};
 
 /// State saved at each interactive step so the user can go back to it.
 #[derive(Clone)]
@@ -43,6 +47,8 @@ pub struct Engine<'a> {
     rules: &'a RuleSet,
     prober: &'a mut dyn Prober,
     guide: Option<&'a mut dyn Guide>,
+    /// Runs the fix commands the person accepts; without one, none runs.
+    fixer: Option<&'a mut dyn Fixer>,
     walk: Walk,
     history: Vec<Snapshot>,
     /// The item walks under way (at most one: items are not nested).
@@ -75,6 +81,7 @@ impl<'a> Engine<'a> {
             rules,
             prober,
             guide,
+            fixer: None,
             walk,
             history: Vec::new(),
             frames: Vec::new(),
@@ -82,6 +89,14 @@ impl<'a> Engine<'a> {
             unchecked: Vec::new(),
             remembered: BTreeMap::new(),
         }
+    }
+
+    /// Runs the fix commands a person accepts through `fixer`. Only a
+    /// guide can accept one, so `--auto` never runs any.
+    #[must_use]
+    pub fn with_fixer(mut self, fixer: &'a mut dyn Fixer) -> Self {
+        self.fixer = Some(fixer);
+        self
     }
 
     /// Runs the walk to its end.

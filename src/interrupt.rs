@@ -26,6 +26,7 @@
 pub(crate) mod groups;
 
 use std::io::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, signal};
@@ -38,6 +39,30 @@ const INTERRUPTED: u8 = 2;
 
 /// Where the run is, as far as a signal is concerned.
 static PHASE: AtomicU8 = AtomicU8::new(DIAGNOSING);
+
+/// The fix commands a person accepted and this run started, as shown: an
+/// interrupted run names them rather than say nothing was changed.
+static CHANGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Notes that `command` (as shown to the person) is about to change the host.
+pub fn changing(command: &str) {
+    let mut changes = CHANGES.lock().unwrap_or_else(|p| p.into_inner());
+    changes.push(command.to_owned());
+}
+
+/// What an interrupted run changed on the host, in words: nothing, or the
+/// fix commands it started.
+pub fn what_changed() -> String {
+    let changes = CHANGES.lock().unwrap_or_else(|p| p.into_inner());
+    if changes.is_empty() {
+        return "nothing was changed".to_owned();
+    }
+    let list: Vec<String> = changes.iter().map(|c| format!("\n  $ {c}")).collect();
+    format!(
+        "the host was changed only by the fix commands you accepted:{}",
+        list.concat()
+    )
+}
 
 /// Parks the calling thread for good when the run was interrupted: the
 /// signal thread is exiting the process with 130 at this moment. Call it
@@ -96,7 +121,7 @@ fn receive(set: &SigSet) {
         let claimed =
             PHASE.compare_exchange(DIAGNOSING, INTERRUPTED, Ordering::SeqCst, Ordering::SeqCst);
         match claimed {
-            Ok(_) => stop(&format!("interrupted ({signal}); nothing was changed")),
+            Ok(_) => stop(&format!("interrupted ({signal}); {}", what_changed())),
             Err(_) if deferred => stop(&format!(
                 "interrupted ({signal}) while the report was being written; it may be incomplete"
             )),

@@ -20,85 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::rules::Probe;
 use crate::value::Value;
 
-/// What a probe is asked to do, with every fact already filled in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Invocation {
-    Command {
-        argv: Vec<String>,
-    },
-    Builtin {
-        name: String,
-        params: BTreeMap<String, String>,
-    },
-}
-
-impl Invocation {
-    /// The command line shown to a person before a probe runs.
-    pub fn shown(&self) -> String {
-        match self {
-            Invocation::Command { argv } => crate::shell::words(argv),
-            Invocation::Builtin { name, params } => {
-                let args: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("(built-in) {name} {}", args.join(" "))
-                    .trim_end()
-                    .to_owned()
-            }
-        }
-    }
-}
-
-/// How a probe went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProbeStatus {
-    /// Ran and exited 0 (a built-in: read what it needed).
-    Ok,
-    /// Ran and exited non-zero or on a signal.
-    Failed,
-    TimedOut,
-    /// The program is not installed.
-    Missing,
-    NotRoot,
-    NoSystemd,
-    /// A fact it needed did not look like a plain value; it was not run.
-    UnsafeValue,
-    /// The user chose not to run it.
-    Skipped,
-    /// The run's time budget (`--budget`) was used up before it.
-    OverBudget,
-    /// It writes to the host as a side effect (`nginx -t`), could not be
-    /// isolated here, and could have written: it was not run.
-    WouldWrite,
-    /// It could not be started or read what it needed.
-    Error,
-}
-
-impl ProbeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProbeStatus::Ok => "ok",
-            ProbeStatus::Failed => "failed",
-            ProbeStatus::TimedOut => "timed-out",
-            ProbeStatus::Missing => "missing",
-            ProbeStatus::NotRoot => "not-root",
-            ProbeStatus::NoSystemd => "no-systemd",
-            ProbeStatus::UnsafeValue => "unsafe-value",
-            ProbeStatus::Skipped => "skipped",
-            ProbeStatus::OverBudget => "over-budget",
-            ProbeStatus::WouldWrite => "would-write",
-            ProbeStatus::Error => "error",
-        }
-    }
-
-    /// Whether the probe actually ran on the host.
-    pub fn ran(self) -> bool {
-        matches!(
-            self,
-            ProbeStatus::Ok | ProbeStatus::Failed | ProbeStatus::TimedOut
-        )
-    }
-}
+// What a probe is asked and how it went are words of the pack (its
+// conditions branch on `X.status`); the walk's records hold them too.
+pub use crate::rules::{Invocation, ProbeStatus};
 
 /// What a probe saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::rules::Role;
 use crate::value::Value;
-use crate::walk::{CheckRecord, Finding, StepText, Walk};
+use crate::walk::{CheckRecord, Finding, FixRecord, Walk};
 
 /// One paragraph: the primary finding (what fails and since when, the
 /// cause, the fix), how many more there are, or that nothing fails now.
@@ -78,32 +78,17 @@ pub fn unchecked_note(f: &Finding) -> Option<String> {
     })
 }
 
-/// What a command's success looks like when it is not exit status 0 (a
-/// grep that may find nothing): said under the command, never on its line,
-/// so a person copying the line copies only the command.
-pub fn exit_note(exit: &[i32]) -> Option<String> {
-    if exit == [0] || exit.is_empty() {
-        return None;
-    }
-    let words: Vec<String> = exit.iter().map(i32::to_string).collect();
-    let list = match words.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-        _ => words.join(""),
-    };
-    Some(format!("(exit status {list} means it worked)"))
-}
+pub use crate::walk::exit_note;
 
-/// Where a step's edit goes, for a person: `in FILE, line 14`, `in FILE,
-/// lines 53–55`, or `in FILE`; followed by `:` when a snippet follows.
-pub fn place(step: &StepText) -> Option<String> {
-    let file = step.file.as_deref()?;
-    let at = match (step.line, step.last_line) {
-        (Some(first), Some(last)) => format!(", lines {first}–{last}"),
-        (Some(line), None) => format!(", line {line}"),
-        _ => String::new(),
-    };
-    let colon = if step.snippet.is_some() { ":" } else { "" };
-    Some(format!("in {file}{at}{colon}"))
+/// What an accepted fix command is for, in words: `fix for
+/// backend-down on UPSTREAM, started 2026-...`.
+pub fn fix_context(fix: &FixRecord) -> String {
+    let on = fix
+        .upstream
+        .as_deref()
+        .map(|u| format!(" on {u}"))
+        .unwrap_or_default();
+    format!("fix for {}{on}, started {}", fix.finding, fix.at)
 }
 
 /// Output formats of the report.
@@ -138,6 +123,9 @@ pub struct Report {
     /// Guided mode: what each check made after the person's fix found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rechecks: Vec<crate::recheck::Recheck>,
+    /// Guided mode: the fix commands the person accepted, as they ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<FixRecord>,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,6 +161,7 @@ impl Report {
             answers: walk.answers,
             stopped: walk.stopped,
             rechecks: Vec::new(),
+            fixes: walk.fixes,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod build;
 pub mod builtins;
 pub mod embedded;
 pub mod graph;
+mod invocation;
 pub mod lint;
 pub mod schema;
 pub mod signatures;
@@ -25,6 +26,7 @@ use crate::expr::Expr;
 pub use crate::template::Origin;
 use crate::template::Template;
 use crate::value::Value;
+pub use invocation::{Invocation, ProbeStatus};
 pub use schema::{Confidence, Input, Need, Role, Stream};
 pub use yaml::Pos;
 

@@ -446,9 +446,6 @@ fn flatten(parts: &[Part], facts: &Facts, out: &mut Vec<Part>) {
     }
 }
 
-/// Characters a fact may hold to be pasted into a shell command as it is:
-/// no quote, `$`, backtick, `;`, `|`, `&`, redirection or whitespace
-/// (brackets stay, for IPv6 addresses: at worst they glob).
 /// The quote a shell is inside after reading `text` from inside `quote`.
 fn quote_after(mut quote: Option<char>, text: &str) -> Option<char> {
     let mut escaped = false;
@@ -471,13 +468,10 @@ fn in_quote(quote: Option<char>, v: &str) -> Option<String> {
     match quote {
         Some('\'') => (!v.contains('\'')).then(|| v.to_owned()),
         Some(_) => (!v.contains(['"', '$', '`', '\\', '!'])).then(|| v.to_owned()),
-        None if v.chars().all(is_shell_plain) => Some(v.to_owned()),
+        // An empty value adds nothing; anything else is quoted unless plain.
+        None if v.is_empty() => Some(String::new()),
         None => Some(crate::shell::quote(v)),
     }
-}
-
-fn is_shell_plain(c: char) -> bool {
-    c.is_alphanumeric() || "_-./:=@%+,[]".contains(c)
 }
 
 fn is_name_byte(b: u8) -> bool {

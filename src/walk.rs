@@ -7,10 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::probe::{Invocation, ProbeStatus};
-use crate::rules::{Confidence, Role};
+use crate::rules::{Confidence, Invocation, ProbeStatus, Role};
 use crate::value::{Facts, Value};
 
 /// Everything a walk found.
@@ -26,6 +25,9 @@ pub struct Walk {
     pub answers: BTreeMap<String, Value>,
     /// Why the walk could not go on, when it ended at a stop.
     pub stopped: Option<String>,
+    /// Fix commands the person accepted in guided mode, as they ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<FixRecord>,
     #[serde(skip)]
     pub facts: Facts,
 }
@@ -94,6 +96,95 @@ pub struct StepText {
     pub last_line: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
+}
+
+impl StepText {
+    /// Where the step's edit goes, for a person: `in FILE, line 14`, `in
+    /// FILE, lines 53–55`, or `in FILE`; followed by `:` when a snippet
+    /// follows.
+    pub fn place(&self) -> Option<String> {
+        let file = self.file.as_deref()?;
+        let at = match (self.line, self.last_line) {
+            (Some(first), Some(last)) => format!(", lines {first}–{last}"),
+            (Some(line), None) => format!(", line {line}"),
+            _ => String::new(),
+        };
+        let colon = if self.snippet.is_some() { ":" } else { "" };
+        Some(format!("in {file}{at}{colon}"))
+    }
+
+    /// The exit statuses that mean its command worked (`[0]` by default).
+    pub fn success(&self) -> &[i32] {
+        self.exit.as_deref().unwrap_or(&[0])
+    }
+}
+
+/// What a command's success looks like when it is not exit status 0 (a
+/// grep that may find nothing): said under the command, never on its line,
+/// so a person copying the line copies only the command.
+pub fn exit_note(exit: &[i32]) -> Option<String> {
+    if exit == [0] || exit.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = exit.iter().map(i32::to_string).collect();
+    let list = match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => words.join(""),
+    };
+    Some(format!("(exit status {list} means it worked)"))
+}
+
+/// A fix command the person accepted and the engine ran: the one way the
+/// tool changes a host, so every report and bundle of the run shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixRecord {
+    /// The cause id of the finding whose fix it is.
+    pub finding: String,
+    /// The upstream that finding is about; none for the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The step's text, as the fix says it.
+    pub step: String,
+    pub argv: Vec<String>,
+    /// The command line as shown to the person and pasted by them.
+    pub shown_as: String,
+    /// When it started (RFC 3339, UTC).
+    pub at: String,
+    /// `done`, `failed` (ran, but not with a success status) or `not-run`
+    /// (it could not be started, or timed out and was stopped).
+    pub result: FixResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    /// How it ended, in words: `done (exit status 0)`, `not installed on
+    /// this host`, `did not finish in time and was stopped`.
+    pub outcome: String,
+    #[serde(default)]
+    pub duration_ms: u64,
+    /// Its output (stdout, then stderr), bounded and made safe to print.
+    #[serde(default)]
+    pub excerpt: String,
+}
+
+/// How an accepted fix command went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixResult {
+    /// It exited with a status its step counts as success.
+    Done,
+    /// It ran and ended otherwise (another status, a signal, a timeout).
+    Failed,
+    /// It could not be started.
+    NotRun,
+}
+
+impl FixResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixResult::Done => "done",
+            FixResult::Failed => "failed",
+            FixResult::NotRun => "not-run",
+        }
+    }
 }
 
 /// One probe the walk ran, or could not run, for the report's `checks`.

@@ -2,7 +2,7 @@
 //! Debug text (`Some(0)`, `Exited(1)`, `NotFound`), no literal `\n` or raw escape
 //! character, no check without a name, no paragraph printed twice.
 //!
-//! The real-process scenarios of the suite (`scenarios`, `real_host`, `messy_host`,
+//! The real-process scenarios of the suite (the `scenarios` table, `messy_host`,
 //! `nginx_down`, `protocol_mismatch`) call [`assert_clean`] from their own `diagnose`
 //! with the JSON run they made, so each fault is built once and its words are checked in
 //! every format: the JSON report's human strings, then text and Markdown runs of the same
@@ -220,7 +220,7 @@ fn guided_screen(lab: &Lab) -> String {
 
 #[test]
 fn guided_mode_reads_clean_when_the_backend_is_down() {
-    let lab = guided_tty::backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let screen = guided_screen(&lab);
     assert_none(&dirt_lines(&screen), "guided mode", &screen);
 }
@@ -231,14 +231,14 @@ fn guided_mode_reads_clean_on_a_socket_nginx_may_not_open() {
         eprintln!("skipped: only root can give the socket to root:root");
         return;
     }
-    let (lab, _) = crate::real_host::socket_nginx_may_not_open();
+    let (lab, _) = crate::scenarios::socket_nginx_may_not_open();
     let screen = guided_screen(&lab);
     assert_none(&dirt_lines(&screen), "guided mode", &screen);
 }
 
 #[test]
 fn guided_mode_reads_clean_on_a_healthy_host() {
-    let lab = crate::real_host::healthy_lab();
+    let lab = crate::scenarios::healthy_lab();
     let screen = guided_screen(&lab);
     assert_none(&dirt_lines(&screen), "guided mode", &screen);
 }

@@ -27,24 +27,7 @@ use crate::hostile::{Run, Scene, assert_terminal_safe, check};
 use crate::support::backend::Mode;
 use crate::support::doctor::{BINARY, DOCTOR_TIMEOUT, DoctorRun, run_bounded};
 use crate::support::lab::is_root;
-use crate::support::{Lab, Pass, Pool};
-
-const PHP: &str = "~ \\.php$";
-
-/// php-fpm served a page, then stopped: the next request is a real 502.
-fn backend_down_lab() -> Lab {
-    let lab = Lab::new();
-    let fpm = lab.php_fpm(Pool::unix("www"));
-    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
-    assert_eq!(
-        lab.get("/ok.php"),
-        200,
-        "the page worked before php-fpm stopped"
-    );
-    lab.stop(fpm.pid);
-    assert_eq!(lab.get("/ok.php"), 502, "php-fpm stopped: 502");
-    lab
-}
+use crate::support::{Lab, Pass};
 
 /// Runs the binary from the crate root with `args`.
 fn doctor_at(args: &[&str]) -> DoctorRun {
@@ -108,7 +91,7 @@ pub(crate) fn doctor_as_nobody(args: &[&str], cwd: &Path) -> Option<DoctorRun> {
 
 #[test]
 fn a_named_error_log_only_root_may_read_is_exit_3_with_what_to_do() {
-    let lab = backend_down_lab();
+    let lab = Lab::stopped_fpm_scenario().0;
     let log = lab.path("error.log");
     fs::set_permissions(&log, Permissions::from_mode(0o600)).expect("chmod 600");
     let path = log.display().to_string();
@@ -171,7 +154,7 @@ fn a_refusal_diagnosed_without_root_says_to_read_the_packet_filter_as_root() {
 
 #[test]
 fn root_only_logs_are_named_with_the_command_to_rerun_as_root() {
-    let lab = backend_down_lab();
+    let lab = Lab::stopped_fpm_scenario().0;
     let conf = lab.path("nginx.conf").display().to_string();
     let mut logs = Vec::new();
     for entry in fs::read_dir(lab.dir()).expect("lab dir").flatten() {

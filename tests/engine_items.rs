@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use nginx_doctor::engine::{Engine, Walk};
-use nginx_doctor::guide::scripted::{Reply, Scripted};
+use nginx_doctor::guide::scripted::Reply;
 use nginx_doctor::guide::{Answer, Choice};
 use nginx_doctor::probe::{Invocation, Observation, ProbeStatus, Prober};
 use nginx_doctor::rules::build::build;
 use nginx_doctor::rules::{Confidence, Probe, Role, RuleSet};
 use nginx_doctor::value::{Facts, Value};
+
+use crate::support::walker::Walker;
 
 const PACK: &str = r#"
 pack: { name: items, start: log }
@@ -279,12 +281,9 @@ fn an_empty_list_goes_straight_on_at_then() {
 #[test]
 fn guided_mode_announces_each_item_with_its_number() {
     let rules = pack();
-    let mut host = two_upstreams();
-    let mut guide = Scripted::default();
-    Engine::new(&rules, &mut host, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
-    let sections: Vec<&String> = guide
+    let host = two_upstreams();
+    let walked = Walker::on(rules, host).answers([]).walk();
+    let sections: Vec<&String> = walked
         .shown
         .iter()
         .filter(|s| s.starts_with("section"))
@@ -301,7 +300,7 @@ fn guided_mode_announces_each_item_with_its_number() {
 #[test]
 fn going_back_from_the_second_item_returns_to_the_first() {
     let rules = pack();
-    let mut host = two_upstreams()
+    let host = two_upstreams()
         .with("now", &[("result", "refused".into())])
         .with("sockets", &[("listening", false.into())])
         .with("now", &[("result", "refused".into())])
@@ -309,44 +308,44 @@ fn going_back_from_the_second_item_returns_to_the_first() {
         .with("sockets", &[("listening", false.into())])
         .with("now", &[("result", "refused".into())])
         .with("sockets", &[("listening", true.into())]);
-    let mut guide = Scripted::new([
-        Reply::Choice(Choice::Run),  // log
-        Reply::Choice(Choice::Run),  // still, item 1
-        Reply::Choice(Choice::Run),  // listening, item 1
-        Reply::Choice(Choice::Back), // still, item 2: back to listening, item 1
-        Reply::Choice(Choice::Run),  // listening, item 1 again
-    ]);
-    let walk = Engine::new(&rules, &mut host, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
+    let walked = Walker::on(rules, host)
+        .answers([
+            Reply::Choice(Choice::Run),  // log
+            Reply::Choice(Choice::Run),  // still, item 1
+            Reply::Choice(Choice::Run),  // listening, item 1
+            Reply::Choice(Choice::Back), // still, item 2: back to listening, item 1
+            Reply::Choice(Choice::Run),  // listening, item 1 again
+        ])
+        .walk();
+    let walk = &walked.walk;
     assert_eq!(
-        about(&walk),
+        about(walk),
         [
             ("backend-down", Some("fastcgi://127.0.0.1:9000")),
             ("backend-crashed", Some("http://127.0.0.1:8000")),
         ],
         "{:?}",
-        guide.shown
+        walked.shown
     );
 }
 
 #[test]
 fn a_conclusion_reached_through_a_skipped_check_is_lowered_and_says_so() {
     let rules = pack();
-    let mut host = two_upstreams()
+    let host = two_upstreams()
         .with("now", &[("result", "refused".into())])
         .with("now", &[("result", "refused".into())])
         .with("sockets", &[("listening", true.into())]);
-    let mut guide = Scripted::new([
-        Reply::Choice(Choice::Run),  // log
-        Reply::Choice(Choice::Run),  // still, item 1
-        Reply::Choice(Choice::Skip), // listening, item 1
-        Reply::Choice(Choice::Run),  // still, item 2
-        Reply::Choice(Choice::Run),  // listening, item 2
-    ]);
-    let walk = Engine::new(&rules, &mut host, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
+    let walked = Walker::on(rules, host)
+        .answers([
+            Reply::Choice(Choice::Run),  // log
+            Reply::Choice(Choice::Run),  // still, item 1
+            Reply::Choice(Choice::Skip), // listening, item 1
+            Reply::Choice(Choice::Run),  // still, item 2
+            Reply::Choice(Choice::Run),  // listening, item 2
+        ])
+        .walk();
+    let walk = &walked.walk;
     let first = &walk.findings[0];
     assert_eq!(first.id, "backend-down");
     assert_eq!(first.confidence, Confidence::Low);
@@ -367,15 +366,15 @@ fn an_answer_is_still_an_answer_inside_an_item() {
         "  still:\n    ask: \"still failing?\"\n    fact: failing\n    default: true\n    branches:\n      - when: not failing\n        next: recovered\n      - next: probe-now\n  probe-now:\n    check: now\n",
     );
     let rules = build("test", vec![("p.yaml".into(), pack.into_bytes())]).unwrap();
-    let mut host = two_upstreams();
-    let mut guide = Scripted::new([
-        Reply::Choice(Choice::Run),
-        Reply::Answer(Answer::Value(Value::Bool(false))),
-        Reply::Answer(Answer::Value(Value::Bool(false))),
-    ]);
-    let walk = Engine::new(&rules, &mut host, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
+    let host = two_upstreams();
+    let walked = Walker::on(rules, host)
+        .answers([
+            Reply::Choice(Choice::Run),
+            Reply::Answer(Answer::Value(Value::Bool(false))),
+            Reply::Answer(Answer::Value(Value::Bool(false))),
+        ])
+        .walk();
+    let walk = &walked.walk;
     assert_eq!(walk.resolved.len(), 2);
 }
 
@@ -445,7 +444,7 @@ fn a_fault_cause_cannot_be_resolved() {
 #[test]
 fn skipping_the_error_log_never_gives_a_high_confidence_cause() {
     let rules = RuleSet::embedded().expect("the embedded pack");
-    let mut host = Host::default()
+    let host = Host::default()
         .with(
             "nginx",
             &[
@@ -458,16 +457,16 @@ fn skipping_the_error_log_never_gives_a_high_confidence_cause() {
         )
         .with("nginx-test", &[])
         .with("access-log", &[("count", Value::Int(3))]);
-    let mut guide = Scripted::new([
-        Reply::Choice(Choice::Run),                              // find nginx
-        Reply::Choice(Choice::Run),                              // nginx -t
-        Reply::Answer(Answer::Value(Value::Str(String::new()))), // no URL
-        Reply::Choice(Choice::Skip),                             // the error log
-        Reply::Choice(Choice::Run),                              // the access log
-    ]);
-    let walk = Engine::new(&rules, &mut host, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
+    let walked = Walker::on(rules, host)
+        .answers([
+            Reply::Choice(Choice::Run),                              // find nginx
+            Reply::Choice(Choice::Run),                              // nginx -t
+            Reply::Answer(Answer::Value(Value::Str(String::new()))), // no URL
+            Reply::Choice(Choice::Skip),                             // the error log
+            Reply::Choice(Choice::Run),                              // the access log
+        ])
+        .walk();
+    let walk = &walked.walk;
     let f = &walk.findings[0];
     assert_eq!(f.id, "backend-sent-502", "{:?}", walk.path);
     assert_eq!(f.confidence, Confidence::Low);

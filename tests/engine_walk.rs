@@ -1,16 +1,13 @@
 //! The engine on small inline packs: recorded probe results and a scripted
-//! guide stand in for the host and the person, so each test is one walk.
+//! guide stand in for the host and the person, so each test is one walk
+//! (a [`Walker`] sentence: what each probe observes, what the person answers).
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use nginx_doctor::guide::scripted::Reply;
+use nginx_doctor::guide::{Answer, Choice};
+use nginx_doctor::probe::{Invocation, Observation, ProbeStatus};
+use nginx_doctor::value::Value;
 
-use nginx_doctor::engine::{Engine, Walk};
-use nginx_doctor::guide::scripted::{Reply, Scripted};
-use nginx_doctor::guide::{Answer, Choice, Interrupted};
-use nginx_doctor::probe::{Invocation, Observation, ProbeStatus, Recorded};
-use nginx_doctor::rules::RuleSet;
-use nginx_doctor::rules::build::build;
-use nginx_doctor::value::{Facts, Value};
+use crate::support::walker::{Walker, observation, pack};
 
 const PACK: &str = r#"
 pack: { name: test, start: log }
@@ -77,29 +74,9 @@ nodes:
     title: all good
 "#;
 
-fn pack() -> RuleSet {
-    build("test", vec![("pack.yaml".into(), PACK.as_bytes().to_vec())])
-        .unwrap_or_else(|p| panic!("{p}"))
-}
-
-fn obs(status: ProbeStatus, facts: &[(&str, Value)], stdout: &str) -> Observation {
-    Observation {
-        status,
-        exit: Some(0),
-        stdout: stdout.into(),
-        stderr: String::new(),
-        duration: Duration::from_millis(3),
-        facts: facts
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect(),
-        shown_as: "test".into(),
-        reason: None,
-    }
-}
-
+/// The log probe's facts for two refused connections to 127.0.0.1:9000.
 fn failing_log() -> Observation {
-    obs(
+    observation(
         ProbeStatus::Ok,
         &[
             ("count", Value::Int(2)),
@@ -112,39 +89,37 @@ fn failing_log() -> Observation {
     )
 }
 
-fn host(observations: &[(&str, Observation)]) -> Recorded {
-    Recorded {
-        observations: observations
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect::<BTreeMap<_, _>>(),
-        asked: Vec::new(),
-    }
+/// The pack on a host whose log shows failures.
+fn failing() -> Walker<nginx_doctor::probe::Recorded> {
+    Walker::new(pack(PACK)).observe("log", failing_log())
 }
 
-fn auto(rules: &RuleSet, prober: &mut Recorded) -> Walk {
-    Engine::new(rules, prober, None, Facts::new())
-        .run()
-        .expect("auto never asks, so it cannot be interrupted")
+/// [`failing`], where nothing listens on the failing port.
+fn nothing_listening() -> Walker<nginx_doctor::probe::Recorded> {
+    failing().facts("sockets", &[("listening", false.into())])
 }
 
-fn ids(walk: &Walk) -> Vec<&str> {
-    walk.findings.iter().map(|f| f.id.as_str()).collect()
+/// [`failing`], where the backend listens and answers the ping with HTTP.
+fn listening_speaks_http() -> Walker<nginx_doctor::probe::Recorded> {
+    failing()
+        .facts("sockets", &[("listening", true.into())])
+        .prints("ping", "answer=http\n")
+}
+
+/// The person runs the first two checks and answers the question with `answer`.
+fn run_run_answer(answer: bool) -> [Reply; 3] {
+    [
+        Reply::Choice(Choice::Run),
+        Reply::Choice(Choice::Run),
+        Reply::Answer(Answer::Value(Value::Bool(answer))),
+    ]
 }
 
 #[test]
 fn nothing_listening_concludes_backend_down_then_keeps_walking() {
-    let rules = pack();
-    let mut prober = host(&[
-        ("log", failing_log()),
-        (
-            "sockets",
-            obs(ProbeStatus::Ok, &[("listening", false.into())], ""),
-        ),
-        ("ping", obs(ProbeStatus::Failed, &[], "")),
-    ]);
-    let walk = auto(&rules, &mut prober);
-    assert_eq!(ids(&walk), ["backend-down", "config-invalid"]);
+    let walked = nothing_listening().fails("ping").walk();
+    let walk = &walked.walk;
+    assert_eq!(walked.ids(), ["backend-down", "config-invalid"]);
     assert!(walk.findings[0].primary);
     assert_eq!(walk.findings[0].title, "nothing listens on 9000");
     assert_eq!(walk.path, ["log", "listening", "down", "config", "invalid"]);
@@ -152,33 +127,17 @@ fn nothing_listening_concludes_backend_down_then_keeps_walking() {
 
 #[test]
 fn evidence_quoting_an_unknown_fact_is_left_out() {
-    let rules = pack();
-    let mut prober = host(&[
-        ("log", failing_log()),
-        (
-            "sockets",
-            obs(ProbeStatus::Ok, &[("listening", false.into())], ""),
-        ),
-    ]);
-    let walk = auto(&rules, &mut prober);
+    let walked = nothing_listening().walk();
     assert_eq!(
-        walk.findings[0].evidence,
+        walked.walk.findings[0].evidence,
         ["connect() failed (111: Connection refused)"]
     );
 }
 
 #[test]
 fn builtin_parameters_are_filled_from_facts() {
-    let rules = pack();
-    let mut prober = host(&[
-        ("log", failing_log()),
-        (
-            "sockets",
-            obs(ProbeStatus::Ok, &[("listening", false.into())], ""),
-        ),
-    ]);
-    auto(&rules, &mut prober);
-    let (_, inv) = &prober.asked[1];
+    let walked = nothing_listening().walk();
+    let (_, inv) = &walked.prober.asked[1];
     let Invocation::Builtin { params, .. } = inv else {
         panic!("{inv:?}")
     };
@@ -187,43 +146,20 @@ fn builtin_parameters_are_filled_from_facts() {
 
 #[test]
 fn auto_answers_questions_from_facts_and_extracts_captures() {
-    let rules = pack();
-    let mut prober = host(&[
-        ("log", failing_log()),
-        (
-            "sockets",
-            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
-        ),
-        ("ping", obs(ProbeStatus::Ok, &[], "answer=http\n")),
-    ]);
-    let walk = auto(&rules, &mut prober);
+    let walked = listening_speaks_http().walk();
     // listening and count < 3: auto says "restarted".
-    assert_eq!(walk.answers["restarted"], Value::Bool(true));
-    assert_eq!(ids(&walk), ["backend-crashed"]);
+    assert_eq!(walked.walk.answers["restarted"], Value::Bool(true));
+    assert_eq!(walked.ids(), ["backend-crashed"]);
 }
 
 #[test]
 fn guided_answer_overrides_the_automatic_one() {
-    let rules = pack();
-    let mut prober = host(&[
-        ("log", failing_log()),
-        (
-            "sockets",
-            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
-        ),
-        ("ping", obs(ProbeStatus::Ok, &[], "answer=http\n")),
-    ]);
-    let mut guide = Scripted::new([
-        Reply::Choice(Choice::Run),
-        Reply::Choice(Choice::Run),
-        Reply::Answer(Answer::Value(Value::Bool(false))),
-    ]);
-    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
-    assert_eq!(ids(&walk), ["pass-protocol-mismatch"]);
+    let walked = listening_speaks_http()
+        .answers(run_run_answer(false))
+        .walk();
+    assert_eq!(walked.ids(), ["pass-protocol-mismatch"]);
     assert_eq!(
-        guide.shown,
+        walked.shown,
         [
             "check log",
             "check listening",
@@ -235,27 +171,17 @@ fn guided_answer_overrides_the_automatic_one() {
 
 #[test]
 fn going_back_repeats_the_previous_step_and_forgets_its_result() {
-    let rules = pack();
-    let mut prober = host(&[
-        ("log", failing_log()),
-        (
-            "sockets",
-            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
-        ),
-        ("ping", obs(ProbeStatus::Ok, &[], "answer=http\n")),
-    ]);
-    let mut guide = Scripted::new([
-        Reply::Choice(Choice::Run),
-        Reply::Choice(Choice::Run),
-        Reply::Answer(Answer::Back),
-        Reply::Choice(Choice::Run),
-        Reply::Answer(Answer::Value(Value::Bool(true))),
-    ]);
-    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
+    let walked = listening_speaks_http()
+        .answers([
+            Reply::Choice(Choice::Run),
+            Reply::Choice(Choice::Run),
+            Reply::Answer(Answer::Back),
+            Reply::Choice(Choice::Run),
+            Reply::Answer(Answer::Value(Value::Bool(true))),
+        ])
+        .walk();
     assert_eq!(
-        guide.shown,
+        walked.shown,
         [
             "check log",
             "check listening",
@@ -264,6 +190,7 @@ fn going_back_repeats_the_previous_step_and_forgets_its_result() {
             "ask ask-restarted"
         ]
     );
+    let walk = &walked.walk;
     assert_eq!(
         walk.path,
         ["log", "listening", "ask-restarted", "transient"]
@@ -273,111 +200,77 @@ fn going_back_repeats_the_previous_step_and_forgets_its_result() {
         2,
         "the undone check is not reported twice"
     );
-    assert_eq!(ids(&walk), ["backend-crashed"]);
+    assert_eq!(walked.ids(), ["backend-crashed"]);
 }
 
 #[test]
 fn skipped_check_is_recorded_and_branches_as_unknown() {
-    let rules = pack();
-    let mut prober = host(&[("log", failing_log())]);
-    let mut guide = Scripted::new([
-        Reply::Choice(Choice::Run),
-        Reply::Choice(Choice::Skip),
-        Reply::Choice(Choice::Skip),
-    ]);
-    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
-    assert_eq!(walk.checks[1].status, ProbeStatus::Skipped);
-    assert_eq!(ids(&walk), ["backend-down", "config-invalid"]);
-    assert_eq!(prober.asked.len(), 1, "skipped probes never reach the host");
+    let walked = failing()
+        .answers([
+            Reply::Choice(Choice::Run),
+            Reply::Choice(Choice::Skip),
+            Reply::Choice(Choice::Skip),
+        ])
+        .walk();
+    assert_eq!(walked.walk.checks[1].status, ProbeStatus::Skipped);
+    assert_eq!(walked.ids(), ["backend-down", "config-invalid"]);
+    assert_eq!(
+        walked.prober.asked.len(),
+        1,
+        "skipped probes never reach the host"
+    );
 }
 
 #[test]
 fn quitting_at_a_prompt_interrupts_the_walk() {
-    let rules = pack();
-    let mut prober = host(&[("log", failing_log())]);
-    let mut guide = Scripted::new([Reply::Quit]);
-    let result = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new()).run();
-    assert!(matches!(result, Err(Interrupted)));
+    let prober = failing().answers([Reply::Quit]).interrupted();
     assert!(prober.asked.is_empty());
 }
 
 #[test]
 fn auto_mode_never_calls_the_guide() {
-    // There is no guide to call: `None` is the whole of --auto. This proves
+    // There is no guide to call: no replies is the whole of --auto. This proves
     // a walk with a question completes with no prompt at all.
-    let rules = pack();
-    let mut prober = host(&[
-        ("log", failing_log()),
-        (
-            "sockets",
-            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
-        ),
-        ("ping", obs(ProbeStatus::Ok, &[], "")),
-    ]);
-    let walk = auto(&rules, &mut prober);
-    assert!(walk.answers.contains_key("restarted"));
+    let walked = failing()
+        .facts("sockets", &[("listening", true.into())])
+        .prints("ping", "")
+        .walk();
+    assert!(walked.walk.answers.contains_key("restarted"));
 }
 
 #[test]
 fn healthy_log_gives_exactly_no_fault_found() {
-    let rules = pack();
-    let mut prober = host(&[("log", obs(ProbeStatus::Ok, &[("count", Value::Int(0))], ""))]);
-    let walk = auto(&rules, &mut prober);
-    assert_eq!(ids(&walk), ["no-fault-found"]);
+    let walked = Walker::new(pack(PACK))
+        .facts("log", &[("count", Value::Int(0))])
+        .walk();
+    assert_eq!(walked.ids(), ["no-fault-found"]);
 }
 
 #[test]
 fn unsafe_fact_in_an_argument_stops_the_probe_not_the_walk() {
-    let rules = pack();
     let mut log = failing_log();
     log.facts.push(("host".into(), "-oProxyCommand=sh".into()));
-    let mut prober = host(&[
-        ("log", log),
-        (
-            "sockets",
-            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
-        ),
-    ]);
-    let mut guide = Scripted::new([
-        Reply::Choice(Choice::Run),
-        Reply::Choice(Choice::Run),
-        Reply::Answer(Answer::Value(Value::Bool(false))),
-    ]);
-    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
-    let ping = walk.checks.iter().find(|c| c.probe == "ping").unwrap();
-    assert_eq!(ping.status, ProbeStatus::UnsafeValue);
+    let walked = Walker::new(pack(PACK))
+        .observe("log", log)
+        .facts("sockets", &[("listening", true.into())])
+        .answers(run_run_answer(false))
+        .walk();
+    let ping = walked.walk.checks.iter().find(|c| c.probe == "ping");
+    assert_eq!(ping.map(|c| c.status), Some(ProbeStatus::UnsafeValue));
     assert!(
-        prober.asked.iter().all(|(id, _)| id != "ping"),
+        walked.prober.asked.iter().all(|(id, _)| id != "ping"),
         "the unsafe probe never ran"
     );
 }
 
 #[test]
 fn going_back_to_a_question_offers_the_answer_given_before() {
-    let rules = pack();
-    let mut prober = host(&[
-        ("log", failing_log()),
-        (
-            "sockets",
-            obs(ProbeStatus::Ok, &[("listening", true.into())], ""),
-        ),
-        ("ping", obs(ProbeStatus::Ok, &[], "answer=http\n")),
-    ]);
     // --auto would answer "restarted" (listening, few failures); the person
     // says no, goes back from the next check, and takes what is offered.
-    let mut guide = Scripted::new([
-        Reply::Choice(Choice::Run),
-        Reply::Choice(Choice::Run),
-        Reply::Answer(Answer::Value(Value::Bool(false))),
-        Reply::Choice(Choice::Back),
-    ]);
-    let walk = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
-        .run()
-        .unwrap();
-    assert_eq!(walk.answers["restarted"], Value::Bool(false));
-    assert_eq!(ids(&walk), ["pass-protocol-mismatch"]);
+    let [run, run_again, no] = run_run_answer(false);
+    let walked = listening_speaks_http()
+        .answers([run, run_again, no, Reply::Choice(Choice::Back)])
+        .walk();
+    assert_eq!(walked.walk.answers["restarted"], Value::Bool(false));
+    assert_eq!(walked.ids(), ["pass-protocol-mismatch"]);
 }

@@ -5,14 +5,12 @@
 //! upstream, and the fix's own verify lines must show it.
 
 use crate::support::doctor::DoctorRun;
+use crate::support::faults::PHP;
 use crate::support::fix::Fix;
-use crate::support::fpm::Fpm;
 use crate::support::lab::is_root;
 use crate::support::net::free_port;
 use crate::support::{Lab, Pass, Pool};
 use std::path::Path;
-
-const PHP: &str = "~ \\.php$";
 
 /// The doctor's report, whose first finding must be `id`, and whose words are clean in
 /// every format; `fpm_conf` names a php-fpm configuration outside the standard places (a
@@ -59,24 +57,10 @@ pub fn assert_fixed(
     assert!(new.is_empty(), "nginx still fails on {upstream}: {new:#?}");
 }
 
-/// A unix-socket pool that served, then stopped.
-fn stopped(lab: &Lab, pool: Pool) -> Fpm {
-    let fpm = lab.php_fpm(pool);
-    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
-    assert_eq!(
-        lab.get("/ok.php"),
-        200,
-        "the page worked before php-fpm stopped"
-    );
-    lab.stop(fpm.pid);
-    assert_eq!(lab.get("/ok.php"), 502);
-    fpm
-}
-
 #[test]
 fn stopped_php_fpm_is_started_by_the_printed_command_and_the_page_answers() {
     let lab = Lab::new();
-    let fpm = stopped(&lab, Pool::unix("www"));
+    let fpm = lab.with_stopped_fpm(Pool::unix("www"));
     let (_, fix) = diagnosed(&lab, "backend-down", Some(&fpm.conf));
     let start = fix.step("start the php-fpm master directly");
     assert_eq!(
@@ -94,7 +78,7 @@ fn stopped_php_fpm_is_started_by_the_printed_command_and_the_page_answers() {
 #[test]
 fn stopped_tcp_pool_is_started_by_the_printed_command_and_the_page_answers() {
     let lab = Lab::new();
-    let fpm = stopped(&lab, Pool::tcp("www"));
+    let fpm = lab.with_stopped_fpm(Pool::tcp("www"));
     let (_, fix) = diagnosed(&lab, "backend-down", Some(&fpm.conf));
 
     let mark = lab.error_log_mark();

@@ -7,6 +7,7 @@
 //! are written per test; their length and nginx's timeout are what make the fault.
 
 use crate::fixes_connect::{assert_fixed, diagnosed};
+use crate::support::faults::PHP;
 use crate::support::fix::Fix;
 use crate::support::fpm::Fpm;
 use crate::support::logs::{read_lossy, wait_for_line};
@@ -14,7 +15,6 @@ use crate::support::{Lab, Pass, Pool};
 use std::path::Path;
 use std::time::Duration;
 
-const PHP: &str = "~ \\.php$";
 /// php-fpm writes what it saw on its next maintenance tick (once a second).
 const FPM_LOG_WAIT: Duration = Duration::from_secs(5);
 
@@ -255,11 +255,7 @@ fn pool_at_its_cpu_ceiling_gets_no_more_workers_but_a_slow_log_naming_the_page()
 fn killed_request_gets_php_fpm_the_same_limit_as_nginx_and_succeeds() {
     let lab = Lab::new();
     let page = slow_page(&lab, "report.php", 3);
-    let fpm = lab.php_fpm(Pool::unix("www").terminate_timeout("1s"));
-    lab.nginx(|c| {
-        c.server("fastcgi_read_timeout 10s")
-            .location(PHP, Pass::fastcgi(&fpm))
-    });
+    let fpm = lab.php_with_read_timeout(Pool::unix("www").terminate_timeout("1s"), "10s");
     assert_eq!(lab.get(&page), 502);
     wait_for_line(&fpm.log, "execution timed out", FPM_LOG_WAIT);
 
@@ -281,11 +277,7 @@ fn killed_request_gets_php_fpm_the_same_limit_as_nginx_and_succeeds() {
 fn slow_page_gets_a_longer_read_timeout_and_php_fpm_keeps_up() {
     let lab = Lab::new();
     let page = slow_page(&lab, "report.php", 2);
-    let fpm = lab.php_fpm(Pool::unix("www").terminate_timeout("10s"));
-    lab.nginx(|c| {
-        c.server("fastcgi_read_timeout 1s")
-            .location(PHP, Pass::fastcgi(&fpm))
-    });
+    let fpm = lab.php_with_read_timeout(Pool::unix("www").terminate_timeout("10s"), "1s");
     assert_eq!(lab.get(&page), 504);
 
     let (_, fix) = diagnosed(&lab, "upstream-timeout", None);

@@ -9,7 +9,7 @@
 //! never waits for input, even when stdin is a pipe that never ends.
 
 use crate::support::doctor::BINARY;
-use crate::support::fpm::Fpm;
+use crate::support::faults::PHP;
 use crate::support::proc::Guard;
 use crate::support::{Lab, Pass, Pool};
 use expectrl::process::Termios;
@@ -30,8 +30,6 @@ use std::time::{Duration, Instant};
 pub(crate) const EXPECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on a whole run without a terminal; it is killed and the test fails after this.
 const NO_TTY_TIMEOUT: Duration = Duration::from_secs(60);
-/// The location the lab sends PHP requests through.
-const PHP: &str = "~ \\.php$";
 
 const ENTER: &str = "\r";
 const DOWN: &str = "\x1b[B";
@@ -53,26 +51,6 @@ const SAVE_OFFER: &str = r"Save this report to a file\? \(y/N\)";
 /// The live offer, after the fixes, to diagnose the host again.
 const RECHECK_OFFER: &str =
     r"(?:Once the fix is made, check whether it still fails|Check again)\?\s*\r?\n";
-
-/// php-fpm served a page, then stopped: the next request is a real 502 in the error log.
-pub(crate) fn backend_down_lab() -> Lab {
-    backend_down_lab_and_fpm().0
-}
-
-/// [`backend_down_lab`], with the stopped php-fpm to start again.
-fn backend_down_lab_and_fpm() -> (Lab, Fpm) {
-    let lab = Lab::new();
-    let fpm = lab.php_fpm(Pool::unix("www"));
-    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
-    assert_eq!(
-        lab.get("/ok.php"),
-        200,
-        "the page worked before php-fpm stopped"
-    );
-    lab.stop(fpm.pid);
-    assert_eq!(lab.get("/ok.php"), 502, "php-fpm stopped: 502");
-    (lab, fpm)
-}
 
 /// What a test saw: the plain text up to the end of a match, and the match's groups.
 struct Seen {
@@ -107,13 +85,20 @@ impl Guided {
     /// pseudo-terminal. `colour` leaves `colored` on, as on a real terminal; otherwise
     /// `NO_COLOR=1`.
     fn start(lab: &Lab, colour: bool) -> Guided {
+        Guided::start_with(lab, colour, &[])
+    }
+
+    /// [`Guided::start`] with more arguments after `--conf`.
+    fn start_with(lab: &Lab, colour: bool, more: &[&str]) -> Guided {
         // A person's terminal echoes and edits lines; the pty starts without echo, so the
         // shell turns it on first. Raw mode during a prompt must not outlive the run.
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c")
-            .arg(r#"stty echo icanon && exec "$0" --conf "$1""#)
+            .arg(r#"stty echo icanon && exec "$0" "$@""#)
             .arg(BINARY)
+            .arg("--conf")
             .arg(lab.nginx_info().conf)
+            .args(more)
             .current_dir(lab.dir())
             .env("TERM", "xterm");
         if colour {
@@ -371,7 +356,7 @@ fn assert_no_panic(text: &str) {
 
 #[test]
 fn guided_walk_reaches_the_diagnosis() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
 
     let nodes = tty.run_every_check();
@@ -435,7 +420,7 @@ fn finish_walk(tty: &mut Guided) {
 
 #[test]
 fn going_back_repeats_the_previous_step() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
 
     // find-nginx, config-test, then the question (skipped).
@@ -464,7 +449,7 @@ fn going_back_repeats_the_previous_step() {
 
 #[test]
 fn typing_dot_dot_at_a_question_goes_back() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
 
     let nodes = walk(&mut tty, 2);
@@ -486,7 +471,7 @@ fn typing_dot_dot_at_a_question_goes_back() {
 
 /// Presses `key` at the first prompt; the run must end at once with 130 and no crash.
 fn quits_cleanly_on(key: &str) {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
 
     tty.next_step().expect("a first step");
@@ -516,7 +501,7 @@ fn ctrl_c_quits_cleanly_with_130() {
 
 #[test]
 fn saving_the_report_writes_the_file() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let out = tempfile::tempdir().expect("temp dir");
     let path = out.path().join("report.md");
     // Colour on, as on a real terminal: the file must still come out plain.
@@ -550,7 +535,7 @@ fn saving_the_report_writes_the_file() {
 
 #[test]
 fn checking_again_after_the_fix_says_whether_the_fault_is_gone() {
-    let (lab, fpm) = backend_down_lab_and_fpm();
+    let (lab, fpm) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
     tty.run_every_check();
     tty.decline_fix_offers();
@@ -617,7 +602,7 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String>
 
 #[test]
 fn without_a_terminal_it_never_waits_for_input() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     // Held open and never written: a read on stdin would block for ever.
     let (stdin, writer) = os_pipe::pipe().expect("pipe");
     let mut cmd = Command::new(BINARY);
@@ -648,7 +633,7 @@ fn without_a_terminal_it_never_waits_for_input() {
 
 #[test]
 fn on_a_terminal_with_stdin_a_pipe_it_never_waits_for_input() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     // stdout, stderr and the controlling terminal are the pty; stdin is a FIFO this test
     // holds open for writing and never writes. A prompt would read the terminal instead.
     let fifo = lab.path("stdin.fifo");
@@ -677,7 +662,7 @@ fn on_a_terminal_with_stdin_a_pipe_it_never_waits_for_input() {
 
 #[test]
 fn a_built_in_check_shows_the_command_a_person_could_type() {
-    let lab = backend_down_lab();
+    let (lab, _) = Lab::stopped_fpm_scenario();
     let mut tty = Guided::start(&lab, false);
     // find-nginx, config-test, the question; then the error log's step.
     walk(&mut tty, 3);
@@ -688,4 +673,184 @@ fn a_built_in_check_shows_the_command_a_person_could_type() {
     ));
     tty.choose_run();
     finish_walk(&mut tty);
+}
+
+/// nginx.conf broken on disk (the running nginx keeps its loaded config): `nginx -t`
+/// fails, so the next reload would; php-fpm serves.
+fn config_invalid_lab() -> Lab {
+    let lab = Lab::new();
+    let fpm = lab.php_fpm(Pool::unix("www"));
+    lab.nginx(|c| c.location(PHP, Pass::fastcgi(&fpm)));
+    lab.break_config("bogus_directive on;");
+    assert_ne!(
+        lab.nginx_test().status,
+        0,
+        "nginx -t passes the broken config"
+    );
+    lab
+}
+
+impl Guided {
+    /// At the config-invalid diagnosis: makes the edit it shows as a person would (the
+    /// line `nginx -t` names is the bogus directive: it goes), says it is made, and
+    /// accepts every command offered after it (`nginx -t`, then the reload). Returns the
+    /// commands accepted, as shown.
+    fn make_the_edit_and_accept_the_commands(&mut self) -> Vec<String> {
+        let place = self.expect(r"in (\S+), line (\d+)\r?\n");
+        let (file, line) = (
+            place.group(1).to_owned(),
+            place.group(2).parse().expect("a line"),
+        );
+        delete_line(&file, line, "bogus_directive");
+        self.expect(EDIT_OFFER);
+        self.press("y");
+        self.press(ENTER);
+        self.expect(r"change\? Yes");
+        let mut accepted = Vec::new();
+        for _ in 0..2 {
+            let offer = self.expect(r"Run `([^`]*)` now\? \(y/N\)");
+            // The prompt wraps at the terminal's width.
+            accepted.push(offer.group(1).replace(['\r', '\n'], ""));
+            self.press("y");
+            self.press(ENTER);
+            self.expect(r"now\? Yes");
+            self.expect(r"done \(exit status 0\)");
+        }
+        accepted
+    }
+
+    /// After the accepted fixes: walks on (every check run, questions skipped, other
+    /// fixes declined), checks again, which must find the fault gone, and declines saving;
+    /// the report.
+    fn finish_after_fixing(&mut self) -> String {
+        let any =
+            format!("({WHAT_NOW})|({QUESTION})|({FIX_OFFER})|({EDIT_OFFER})|({RECHECK_OFFER})");
+        while self.expect(&any).groups[5].is_none() {
+            self.press(ENTER);
+        }
+        let check = self.check_again();
+        assert!(check.contains("The fault is gone"), "{check}");
+        let report = self.report_until_save();
+        self.decline_saving();
+        let (status, _) = self.finish(EXPECT_TIMEOUT);
+        assert_eq!(status, 0, "the fault is gone\n{}", self.screen());
+        report
+    }
+}
+
+/// Deletes line `line` (1-based) of `file`, which must hold `expected`: the edit a person
+/// makes where the fix points.
+fn delete_line(file: &str, line: usize, expected: &str) {
+    let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.get(line - 1).is_some_and(|l| l.contains(expected)),
+        "{file}:{line} is not the {expected} line:\n{text}"
+    );
+    lines.remove(line - 1);
+    fs::write(file, lines.join("\n") + "\n").unwrap_or_else(|e| panic!("{file}: {e}"));
+}
+
+#[test]
+fn an_accepted_fix_runs_and_the_report_says_what_was_run_and_how_it_went() {
+    let lab = config_invalid_lab();
+    let workers = lab.nginx_workers();
+    let mut tty = Guided::start(&lab, false);
+    tty.run_every_check();
+    tty.expect(r"\(config-invalid\)");
+
+    let accepted = tty.make_the_edit_and_accept_the_commands();
+    let report = tty.finish_after_fixing();
+
+    assert!(accepted[0].contains(" -t "), "nginx -t first: {accepted:?}");
+    assert!(
+        accepted[1].ends_with("-s reload"),
+        "then the reload: {accepted:?}"
+    );
+    let ran = report
+        .split("What was run")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no \"What was run\" in the report:\n{report}"));
+    for command in &accepted {
+        assert!(
+            ran.contains(&format!("$ {command}")),
+            "{command} not in:\n{ran}"
+        );
+    }
+    assert_eq!(
+        ran.matches("fix for config-invalid, started ").count(),
+        2,
+        "{ran}"
+    );
+    assert_eq!(ran.matches(": done (exit status 0)").count(), 2, "{ran}");
+    // Doing it fixed it: the configuration passes and nginx reloaded onto it.
+    assert_eq!(lab.nginx_test().status, 0, "nginx -t after the fix");
+    lab.await_new_workers(&workers);
+    assert_eq!(lab.get("/ok.php"), 200);
+}
+
+#[test]
+fn a_recorded_run_keeps_the_accepted_fix_and_its_replay_shows_it() {
+    let lab = config_invalid_lab();
+    let out = tempfile::tempdir().expect("temp dir");
+    let bundle = out.path().join("bundle");
+    let dir = bundle.display().to_string();
+    let mut tty = Guided::start_with(&lab, false, &["--record", &dir]);
+    tty.run_every_check();
+    tty.expect(r"\(config-invalid\)");
+    let accepted = tty.make_the_edit_and_accept_the_commands();
+    tty.finish_after_fixing();
+
+    let text = fs::read_to_string(bundle.join("bundle.json")).expect("bundle.json");
+    let recorded: serde_json::Value = serde_json::from_str(&text).expect("bundle JSON");
+    let fixes = recorded["fixes"].as_array().expect("fixes in the bundle");
+    assert_eq!(fixes.len(), 2, "{text}");
+    assert!(fixes.iter().all(|f| f["result"] == "done"), "{fixes:?}");
+    let replay = crate::support::doctor::run_bounded(
+        BINARY,
+        &["--replay".to_owned(), dir, "--format".into(), "json".into()],
+        lab.dir(),
+        EXPECT_TIMEOUT,
+    );
+    let report: serde_json::Value = serde_json::from_str(&replay.stdout).expect("report JSON");
+    let shown: Vec<&str> = report["fixes"]
+        .as_array()
+        .expect("fixes in the replay's report")
+        .iter()
+        .filter_map(|f| f["finding"].as_str())
+        .collect();
+    assert_eq!(shown, ["config-invalid", "config-invalid"], "{replay}");
+    assert_eq!(accepted.len(), 2);
+    assert!(
+        replay
+            .stderr
+            .contains("replay: the same diagnosis as the recorded report"),
+        "{replay}"
+    );
+}
+
+#[test]
+fn quitting_after_an_accepted_fix_names_the_fix_instead_of_saying_nothing_changed() {
+    let lab = config_invalid_lab();
+    let mut tty = Guided::start(&lab, false);
+    tty.run_every_check();
+    tty.expect(r"\(config-invalid\)");
+    let accepted = tty.make_the_edit_and_accept_the_commands();
+
+    tty.expect(&format!("({WHAT_NOW})|({QUESTION})"));
+    tty.press(ESC);
+    let (status, rest) = tty.finish(EXPECT_TIMEOUT);
+
+    assert_eq!(status, 130, "exit status\n{}", tty.screen());
+    assert!(!rest.contains("nothing was changed"), "{rest}");
+    assert!(
+        rest.contains("the host was changed only by the fix commands you accepted:"),
+        "{rest}"
+    );
+    for command in &accepted {
+        assert!(
+            rest.contains(&format!("$ {command}")),
+            "{command} not in:\n{rest}"
+        );
+    }
 }

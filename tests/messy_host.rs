@@ -4,25 +4,16 @@
 //! started, nginx reloaded), then checks that the report puts today's fault first, gives
 //! every failing upstream its findings, and recognises recovery.
 
+use crate::scenarios::diagnose;
 use crate::support::backend::Mode;
 use crate::support::doctor::DoctorRun;
+use crate::support::faults::PHP;
 use crate::support::fpm::Fpm;
 use crate::support::lab::is_root;
 use crate::support::net::free_port;
 use crate::support::{Lab, Pass, Pool};
 use serde_json::Value;
 use std::time::Duration;
-
-/// The location every PHP scenario passes through.
-const PHP: &str = "~ \\.php$";
-
-fn diagnose(lab: &Lab, exit: i32) -> DoctorRun {
-    let run = lab.doctor(&["--auto", "--format", "json"]);
-    assert_eq!(run.status, exit, "exit status\n{run}");
-    crate::scenarios::time_doctor(lab);
-    crate::clean_words::assert_clean(lab, &run);
-    run
-}
 
 /// (id, upstream, role, primary) of every finding, in report order.
 fn findings(run: &DoctorRun) -> Vec<(String, Option<String>, String, bool)> {

@@ -7,6 +7,7 @@
 
 use crate::support::container::{self, Container};
 use crate::support::doctor::{self, DoctorRun};
+use crate::support::faults::PHP;
 use crate::support::fpm::Fpm;
 use crate::support::lab::{NGINX, fpm_binary, is_root};
 use crate::support::nginx::Nginx;
@@ -18,8 +19,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// The location every PHP scenario passes through.
-const PHP: &str = "~ \\.php$";
 /// Where the official php-fpm container images keep php-fpm.conf; one of the doctor's
 /// usual places, so a pool there is found without a running master.
 const IMAGE_FPM_CONF: &str = "/usr/local/etc/php-fpm.conf";

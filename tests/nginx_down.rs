@@ -4,11 +4,10 @@
 //! the test then runs as printed to prove it brings nginx back.
 
 use crate::support::doctor::DoctorRun;
+use crate::support::faults::PHP;
 use crate::support::{Lab, Pass, Pool};
 use serde_json::Value;
 use std::net::{Ipv4Addr, TcpListener};
-
-const PHP: &str = "~ \\.php$";
 
 /// A lab whose nginx served once and was then stopped.
 fn stopped_nginx(lab: &Lab) {
@@ -19,11 +18,8 @@ fn stopped_nginx(lab: &Lab) {
 }
 
 fn diagnose(lab: &Lab) -> DoctorRun {
-    let run = lab.doctor(&["--auto", "--format", "json"]);
-    assert_eq!(run.status, 1, "a fault\n{run}");
+    let run = crate::scenarios::diagnose(lab, 1);
     run.assert_first("nginx-down");
-    crate::scenarios::time_doctor(lab);
-    crate::clean_words::assert_clean(lab, &run);
     run
 }
 

@@ -7,12 +7,11 @@
 
 use crate::fixes_connect::{assert_fixed, diagnosed};
 use crate::support::backend::Mode;
+use crate::support::faults::PHP;
 use crate::support::fix::{Fix, Step};
 use crate::support::logs::read_lossy;
 use crate::support::{Lab, Pass, Pool};
 use std::time::Duration;
-
-const PHP: &str = "~ \\.php$";
 
 /// A page that holds a php-fpm worker for `secs` seconds.
 fn slow_page(lab: &Lab, secs: u32) -> String {
@@ -96,11 +95,7 @@ fn a_read_timeout_the_proxy_location_sets_is_changed_on_its_line_and_the_app_ans
 fn a_read_timeout_inherited_from_the_server_is_overridden_after_the_pass() {
     let lab = Lab::new();
     let page = slow_page(&lab, 4);
-    let fpm = lab.php_fpm(Pool::unix("www"));
-    lab.nginx(|c| {
-        c.server("fastcgi_read_timeout 3s")
-            .location(PHP, Pass::fastcgi(&fpm))
-    });
+    let fpm = lab.php_with_read_timeout(Pool::unix("www"), "3s");
     assert_eq!(lab.get(&page), 504);
 
     let (_, fix) = diagnosed(&lab, "upstream-timeout", None);

@@ -17,11 +17,7 @@ use std::time::Duration;
 const ID: &str = "pass-protocol-mismatch";
 
 fn diagnose(lab: &Lab) -> DoctorRun {
-    let run = lab.doctor(&["--auto", "--format", "json"]);
-    assert_eq!(run.status, 1, "a fault\n{run}");
-    crate::scenarios::time_doctor(lab);
-    crate::clean_words::assert_clean(lab, &run);
-    run
+    crate::scenarios::diagnose(lab, 1)
 }
 
 /// The snippet of the fix step that edits the pass directive.

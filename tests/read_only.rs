@@ -8,11 +8,10 @@
 use serde_json::Value;
 
 use crate::support::doctor::DoctorRun;
+use crate::support::faults::PHP;
 use crate::support::lab::is_root;
 use crate::support::tree::{self, assert_unchanged};
 use crate::support::{Lab, Pass, Pool};
-
-const PHP: &str = "~ \\.php$";
 
 fn processes() -> Vec<i32> {
     let mut pids: Vec<i32> = std::fs::read_dir("/proc")

@@ -6,12 +6,11 @@
 //! default pack to the cause they show.
 
 use crate::support::doctor::{self, DoctorRun};
+use crate::support::faults::PHP;
 use crate::support::{Lab, Pass, Pool};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-const PHP: &str = "~ \\.php$";
 
 /// The hand-written bundles.
 fn fixture(name: &str) -> PathBuf {

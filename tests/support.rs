@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod container;
 pub mod doctor;
+pub mod faults;
 pub mod fix;
 pub mod follow;
 pub mod fpm;
@@ -20,6 +21,7 @@ pub mod nginx;
 pub mod pack;
 pub mod proc;
 pub mod tree;
+pub mod walker;
 
 pub use fpm::Pool;
 pub use lab::Lab;

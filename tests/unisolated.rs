@@ -14,11 +14,10 @@ use std::path::Path;
 use crate::degraded::doctor_as_nobody;
 use crate::read_only::{config_test, stopped_nginx};
 use crate::support::doctor::{BINARY, DOCTOR_TIMEOUT, DoctorRun, run_bounded};
+use crate::support::faults::PHP;
 use crate::support::lab::is_root;
 use crate::support::tree::{self, assert_unchanged};
 use crate::support::{Lab, Pass, Pool};
-
-const PHP: &str = "~ \\.php$";
 
 /// A running nginx (started as root) serving PHP without a fault.
 fn healthy_lab() -> Lab {

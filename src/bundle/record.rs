@@ -19,7 +19,7 @@ use crate::probe::{Invocation, Observation, Prober};
 use crate::report::HostInfo;
 use crate::rules::Probe;
 use crate::value::Facts;
-use crate::walk::{CheckRecord, Finding, Walk, millis};
+use crate::walk::{CheckRecord, Finding, FixRecord, FixText, StepText, Walk, millis};
 
 /// Bytes of `nginx -V` output kept (its configure line is long, not huge).
 const NGINX_V_MAX: usize = 16 * 1024;
@@ -123,6 +123,30 @@ impl Guide for RecordingGuide<'_> {
         self.inner.concluded(finding)
     }
 
+    fn offer_fix(&mut self, step: &StepText) -> Result<bool, Interrupted> {
+        self.inner.offer_fix(step)
+    }
+
+    fn fix_ran(&mut self, record: &FixRecord) -> Result<(), Interrupted> {
+        self.inner.fix_ran(record)
+    }
+
+    fn fix_offered(&mut self, fix: &FixText) -> Result<(), Interrupted> {
+        self.inner.fix_offered(fix)
+    }
+
+    fn offer_recheck(&mut self, again: bool, unchanged: bool) -> bool {
+        self.inner.offer_recheck(again, unchanged)
+    }
+
+    fn show_recheck(&mut self, check: &crate::recheck::Recheck) {
+        self.inner.show_recheck(check);
+    }
+
+    fn save_report(&mut self) -> Option<std::path::PathBuf> {
+        self.inner.save_report()
+    }
+
     fn section(&mut self, title: &str, index: usize, count: usize) -> Result<(), Interrupted> {
         self.inner.section(title, index, count)
     }
@@ -151,6 +175,7 @@ impl Bundle {
                 .collect(),
             answers: walk.answers.clone(),
             observations,
+            fixes: walk.fixes.clone(),
         }
     }
 }

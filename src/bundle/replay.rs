@@ -6,18 +6,19 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::Recording;
 use super::redact::Redactor;
+use crate::guide::fixer::{FixRun, Fixer};
 use crate::guide::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
 use crate::probe::{Invocation, Observation, ProbeStatus, Prober};
 use crate::rules::{NodeKind, Probe, RuleSet};
 use crate::value::Value;
-use crate::walk::Finding;
+use crate::walk::{Finding, FixRecord, FixResult, StepText};
 
 /// What a probe the bundle has no recording for reports.
 pub const NOT_IN_BUNDLE: &str = "not run: not in the bundle";
 
 /// The parts of a report that a replay with the same rule pack reproduces;
 /// `mode`, `tool`, `rules` and `host` say how and where it was made.
-pub const COMPARED: &[&str] = &["findings", "checks", "path", "answers", "stopped"];
+pub const COMPARED: &[&str] = &["findings", "checks", "path", "answers", "stopped", "fixes"];
 
 /// Answers each probe with the next recording of its id: the n-th use of a
 /// probe gets its n-th recording, whatever its arguments are now.
@@ -75,6 +76,8 @@ impl Prober for Replayer {
 pub struct ReplayGuide {
     /// The recorded answer, by the id of the node that asks for it.
     by_node: BTreeMap<String, Value>,
+    /// The argv of each fix the recorded person accepted, in order.
+    accepted: VecDeque<Vec<String>>,
 }
 
 impl ReplayGuide {
@@ -90,7 +93,54 @@ impl ReplayGuide {
                 _ => None,
             })
             .collect();
-        ReplayGuide { by_node }
+        ReplayGuide {
+            by_node,
+            accepted: VecDeque::new(),
+        }
+    }
+
+    /// Accepts again the fixes the recorded person accepted, in order.
+    #[must_use]
+    pub fn with_fixes(mut self, fixes: &[FixRecord]) -> Self {
+        self.accepted = fixes.iter().map(|f| f.argv.clone()).collect();
+        self
+    }
+}
+
+/// Answers each accepted fix with its record from the bundle: nothing runs.
+#[derive(Debug, Default)]
+pub struct ReplayFixer {
+    recorded: VecDeque<FixRecord>,
+}
+
+impl ReplayFixer {
+    pub fn new(fixes: &[FixRecord]) -> Self {
+        ReplayFixer {
+            recorded: fixes.iter().cloned().collect(),
+        }
+    }
+}
+
+impl Fixer for ReplayFixer {
+    fn run(&mut self, argv: &[String]) -> FixRun {
+        match self.recorded.pop_front() {
+            Some(fix) if fix.argv == argv => FixRun {
+                at: fix.at,
+                started: fix.result != FixResult::NotRun,
+                exit: fix.exit,
+                outcome: fix.outcome,
+                duration_ms: fix.duration_ms,
+                excerpt: fix.excerpt,
+            },
+            _ => FixRun {
+                at: String::new(),
+                started: false,
+                exit: None,
+                outcome: NOT_IN_BUNDLE.into(),
+                duration_ms: 0,
+                excerpt: String::new(),
+            },
+        }
     }
 }
 
@@ -113,6 +163,17 @@ impl Guide for ReplayGuide {
 
     fn concluded(&mut self, _: &Finding) -> Result<(), Interrupted> {
         Ok(())
+    }
+
+    fn offer_fix(&mut self, step: &StepText) -> Result<bool, Interrupted> {
+        let recorded = step
+            .command
+            .as_ref()
+            .is_some_and(|argv| self.accepted.front() == Some(argv));
+        if recorded {
+            self.accepted.pop_front();
+        }
+        Ok(recorded)
     }
 }
 
@@ -170,6 +231,69 @@ mod tests {
             argv: vec![id.into()],
         };
         replayer.observe(&probe(id), &inv)
+    }
+
+    /// A pack that concludes at once, with one fix command.
+    const FIX_PACK: &str = r#"
+pack: { name: test, start: down }
+probes: {}
+nodes:
+  down:
+    conclude: backend-down
+    title: nothing listens
+    fix:
+      steps:
+        - say: Start the backend.
+          run: [start-backend, --now]
+"#;
+
+    #[test]
+    fn a_recorded_fix_is_in_the_bundle_and_a_replay_shows_it_without_running_it() {
+        use crate::engine::Engine;
+        use crate::guide::fixer::ScriptedFixer;
+        use crate::guide::scripted::{Reply, Scripted};
+        use crate::report::HostInfo;
+        use crate::value::Facts;
+
+        let rules = crate::rules::build::build(
+            "test",
+            vec![("pack.yaml".into(), FIX_PACK.as_bytes().to_vec())],
+        )
+        .unwrap_or_else(|p| panic!("{p}"));
+        let mut person = Scripted::new([Reply::Fix(true)]);
+        let mut recorder = super::super::RecordingGuide::new(&mut person);
+        let mut fixer = ScriptedFixer::default();
+        fixer.answer.excerpt = "started".into();
+        let mut prober = crate::probe::Recorded::default();
+        let walk = Engine::new(&rules, &mut prober, Some(&mut recorder), Facts::new())
+            .with_fixer(&mut fixer)
+            .run()
+            .expect("the script never quits");
+        let info = HostInfo {
+            hostname: "h".into(),
+            euid: 0,
+            root: true,
+            systemd: false,
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bundle =
+            crate::bundle::Bundle::of_walk(&walk, Vec::new(), "guided", &info, &Facts::new());
+        crate::bundle::save(dir.path(), &bundle, &serde_json::json!({})).expect("saved");
+        let loaded = crate::bundle::load(dir.path()).expect("loaded").bundle;
+        assert_eq!(
+            loaded.fixes, walk.fixes,
+            "the bundle keeps the fix as it ran"
+        );
+
+        let mut guide = ReplayGuide::new(&rules, &loaded.answers).with_fixes(&loaded.fixes);
+        let mut replayer = ReplayFixer::new(&loaded.fixes);
+        let mut prober = Replayer::new(&loaded.observations);
+        let replayed = Engine::new(&rules, &mut prober, Some(&mut guide), Facts::new())
+            .with_fixer(&mut replayer)
+            .run()
+            .expect("a replay never quits");
+        assert_eq!(replayed.fixes, walk.fixes);
+        assert_eq!(fixer.ran.len(), 1, "only the recorded run ran it");
     }
 
     #[test]

@@ -212,6 +212,7 @@ mod tests {
                 shown_as: "nginx -T".into(),
                 reason: None,
             }],
+            fixes: Vec::new(),
         }
     }
 

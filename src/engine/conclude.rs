@@ -43,6 +43,7 @@ impl Engine<'_> {
         }
         if let Some(guide) = self.guide.as_deref_mut() {
             guide.concluded(&finding)?;
+            self.offer_fixes(&finding)?;
         }
         if finding.role == Role::Resolved {
             self.walk.resolved.push(finding);

@@ -8,6 +8,7 @@
 //! place for the reader to replace.
 
 use crate::logs::{ErrorLine, UpstreamAddr};
+use crate::shell;
 
 /// The words a cause doc's command may use for the failing address (see
 /// `rules/80-causes.yaml`), with the values this line gives them. Only
@@ -135,12 +136,11 @@ fn resolved_name(message: &str) -> Option<&str> {
     Some(target.rsplit_once(':').map_or(target, |(host, _)| host))
 }
 
-/// Non-empty, at most 255 bytes, not an option, and only ASCII letters,
-/// digits and the characters of `extra`.
+/// A value that may be pasted as an operand ([`shell::is_plain`]) and
+/// looks like what its token holds: ASCII letters, digits and the
+/// characters of `extra` only.
 fn is_plain(value: &str, extra: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 255
-        && !value.starts_with('-')
+    shell::is_plain(value, shell::Paste::Value)
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))

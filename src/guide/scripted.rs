@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
 use crate::probe::Observation;
-use crate::walk::Finding;
+use crate::walk::{Finding, StepText};
 
 /// One scripted reply, consumed in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +13,9 @@ pub enum Reply {
     Answer(Answer),
     /// The user presses Ctrl-C at this prompt.
     Quit,
+    /// Yes or no to running the next fix step that has a command; a step
+    /// with no such reply next in the script is declined.
+    Fix(bool),
 }
 
 /// Replays replies; once they run out every check runs and every question
@@ -62,6 +65,20 @@ impl Guide for Scripted {
     fn concluded(&mut self, finding: &Finding) -> Result<(), Interrupted> {
         self.findings.push(finding.id.clone());
         Ok(())
+    }
+
+    fn offer_fix(&mut self, step: &StepText) -> Result<bool, Interrupted> {
+        if step.command.is_none() {
+            return Ok(false);
+        }
+        match self.replies.front() {
+            Some(Reply::Fix(yes)) => {
+                let yes = *yes;
+                self.replies.pop_front();
+                Ok(yes)
+            }
+            _ => Ok(false),
+        }
     }
 
     fn section(&mut self, title: &str, index: usize, count: usize) -> Result<(), Interrupted> {

@@ -7,20 +7,20 @@
 //! module only adds our own styling.
 
 use std::io::{self, Write};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use colored::Colorize;
 use inquire::{Confirm, InquireError, Select, Text};
 
 use super::{Answer, CheckIntro, Choice, Guide, Interrupted, Question};
-use crate::probe::command::{self, CommandSpec, Outcome};
 use crate::probe::{Observation, ProbeStatus};
+use crate::recheck::Recheck;
 use crate::rules::Input;
 use crate::rules::build::mutating::only_looks;
 use crate::sanitize;
 use crate::shell::words as shell_words;
 use crate::value::Value;
-use crate::walk::Finding;
+use crate::walk::{Finding, FixRecord, FixResult, FixText, StepText, exit_note};
 
 const RUN: &str = "Run this check";
 const SKIP: &str = "Skip it";
@@ -31,6 +31,9 @@ const TEXT_BACK: &str = "..";
 #[derive(Debug, Default)]
 pub struct Terminal {
     step: usize,
+    /// An edit of the fix on show is not made yet: the commands after it
+    /// are shown, not offered.
+    edit_pending: bool,
 }
 
 fn quit(e: InquireError) -> Interrupted {
@@ -169,48 +172,67 @@ impl Guide for Terminal {
                 say(&format!("            {more}"));
             }
         }
-        // A command that depends on an edit (a reload after a change) is
-        // offered only once the person says the edit is made.
-        let mut edit_pending = false;
-        for step in &f.fix.steps {
-            say(&format!("  {} {}", "fix:".green(), step.text));
-            if let Some(place) = crate::report::place(step) {
-                say(&format!("    {place}"));
-            }
-            for line in step.snippet.iter().flat_map(|s| s.lines()) {
-                say(&format!("      {line}"));
-            }
-            if step.file.is_some() || step.snippet.is_some() {
-                edit_pending = !confirm_edit()?;
-            }
-            match &step.command {
-                Some(argv) if edit_pending => say(&format!(
+        self.edit_pending = false;
+        Ok(())
+    }
+
+    fn offer_fix(&mut self, step: &StepText) -> Result<bool, Interrupted> {
+        say(&format!("  {} {}", "fix:".green(), step.text));
+        if let Some(place) = step.place() {
+            say(&format!("    {place}"));
+        }
+        for line in step.snippet.iter().flat_map(|s| s.lines()) {
+            say(&format!("      {line}"));
+        }
+        if step.file.is_some() || step.snippet.is_some() {
+            self.edit_pending = !confirm_edit()?;
+        }
+        match &step.command {
+            // A command that depends on an edit (a reload after a change)
+            // is offered only once the person says the edit is made.
+            Some(argv) if self.edit_pending => {
+                say(&format!(
                     "    {} {}",
                     shell_words(argv).cyan(),
                     "(run it once the change above is made)".dimmed()
-                )),
-                Some(argv) => offer_to_run(argv, step.exit.as_deref().unwrap_or(&[0]))?,
-                None => {}
+                ));
+                Ok(false)
             }
+            Some(argv) => offer_to_run(argv),
+            None => Ok(false),
         }
-        for (i, v) in f.fix.verify.iter().enumerate() {
+    }
+
+    fn fix_ran(&mut self, record: &FixRecord) -> Result<(), Interrupted> {
+        let verdict = match (record.result, record.exit) {
+            (FixResult::Done, Some(0)) => record.outcome.green(),
+            (FixResult::Done, _) => format!("{} (that means it worked)", record.outcome).green(),
+            _ => record.outcome.red(),
+        };
+        say(&format!("    {verdict}"));
+        for line in record.excerpt.lines().take(10) {
+            say(&format!("    | {line}"));
+        }
+        Ok(())
+    }
+
+    fn fix_offered(&mut self, fix: &FixText) -> Result<(), Interrupted> {
+        for (i, v) in fix.verify.iter().enumerate() {
             say(&format!("  {} {v}", "verify:".dimmed()));
-            let exit = f.fix.verify_exit.get(i).map_or(&[0][..], Vec::as_slice);
-            if let Some(note) = crate::report::exit_note(exit) {
+            let exit = fix.verify_exit.get(i).map_or(&[0][..], Vec::as_slice);
+            if let Some(note) = exit_note(exit) {
                 say(&format!("    {}", note.dimmed()));
             }
         }
         Ok(())
     }
-}
 
-impl Terminal {
     /// After the diagnosis: asks whether to check the host again, once the
     /// person has made the fix. Esc or Ctrl-C means "finish": the report is
     /// still to come.
     /// After a check that found nothing changed, Enter means "finish", so a
     /// person pressing Enter through the prompts is not held in a loop.
-    pub fn offer_recheck(&mut self, again: bool, unchanged: bool) -> bool {
+    fn offer_recheck(&mut self, again: bool, unchanged: bool) -> bool {
         const NOW: &str = "Check again now";
         let question = if again {
             "Check again?"
@@ -227,7 +249,7 @@ impl Terminal {
     }
 
     /// What a check after the fix found.
-    pub fn show_recheck(&mut self, check: &crate::recheck::Recheck) {
+    fn show_recheck(&mut self, check: &Recheck) {
         say("");
         say(&format!("{}", check.heading().bold()));
         for item in check.items() {
@@ -244,6 +266,26 @@ impl Terminal {
         ));
     }
 
+    /// Asks whether to keep the report; the path is made absolute so the
+    /// message says exactly where it went. Esc or Ctrl-C means no.
+    fn save_report(&mut self) -> Option<PathBuf> {
+        let save = Confirm::new("Save this report to a file?")
+            .with_default(false)
+            .prompt()
+            .ok()?;
+        if !save {
+            return None;
+        }
+        let name = Text::new("File name:")
+            .with_default("nginx-doctor-report.md")
+            .with_help_message("ends in .md for Markdown, .json for JSON, anything else for text")
+            .prompt()
+            .ok()?;
+        std::path::absolute(name.trim()).ok()
+    }
+}
+
+impl Terminal {
     /// The step before this one is shown again, under its own number.
     fn stepped_back(&mut self) {
         self.step = self.step.saturating_sub(2);
@@ -306,8 +348,9 @@ fn declined_or(answer: Result<bool, InquireError>) -> Result<bool, Interrupted> 
     }
 }
 
-/// Shows a fix command and runs it only after an explicit yes.
-fn offer_to_run(argv: &[String], success: &[i32]) -> Result<(), Interrupted> {
+/// Shows a fix command and asks whether to run it; only an explicit yes
+/// runs it (the engine does, and records it).
+fn offer_to_run(argv: &[String]) -> Result<bool, Interrupted> {
     let shown = shell_words(argv);
     say(&format!("    {}", shown.cyan()));
     let help = if only_looks(argv) {
@@ -319,28 +362,5 @@ fn offer_to_run(argv: &[String], success: &[i32]) -> Result<(), Interrupted> {
         .with_default(false)
         .with_help_message(help)
         .prompt();
-    let yes = declined_or(answer)?;
-    if !yes {
-        return Ok(());
-    }
-    let out = command::run(&CommandSpec {
-        argv: argv.to_vec(),
-        timeout: Duration::from_secs(60),
-        max_output: 64 * 1024,
-    });
-    let verdict = match &out.outcome {
-        Outcome::Exited(0) => out.outcome.to_string().green(),
-        Outcome::Exited(n) if success.contains(n) => {
-            format!("{} (that means it worked)", out.outcome).green()
-        }
-        other => other.to_string().red(),
-    };
-    say(&format!("    {verdict}"));
-    for line in sanitize::for_terminal(&[out.stdout, out.stderr].concat())
-        .lines()
-        .take(10)
-    {
-        say(&format!("    | {line}"));
-    }
-    Ok(())
+    declined_or(answer)
 }

@@ -183,14 +183,10 @@ pub fn ss_equivalent(addr: &ListenAddr) -> String {
     }
 }
 
+/// A path as the shell reads it, with what could steer a terminal replaced
+/// first (see [`crate::shell::is_plain`] for what stays unquoted).
 fn shell_quote(word: &str) -> String {
-    let word = sanitize(word);
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:,@%=".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    crate::shell::quote(&sanitize(word))
 }
 
 /// LISTEN rows of `/proc/net/tcp{,6}`:

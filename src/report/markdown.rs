@@ -43,6 +43,7 @@ pub fn render(r: &Report) -> String {
             finding(&mut out, f);
         }
     }
+    fixes(&mut out, r);
     // The last check is the host's state; the JSON report keeps them all.
     if let Some(check) = r.rechecks.last() {
         let _ = writeln!(out, "\n## {}\n", prose(&check.heading()));
@@ -152,6 +153,28 @@ fn escape_markup(s: &str) -> String {
     out
 }
 
+/// The fix commands the person accepted: what changed on the host.
+fn fixes(out: &mut String, r: &Report) {
+    if r.fixes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## What was run");
+    for fix in &r.fixes {
+        let _ = writeln!(out);
+        fence(out, "sh", &fix.shown_as);
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            prose(&super::fix_context(fix)),
+            prose(&fix.outcome)
+        );
+        if !fix.excerpt.is_empty() {
+            let _ = writeln!(out);
+            fence(out, "text", &fix.excerpt);
+        }
+    }
+}
+
 fn finding(out: &mut String, f: &Finding) {
     let primary = if f.primary { ", primary" } else { "" };
     let role = super::role_note(f.role)
@@ -187,7 +210,7 @@ fn finding(out: &mut String, f: &Finding) {
                     let _ = writeln!(out, "   {note}\n");
                 }
             }
-            if let Some(place) = super::place(s) {
+            if let Some(place) = s.place() {
                 let file = s.file.as_deref().unwrap_or_default();
                 let place = place.replacen(&format!("in {file}"), &format!("In {}", code(file)), 1);
                 let _ = writeln!(out, "   {place}\n");

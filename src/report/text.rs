@@ -57,6 +57,7 @@ pub fn render(r: &Report) -> String {
             finding(&mut out, f);
         }
     }
+    fixes(&mut out, r);
     // The last check is the host's state; the JSON report keeps them all.
     if let Some(check) = r.rechecks.last() {
         let _ = writeln!(out, "\n{}", check.heading().bold().underline());
@@ -82,6 +83,21 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "  - {} ({}): {reason}", c.shown_as, c.status.as_str());
     }
     out
+}
+
+/// The fix commands the person accepted: what changed on the host.
+fn fixes(out: &mut String, r: &Report) {
+    if r.fixes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", "What was run".bold().underline());
+    for fix in &r.fixes {
+        let _ = writeln!(out, "  $ {}", fix.shown_as);
+        let _ = writeln!(out, "    {}: {}", super::fix_context(fix), fix.outcome);
+        for line in fix.excerpt.lines() {
+            let _ = writeln!(out, "    | {line}");
+        }
+    }
 }
 
 fn finding(out: &mut String, f: &Finding) {
@@ -121,7 +137,7 @@ fn finding(out: &mut String, f: &Finding) {
                     let _ = writeln!(out, "         {note}");
                 }
             }
-            if let Some(place) = super::place(s) {
+            if let Some(place) = s.place() {
                 let _ = writeln!(out, "       {place}");
             }
             for line in s.snippet.iter().flat_map(|s| s.lines()) {

@@ -6,6 +6,7 @@
 use super::{diagnose, prove};
 use crate::support::backend::{Backend, Mode};
 use crate::support::doctor::strings;
+use crate::support::faults::PHP;
 use crate::support::follow::{Plan, Step};
 use crate::support::logs::wait_for_line;
 use crate::support::net::free_port;
@@ -13,7 +14,6 @@ use crate::support::{Lab, Pass, Pool};
 use std::fs;
 use std::time::Duration;
 
-const PHP: &str = "~ \\.php$";
 /// How long php-fpm may take to write what it saw (its maintenance ticks once a second).
 const FPM_LOG_WAIT: Duration = Duration::from_secs(5);
 
@@ -88,11 +88,7 @@ fn a_backend_on_ipv6_loopback_only_gets_a_working_check() {
 #[test]
 fn a_request_php_fpm_killed_gets_working_commands() {
     let lab = Lab::new();
-    let fpm = lab.php_fpm(Pool::unix("www").terminate_timeout("1s"));
-    lab.nginx(|c| {
-        c.server("fastcgi_read_timeout 10s")
-            .location(PHP, Pass::fastcgi(&fpm))
-    });
+    let fpm = lab.php_with_read_timeout(Pool::unix("www").terminate_timeout("1s"), "10s");
     assert_eq!(lab.get("/sleep.php?s=5"), 502);
     wait_for_line(&fpm.log, "execution timed out", FPM_LOG_WAIT);
     let run = diagnose(&lab);
@@ -294,11 +290,7 @@ fn a_socket_denied_for_no_reason_seen_gets_its_path_shown() {
 fn a_slow_php_script_gets_a_longer_timeout_as_printed() {
     let lab = Lab::new();
     // A query string in the failing URI: the verify line quotes it for the shell.
-    let fpm = lab.php_fpm(Pool::unix("www").max_children(5));
-    lab.nginx(|c| {
-        c.server("fastcgi_read_timeout 1s")
-            .location(PHP, Pass::fastcgi(&fpm))
-    });
+    let fpm = lab.php_with_read_timeout(Pool::unix("www").max_children(5), "1s");
     assert_eq!(lab.get("/sleep.php?s=3"), 504);
     let run = diagnose(&lab);
     prove(

@@ -4,14 +4,13 @@
 //! Each breaks a real lab, follows the printed fix literally, and the request succeeds.
 
 use super::{diagnose, prove};
+use crate::support::faults::PHP;
 use crate::support::follow::{Fix, Plan, Step};
 use crate::support::fpm::Fpm;
 use crate::support::net::Addr;
 use crate::support::{Lab, Pass, Pool};
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-
-const PHP: &str = "~ \\.php$";
 
 /// Removes `text` from the lab's nginx.conf: what a person does for a step that leaves
 /// the correction to them ("Fix what `nginx -t` names").
