@@ -87,3 +87,26 @@ fn a_misspelt_signature_in_a_condition_is_an_error() {
         "`reset-headr` is not a signature id (what `upstream.signature` holds); did you mean `reset-header`?",
     );
 }
+
+#[test]
+fn a_note_that_says_a_status_is_an_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rules = pack::default_copy(tmp.path(), &[]);
+    let note = "    notes:\n      - text: \"It becomes a 502 only";
+    let line = pack::edit(
+        &rules.join("05-signatures.yaml"),
+        note,
+        "    notes:\n      - status: 502\n        text: \"It becomes a 502 only",
+    );
+    let args: Vec<String> = ["rules", "lint", rules.to_str().expect("utf-8")]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+    let run = run_bounded(BINARY, &args, Path::new("/"), DOCTOR_TIMEOUT);
+    assert_one_problem(
+        &run,
+        line + 1,
+        17,
+        "a note has no status (502); say what the client got under `client_got`",
+    );
+}

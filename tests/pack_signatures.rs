@@ -113,3 +113,27 @@ fn a_signature_the_pack_gives_no_gateway_status_is_no_upstream_failure() {
     );
     assert!(!run.ids().iter().any(|id| id == "backend-down"), "{run}");
 }
+
+#[test]
+fn explain_says_what_the_client_got_and_notes_as_the_pack_says() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rules = pack::default_copy(tmp.path(), &[]);
+    let file = rules.join("05-signatures.yaml");
+    pack::edit(
+        &file,
+        "      - text: \"the backend's own status (usually 200) had already been sent; the response was cut off. Not a 502 or 504.\"\n",
+        "      - status: 200\n        text: \"The test pack says the client got a cut 200.\"\n    notes:\n      - when: upstream.uri == \"/cut\"\n        text: \"The test pack notes {{upstream.uri}}.\"\n",
+    );
+    let line = "2026/12/08 01:00:00 [error] 812#812: *1 upstream prematurely closed connection while reading upstream, client: 127.0.0.1, server: _, request: \"GET /cut HTTP/1.1\", upstream: \"http://127.0.0.1:8000/cut\", host: \"localhost\"";
+
+    let rules = rules.to_str().expect("utf-8");
+    let run = doctor(&["--rules", rules, "explain", "--format", "json", line]);
+    assert_eq!(run.status, 0, "{run}");
+    let got = &run.json["lines"][0];
+    assert_eq!(got["status"], 200, "{run}");
+    assert_eq!(
+        got["client_got"], "The test pack says the client got a cut 200.",
+        "{run}"
+    );
+    assert_eq!(got["notes"][0], "The test pack notes /cut.", "{run}");
+}

@@ -75,7 +75,7 @@ pub fn explain_line(
 fn failure_meaning(sig: Signature, line: &ErrorLine, book: &SignatureBook) -> Meaning {
     let ranked = rank::rank(sig, line, book);
     let mut notes: Vec<String> = ranked.why.into_iter().collect();
-    notes.extend(meaning::notes(sig, line));
+    notes.extend(meaning::notes(sig, line, book));
     Meaning {
         got: meaning::client_got(sig, line, book),
         summary: book.of(sig).summary.clone(),

@@ -5,9 +5,12 @@
 //! and §8): a `[warn] upstream server temporarily disabled` is no failure by
 //! itself, `FastCGI sent in stderr: "Primary script unknown"` is a 404, and
 //! a failure while reading the body comes after the client already had the
-//! backend's status. Every sentence here states a fact of the catalogue.
+//! backend's status. What the client got for each signature, and the notes
+//! on such a line, are the pack's (`client_got:` and `notes:` in
+//! `rules/05-signatures.yaml`); here are the phase, the errno and the
+//! status's own words. Every sentence states a fact of the catalogue.
 
-use crate::logs::{Action, ErrorLine, Level, Signature};
+use crate::logs::{Action, ErrorLine, Signature};
 use crate::rules::signatures::SignatureBook;
 
 /// What nginx was doing when it failed, as a sentence fragment.
@@ -92,46 +95,12 @@ pub struct ClientGot {
     pub text: String,
 }
 
-/// What the client got for a line that shows `signature`.
+/// What the client got for a line that shows `signature`: as the pack's
+/// `client_got` rules say, else from the status it gives the signature.
 pub fn client_got(signature: Signature, line: &ErrorLine, book: &SignatureBook) -> ClientGot {
-    use Signature as S;
-    let known = |status: u16, text: &str| ClientGot {
-        status: Some(status),
-        text: text.to_owned(),
-    };
-    let unknown = |text: &str| ClientGot {
-        status: None,
-        text: text.to_owned(),
-    };
-    match signature {
-        S::FastcgiStderr => fastcgi_stderr_status(&line.message),
-        S::BodyPhase if line.action == Some(Action::ProxyingUpgraded) => unknown(
-            "101 Switching Protocols had already been sent; the upgraded connection was cut. Not a 502 or 504.",
-        ),
-        S::BodyPhase => unknown(
-            "the backend's own status (usually 200) had already been sent; the response was cut off. Not a 502 or 504.",
-        ),
-        S::UpstreamDisabledWarn => unknown(
-            "nothing, from this line: it is a warning that nginx took one server out of rotation after errors \
-             (max_fails within fail_timeout). The error that caused it is logged just before it; the request \
-             was retried on another server or failed with that error.",
-        ),
-        S::NoValidHttp => unknown(
-            "no error status: nginx passed the backend's bytes on raw, as HTTP/0.9; the access log shows 009.",
-        ),
-        S::BadPortConfig if line.level == Level::Error => known(
-            500,
-            "500 Internal Server Error: a pass target built from variables named an invalid port at request time.",
-        ),
-        S::HostNotFoundConfig | S::BadPortConfig => unknown(
-            "no response from this line: it is a configuration error. `nginx -t` fails; a reload keeps the old \
-             configuration, and a start or restart leaves nginx stopped.",
-        ),
-        S::Internal500 => known(
-            500,
-            "500 Internal Server Error: nginx failed on its own side before it could connect.",
-        ),
-        _ => gateway_status(signature, line, book.of(signature).status),
+    match book.client_got(signature, line) {
+        Some((status, text)) => ClientGot { status, text },
+        None => gateway_status(signature, line, book.of(signature).status),
     }
 }
 
@@ -171,76 +140,10 @@ fn gateway_status(signature: Signature, line: &ErrorLine, status: Option<u16>) -
     }
 }
 
-/// FastCGI stderr carries the application's message; what PHP-FPM answered
-/// follows from its first words (catalogue D8, php-src `fpm_main.c`).
-fn fastcgi_stderr_status(message: &str) -> ClientGot {
-    let text = message
-        .strip_prefix("FastCGI sent in stderr: \"")
-        .unwrap_or_default();
-    let (status, sentence) = if text.starts_with("Primary script unknown") {
-        (
-            Some(404),
-            "404 Not Found (\"File not found.\"): php-fpm could not find the script nginx named in SCRIPT_FILENAME \
-             (root or fastcgi_param wrong, or a request for a .php file that does not exist). Not a 502.",
-        )
-    } else if text.starts_with("Access to the script '") {
-        (
-            Some(403),
-            "403 Forbidden (\"Access denied.\"): php-fpm refused the script's extension (security.limit_extensions). Not a 502.",
-        )
-    } else if text.contains("Unable to open primary script:")
-        && text.contains("(Permission denied)")
-    {
-        (
-            Some(403),
-            "403 Forbidden (\"Access denied.\"): php-fpm's user may not read the script. Not a 502.",
-        )
-    } else if text.starts_with("PHP message: PHP Fatal error:") {
-        (
-            Some(500),
-            "500 Internal Server Error (with display_errors off): the PHP script died with a fatal error. Not a 502.",
-        )
-    } else {
-        (
-            None,
-            "whatever the application answered: this line is the application's error output, not a 502 by itself.",
-        )
-    };
-    ClientGot {
-        status,
-        text: sentence.to_owned(),
-    }
-}
-
-/// Facts about this line that change how to read it, as sentences.
-pub fn notes(signature: Signature, line: &ErrorLine) -> Vec<String> {
-    let mut notes = Vec::new();
-    if signature == Signature::FastcgiStderr {
-        notes.push(
-            "It becomes a 502 only with a real failure for the same request (an `upstream prematurely closed \
-             connection` line right after it), or when a fastcgi_catch_stderr pattern matches."
-                .to_owned(),
-        );
-    }
-    let reset_or_close = matches!(
-        signature,
-        Signature::PrematureCloseHeader | Signature::ResetHeader | Signature::SendReset
-    );
-    if reset_or_close && non_idempotent(line.request.as_deref()) {
-        notes.push(
-            "nginx does not retry a POST, PATCH or LOCK after a failure on a reused keepalive connection, \
-             while it retries a GET silently; if such lines come mostly for these methods, suspect \
-             upstream-keepalive-race."
-                .to_owned(),
-        );
-    }
-    notes
-}
-
-/// Whether the request line's method is one nginx will not retry.
-fn non_idempotent(request: Option<&str>) -> bool {
-    let method = request.and_then(|r| r.split(' ').next());
-    matches!(method, Some("POST" | "PATCH" | "LOCK"))
+/// Facts about this line that change how to read it, as sentences: the
+/// pack's `notes` for its signature.
+pub fn notes(signature: Signature, line: &ErrorLine, book: &SignatureBook) -> Vec<String> {
+    book.notes(signature, line)
 }
 
 /// The summary of an nginx line that is no known upstream failure.
@@ -380,7 +283,7 @@ mod tests {
             "error",
             "upstream prematurely closed connection while reading response header from upstream",
         );
-        let notes = notes(Signature::PrematureCloseHeader, &l);
+        let notes = notes(Signature::PrematureCloseHeader, &l, &default_book());
         assert!(notes.iter().any(|n| n.contains("upstream-keepalive-race")));
     }
 

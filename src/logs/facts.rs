@@ -32,6 +32,19 @@ pub const LINE_FACTS: &[&str] = &[
     "path",
 ];
 
+/// What else `explain` reads of a line (its `client_got` and `notes` rules
+/// tell FastCGI stderr's messages and a run-time error from a start-up one
+/// apart by them); the diagnosis walks by signature and does not set them.
+pub const TEXT_FACTS: &[&str] = &["level", "message"];
+
+/// The [`TEXT_FACTS`] of `line`: its level, and its message escaped.
+pub fn text_facts(line: &ErrorLine) -> Vec<(&'static str, Value)> {
+    vec![
+        ("level", line.level.as_str().into()),
+        ("message", clean(&line.message).into()),
+    ]
+}
+
 /// The facts `line` (classified as `sig`) tells; an empty text is unknown.
 pub fn line_facts(line: &ErrorLine, sig: Signature) -> Vec<(&'static str, Value)> {
     let text = |s: Option<&String>| Value::from(s.map(|s| clean(s)));

@@ -41,6 +41,26 @@ pub struct SignatureSpec {
     /// When a line shows more than its signature: which cause it puts first.
     #[serde(default)]
     pub rank: Vec<RankSpec>,
+    /// What the client got, for `explain`: the first rule that holds on
+    /// the line; without one, the status says it.
+    #[serde(default)]
+    pub client_got: Vec<LineRuleSpec>,
+    /// Facts that change how to read such a line, for `explain`: every
+    /// rule that holds on it adds its sentence.
+    #[serde(default)]
+    pub notes: Vec<LineRuleSpec>,
+}
+
+/// A sentence for a line, when its condition holds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineRuleSpec {
+    /// A condition over the line's facts; none: always.
+    pub when: Option<String>,
+    /// The status the client got (`client_got` only).
+    pub status: Option<u16>,
+    /// The sentence (a template over the line's facts).
+    pub text: String,
 }
 
 /// A ranking rule of a signature (`explain`'s order of its causes).

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use crate::expr::Expr;
-use crate::logs::facts::line_facts;
+use crate::logs::facts::{line_facts, text_facts};
 use crate::logs::nginx_line::ErrorLine;
 use crate::logs::signature::{Signature, SignatureSet};
 use crate::template::Template;
@@ -34,6 +34,27 @@ pub struct SignatureDoc {
     pub causes: Vec<String>,
     /// What puts another of `causes` first when a line shows more.
     pub rank: Vec<RankRule>,
+    /// What the client got: the first rule that holds decides.
+    pub client_got: Vec<LineRule>,
+    /// Facts that change how to read such a line: each rule that holds.
+    pub notes: Vec<LineRule>,
+}
+
+/// A sentence of the pack for a line, when its condition holds on the
+/// line's facts.
+#[derive(Debug, Clone)]
+pub struct LineRule {
+    /// `None`: always.
+    pub when: Option<Expr>,
+    /// The status the client got (`client_got` only).
+    pub status: Option<u16>,
+    pub text: Template,
+}
+
+impl LineRule {
+    fn holds(&self, facts: &Facts) -> bool {
+        self.when.as_ref().is_none_or(|w| w.holds(facts))
+    }
 }
 
 /// A rule of the pack that ranks one cause first for a line that shows
@@ -94,6 +115,33 @@ impl SignatureBook {
         ranked
     }
 
+    /// What the client got for `line` (which shows `signature`), as the
+    /// pack says: the status and sentence of the first `client_got` rule
+    /// that holds; `None` when none does (the status then says it).
+    pub fn client_got(
+        &self,
+        signature: Signature,
+        line: &ErrorLine,
+    ) -> Option<(Option<u16>, String)> {
+        let facts = facts_of(line, signature);
+        let rules = self.of(signature).client_got.iter();
+        let rule = rules
+            .filter(|r| r.text.all_known(&facts))
+            .find(|r| r.holds(&facts))?;
+        Some((rule.status, rule.text.render(&facts)))
+    }
+
+    /// The pack's notes on `line` (which shows `signature`): the sentence
+    /// of each `notes` rule that holds.
+    pub fn notes(&self, signature: Signature, line: &ErrorLine) -> Vec<String> {
+        let facts = facts_of(line, signature);
+        let notes = self.of(signature).notes.iter();
+        notes
+            .filter(|r| r.holds(&facts) && r.text.all_known(&facts))
+            .map(|r| r.text.render(&facts))
+            .collect()
+    }
+
     /// Whether a line showing `signature` is an upstream failure: a
     /// request the client got 502 or 504 for, as the pack's `status` says.
     /// The one definition: the diagnosis walks these and `scan` counts
@@ -128,7 +176,10 @@ impl SignatureBook {
 /// The facts of `line` as a ranking rule reads them (`upstream.port`).
 fn facts_of(line: &ErrorLine, signature: Signature) -> Facts {
     let mut facts = Facts::new();
-    for (name, value) in line_facts(line, signature) {
+    for (name, value) in line_facts(line, signature)
+        .into_iter()
+        .chain(text_facts(line))
+    {
         facts.set(format!("{LINE}.{name}"), value);
     }
     facts

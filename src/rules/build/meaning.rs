@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use super::hint::closest;
 use super::{At, Builder, Parsed};
-use crate::logs::facts::LINE_FACTS;
+use crate::logs::facts::{LINE_FACTS, TEXT_FACTS};
 use crate::logs::signature::Signature;
-use crate::rules::schema::RankSpec;
-use crate::rules::signatures::{LINE, RankRule, SignatureBook, SignatureDoc};
+use crate::rules::schema::{LineRuleSpec, RankSpec};
+use crate::rules::signatures::{LINE, LineRule, RankRule, SignatureBook, SignatureDoc};
 use crate::rules::yaml::PathSeg;
 
 impl Builder {
@@ -73,38 +73,85 @@ impl Builder {
         let rank = spec.rank.iter().enumerate();
         let rank =
             rank.filter_map(|(i, r)| self.rank_rule(r, &spec.causes, &at.key("rank").index(i)));
+        let rank = rank.collect();
+        let client_got = self.line_rules(&spec.client_got, true, &at.key("client_got"));
+        let notes = self.line_rules(&spec.notes, false, &at.key("notes"));
         SignatureDoc {
             status: spec.status,
             summary: spec.summary.clone(),
             causes: spec.causes.clone(),
-            rank: rank.collect(),
+            rank,
+            client_got,
+            notes,
         }
+    }
+
+    /// `client_got` (which may say a status) or `notes` rules.
+    fn line_rules(&mut self, specs: &[LineRuleSpec], status: bool, at: &At) -> Vec<LineRule> {
+        let rules = specs.iter().enumerate();
+        rules
+            .filter_map(|(i, spec)| self.line_rule(spec, status, &at.index(i)))
+            .collect()
+    }
+
+    fn line_rule(&mut self, spec: &LineRuleSpec, status: bool, at: &At) -> Option<LineRule> {
+        match spec.status {
+            Some(s) if !status => {
+                let message = format!(
+                    "a note has no status ({s}); say what the client got under `client_got`"
+                );
+                self.problem(&at.key("status"), message);
+            }
+            Some(s) if !(100..=599).contains(&s) => {
+                self.problem(
+                    &at.key("status"),
+                    format!("status {s} is no HTTP status (100 to 599)"),
+                );
+            }
+            _ => {}
+        }
+        let when = match &spec.when {
+            Some(text) => Some(self.line_condition(text, &at.key("when"))?),
+            None => None,
+        };
+        let text = self.line_template(&spec.text, &at.key("text"))?;
+        Some(LineRule {
+            when,
+            status: spec.status,
+            text,
+        })
+    }
+
+    /// A condition that reads only the line's facts.
+    fn line_condition(&mut self, text: &str, at: &At) -> Option<crate::expr::Expr> {
+        let when = self.condition(text, at)?;
+        for fact in when.facts() {
+            self.line_fact(fact, text, text.find(fact), at);
+        }
+        Some(when)
+    }
+
+    /// A template that quotes only the line's facts.
+    fn line_template(&mut self, text: &str, at: &At) -> Option<crate::template::Template> {
+        let template = self.template(text, at)?;
+        for fact in template.facts() {
+            let origin = template.origin_of(fact).cloned();
+            self.line_fact_at(fact, origin, at);
+        }
+        Some(template)
     }
 
     /// A ranking rule: a condition and a sentence over the line's facts,
     /// and a cause the signature lists.
     fn rank_rule(&mut self, spec: &RankSpec, causes: &[String], at: &At) -> Option<RankRule> {
-        let when_at = at.key("when");
-        let when = self.condition(&spec.when, &when_at);
-        if let Some(when) = &when {
-            for fact in when.facts() {
-                let offset = spec.when.find(fact);
-                self.line_fact(fact, &spec.when, offset, &when_at);
-            }
-        }
+        let when = self.line_condition(&spec.when, &at.key("when"));
         let promote_at = at.key("promote");
         if !self.causes.contains_key(&spec.promote) {
             self.known_cause(&spec.promote, &promote_at);
         } else if !causes.contains(&spec.promote) {
             self.problem(&promote_at, format!("`{}` is no cause of this signature, so ranking it first changes nothing; add it to `causes`", spec.promote));
         }
-        let why = self.template(&spec.why, &at.key("why"));
-        if let Some(why) = &why {
-            for fact in why.facts() {
-                let origin = why.origin_of(fact).cloned();
-                self.line_fact_at(fact, origin, &at.key("why"));
-            }
-        }
+        let why = self.line_template(&spec.why, &at.key("why"));
         Some(RankRule {
             when: when?,
             promote: spec.promote.clone(),
@@ -123,11 +170,12 @@ impl Builder {
         let known = fact
             .strip_prefix(LINE)
             .and_then(|f| f.strip_prefix('.'))
-            .is_some_and(|f| LINE_FACTS.contains(&f));
+            .is_some_and(|f| LINE_FACTS.contains(&f) || TEXT_FACTS.contains(&f));
         if known {
             return;
         }
-        let names: Vec<String> = LINE_FACTS.iter().map(|f| format!("{LINE}.{f}")).collect();
+        let all = || LINE_FACTS.iter().chain(TEXT_FACTS);
+        let names: Vec<String> = all().map(|f| format!("{LINE}.{f}")).collect();
         let hint = closest(fact, names.iter().map(String::as_str))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
@@ -136,8 +184,8 @@ impl Builder {
             file: origin.file,
             pos: Some(origin.pos),
             message: format!(
-                "`{fact}` is no fact of the explained line: a ranking rule reads only `{LINE}.<name>`, one of {}{hint}",
-                LINE_FACTS.join(", ")
+                "`{fact}` is no fact of the explained line: a signature's rules read only `{LINE}.<name>`, one of {}{hint}",
+                all().copied().collect::<Vec<_>>().join(", ")
             ),
         });
     }
