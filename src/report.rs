@@ -21,7 +21,7 @@ fn summary(findings: &[Finding], resolved: &[Finding], stopped: Option<&str>) ->
     let Some(first) = findings.first().filter(|f| f.is_fault()) else {
         return match (resolved.len(), stopped) {
             (_, Some(why)) if findings.is_empty() => {
-                format!("The diagnosis could not finish: {why}")
+                format!("The diagnosis could not finish. {why}")
             }
             (0, _) => findings
                 .first()

@@ -93,8 +93,18 @@ fn code(s: &str) -> String {
 /// A fenced block whose body cannot close it: a backtick fence closes only
 /// on a line of at least as many backticks, and is longer than any run inside.
 fn fence(out: &mut String, lang: &str, body: &str) {
+    out.push_str(&fenced(lang, body));
+}
+
+/// `body` as a fenced block whose fence outlasts any backtick run inside.
+fn fenced(lang: &str, body: &str) -> String {
     let fence = "`".repeat((longest_backtick_run(body) + 1).max(3));
-    let _ = writeln!(out, "{fence}{lang}\n{}\n{fence}", body.trim_end());
+    format!("{fence}{lang}\n{}\n{fence}\n", body.trim_end())
+}
+
+/// Every line of `block` behind `indent`.
+fn indented(indent: &str, block: &str) -> String {
+    block.lines().map(|l| format!("{indent}{l}\n")).collect()
 }
 
 fn longest_backtick_run(s: &str) -> usize {
@@ -203,20 +213,25 @@ fn finding(out: &mut String, f: &Finding) {
             let _ = writeln!(out, "{}\n", prose(&f.fix.summary));
         }
         for (i, s) in f.fix.steps.iter().enumerate() {
-            let _ = writeln!(out, "{}. {}", i + 1, prose(&s.text));
+            let number = format!("{}. ", i + 1);
+            // A step's blocks are indented to its text, so Markdown keeps
+            // them inside the list item instead of ending the list.
+            let indent = " ".repeat(number.len());
+            let _ = writeln!(out, "{number}{}", prose(&s.text));
             if let Some(argv) = &s.command {
-                fence(out, "sh", &shell_words(argv));
+                out.push_str(&indented(&indent, &fenced("sh", &shell_words(argv))));
                 if let Some(note) = s.exit.as_deref().and_then(super::exit_note) {
-                    let _ = writeln!(out, "   {note}\n");
+                    let _ = writeln!(out, "{indent}{note}\n");
                 }
             }
             if let Some(place) = s.place() {
                 let file = s.file.as_deref().unwrap_or_default();
                 let place = place.replacen(&format!("in {file}"), &format!("In {}", code(file)), 1);
-                let _ = writeln!(out, "   {place}\n");
+                let _ = writeln!(out, "{indent}{place}\n");
             }
             if let Some(snippet) = &s.snippet {
-                fence(out, snippet_language(snippet), snippet);
+                let block = fenced(snippet_language(snippet), snippet);
+                out.push_str(&indented(&indent, &block));
             }
         }
     }
@@ -291,7 +306,7 @@ mod tests {
         let mut out = String::new();
         finding(&mut out, &f);
         assert!(
-            out.contains("```nginx\nkeepalive_timeout 4s;\n```"),
+            out.contains("1. In upstream backend:\n   ```nginx\n   keepalive_timeout 4s;\n   ```"),
             "{out}"
         );
     }

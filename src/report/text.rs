@@ -66,7 +66,8 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(out, "{}", check.verdict());
     }
-    if let Some(why) = &r.stopped {
+    // With no finding, the summary above already said why.
+    if let Some(why) = r.stopped.as_ref().filter(|_| !r.findings.is_empty()) {
         let _ = writeln!(out, "\n{} {why}", "Could not finish:".yellow().bold());
     }
     let _ = writeln!(out, "\n{} {}", "Path:".bold(), r.path.join(" → "));
