@@ -33,10 +33,16 @@ impl Engine<'_> {
 
 /// The walk's record of `argv`, a command of `step`, run as `run` says.
 fn record(finding: &Finding, step: &StepText, argv: &[String], run: FixRun) -> FixRecord {
-    let result = match run.exit {
-        _ if !run.started => FixResult::NotRun,
-        Some(code) if step.success().contains(&code) => FixResult::Done,
-        _ => FixResult::Failed,
+    let (result, outcome) = match run.exit {
+        _ if !run.started => (FixResult::NotRun, run.outcome),
+        Some(0) => (FixResult::Done, run.outcome),
+        // The runner says "failed" for any status but 0; the step knows
+        // better (a grep that found nothing), and the record says so.
+        Some(code) if step.success().contains(&code) => (
+            FixResult::Done,
+            format!("done (exit status {code}, which means it worked)"),
+        ),
+        _ => (FixResult::Failed, run.outcome),
     };
     FixRecord {
         finding: finding.id.clone(),
@@ -47,7 +53,7 @@ fn record(finding: &Finding, step: &StepText, argv: &[String], run: FixRun) -> F
         at: run.at,
         result,
         exit: run.exit,
-        outcome: run.outcome,
+        outcome,
         duration_ms: run.duration_ms,
         excerpt: run.excerpt,
     }
@@ -151,6 +157,23 @@ nodes:
 
         let results: Vec<_> = walk.fixes.iter().map(|f| f.result).collect();
         assert_eq!(results, [FixResult::Failed, FixResult::Done]);
+    }
+
+    #[test]
+    fn a_success_status_other_than_0_is_said_as_success_not_as_failure() {
+        let mut fixer = ScriptedFixer::default();
+        fixer.answer.exit = Some(1);
+        fixer.answer.outcome = "failed with exit status 1".into();
+        let walk = walk(vec![Reply::Fix(true), Reply::Fix(true)], &mut fixer);
+
+        let outcomes: Vec<_> = walk.fixes.iter().map(|f| f.outcome.as_str()).collect();
+        assert_eq!(
+            outcomes,
+            [
+                "failed with exit status 1",
+                "done (exit status 1, which means it worked)"
+            ]
+        );
     }
 
     #[test]

@@ -204,9 +204,8 @@ impl Guide for Terminal {
     }
 
     fn fix_ran(&mut self, record: &FixRecord) -> Result<(), Interrupted> {
-        let verdict = match (record.result, record.exit) {
-            (FixResult::Done, Some(0)) => record.outcome.green(),
-            (FixResult::Done, _) => format!("{} (that means it worked)", record.outcome).green(),
+        let verdict = match record.result {
+            FixResult::Done => record.outcome.green(),
             _ => record.outcome.red(),
         };
         say(&format!("    {verdict}"));
