@@ -72,7 +72,7 @@ fn stopped_php_fpm_is_started_by_the_printed_command_and_the_page_answers() {
     let mark = lab.error_log_mark();
     lab.follow_fix(&fix, Some(&fpm));
     let sock = fpm.socket_path().display().to_string();
-    assert_fixed(&lab, &fix, mark, &sock, "/ok.php", &[&sock, "200"]);
+    assert_fixed(&lab, &fix, mark, &sock, "/ok.php", &["200", &sock]);
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn stopped_tcp_pool_is_started_by_the_printed_command_and_the_page_answers() {
     let mark = lab.error_log_mark();
     lab.follow_fix(&fix, Some(&fpm));
     let addr = fpm.tcp_addr().to_string();
-    assert_fixed(&lab, &fix, mark, &addr, "/ok.php", &[&addr, "200"]);
+    assert_fixed(&lab, &fix, mark, &addr, "/ok.php", &["200", &addr]);
 }
 
 #[test]
