@@ -140,24 +140,10 @@ impl Recheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{Confidence, Role};
-    use crate::walk::FixText;
+    use crate::rules::Role;
 
     fn finding(id: &str, upstream: &str, role: Role) -> Finding {
-        Finding {
-            id: id.into(),
-            title: format!("{id} title"),
-            confidence: Confidence::High,
-            primary: false,
-            upstream: Some(upstream.into()),
-            about: None,
-            role,
-            explanation: String::new(),
-            evidence: Vec::new(),
-            fix: FixText::default(),
-            unchecked: Vec::new(),
-            node: "n".into(),
-        }
+        Finding::sample(id, role, Some(upstream))
     }
 
     fn walk(findings: Vec<Finding>, resolved: Vec<Finding>) -> Walk {

@@ -206,24 +206,9 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::Confidence;
-    use crate::walk::FixText;
 
     fn finding(id: &str, upstream: Option<&str>, role: Role) -> Finding {
-        Finding {
-            id: id.into(),
-            title: format!("{id} title"),
-            confidence: Confidence::High,
-            primary: false,
-            upstream: upstream.map(str::to_owned),
-            about: None,
-            role,
-            explanation: String::new(),
-            evidence: Vec::new(),
-            fix: FixText::default(),
-            unchecked: Vec::new(),
-            node: id.into(),
-        }
+        Finding::sample(id, role, upstream)
     }
 
     #[test]

@@ -215,3 +215,25 @@ pub struct CheckRecord {
 pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
+
+/// A finding with only what unit tests of its readers set: an id, a role,
+/// an upstream (high confidence, the title `ID title`, the node its id).
+#[cfg(test)]
+impl Finding {
+    pub(crate) fn sample(id: &str, role: Role, upstream: Option<&str>) -> Finding {
+        Finding {
+            id: id.to_owned(),
+            title: format!("{id} title"),
+            confidence: Confidence::High,
+            primary: false,
+            upstream: upstream.map(str::to_owned),
+            about: None,
+            role,
+            explanation: String::new(),
+            evidence: Vec::new(),
+            fix: FixText::default(),
+            unchecked: Vec::new(),
+            node: id.to_owned(),
+        }
+    }
+}

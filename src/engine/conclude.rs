@@ -171,18 +171,8 @@ mod tests {
 
     fn finding(id: &str, role: Role, upstream: Option<&str>, confidence: Confidence) -> Finding {
         Finding {
-            id: id.to_owned(),
-            title: String::new(),
             confidence,
-            primary: false,
-            upstream: upstream.map(str::to_owned),
-            about: None,
-            role,
-            explanation: String::new(),
-            evidence: Vec::new(),
-            fix: FixText::default(),
-            unchecked: Vec::new(),
-            node: id.to_owned(),
+            ..Finding::sample(id, role, upstream)
         }
     }
 
