@@ -9,9 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-
 use super::super::*;
 
 pub(super) const NGINX: &str = "/usr/sbin/nginx";
@@ -215,18 +212,7 @@ struct RunningNginx {
 
 impl Drop for RunningNginx {
     fn drop(&mut self) {
-        // SIGTERM lets the master stop its workers; SIGKILL would orphan them.
-        let pid = Pid::from_raw(self.child.id() as i32);
-        let _ = kill(pid, Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::host::testing::stop(&mut self.child);
     }
 }
 
