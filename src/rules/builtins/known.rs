@@ -119,16 +119,11 @@ pub fn known_when_true(builtin: &str, fact: &str) -> &'static [&'static str] {
     }
 }
 
-/// What `pass-target` sets whenever it found the pass (`describe`).
+/// What `pass-target` sets whenever it found the pass (`describe`): its
+/// description (`matched_by` brings the rest of [`pass_target::DESCRIBED`],
+/// which lint applies transitively), and the settings read around it.
 const PASS_FOUND: &[&str] = &[
     "matched_by",
-    "kind",
-    "directive",
-    "target",
-    "file",
-    "line",
-    "at",
-    "location",
     "server",
     "read_timeout",
     "read_timeout_at",

@@ -347,3 +347,28 @@ fn fact_of(e: &Expr) -> Option<&str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pass_found_brings_its_whole_description_and_its_settings() {
+        let set = RuleSet::embedded().expect("the embedded pack loads");
+        let known = when_true(&set, "pass-target.found");
+        for fact in [
+            "matched_by",
+            "kind",
+            "file",
+            "line",
+            "at",
+            "location",
+            "read_timeout",
+        ] {
+            assert!(
+                known.contains(&format!("pass-target.{fact}")),
+                "{fact}: {known:?}"
+            );
+        }
+    }
+}
